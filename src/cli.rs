@@ -1,0 +1,100 @@
+//! Command-line definitions (clap), and nothing else.
+
+use crate::report::OutputFormat;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Run operational runbooks written in Rhai against etcd clusters.
+#[derive(Debug, Parser)]
+#[command(name = "runbook", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// How results are written: text for people, or JSON lines for machines.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human, global = true)]
+    pub output: OutputFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a runbook.
+    Run(RunArgs),
+    /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
+    #[command(subcommand)]
+    Lab(LabCommand),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Where a script comes from and what it sees.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// Ansible inventory (INI or YAML); without one, only `localhost` exists.
+    #[arg(short, long, value_name = "INVENTORY")]
+    pub inventory: Option<PathBuf>,
+
+    /// Set or override an inventory variable for every host (repeatable).
+    #[arg(short = 'e', long = "extra-var", value_name = "NAME=VALUE", value_parser = parse_extra_var)]
+    pub extra_vars: Vec<(String, String)>,
+
+    /// Directory of the Rhai modules that runbooks `import` (default: the shipped stdlib).
+    #[arg(long, value_name = "DIR", env = "RUNBOOK_STDLIB")]
+    pub stdlib: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runbook file (.rhai).
+    pub script: PathBuf,
+
+    #[command(flatten)]
+    pub script_args: ScriptArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start a lab cluster in DIR and seed it (says so and changes nothing if DIR is already up).
+    Up {
+        /// Directory that holds the lab's hosts, data, certificates and inventory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Number of etcd members.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+        members: u16,
+        /// Run every member with client and peer TLS (a fresh CA per lab).
+        #[arg(long)]
+        tls: bool,
+        /// Number of v2 keys to seed.
+        #[arg(long, default_value_t = 1000)]
+        keys: usize,
+    },
+    /// Stop exactly the processes this lab started and remove DIR.
+    Down {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Show each member, its health and key counts.
+    Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn parse_extra_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "`{text}` is not NAME=VALUE (for example -e etcd_data_dir=/var/lib/etcd)"
+        )),
+    }
+}

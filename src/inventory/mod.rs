@@ -1,0 +1,13 @@
+//! Ansible inventories (INI and YAML) as openshift-ansible users write them.
+
+pub mod defaults;
+pub mod error;
+pub mod host;
+pub mod ini;
+pub mod model;
+pub mod range;
+pub mod yaml;
+
+pub use error::InventoryError;
+pub use host::Host;
+pub use model::{Inventory, VarMap};

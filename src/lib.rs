@@ -1,0 +1,14 @@
+//! runbook: an interpreter for operational runbooks written in Rhai, with etcd primitives.
+//!
+//! Data flows one way: CLI -> script engine -> primitives (Rhai adapters) ->
+//! operations (plain async Rust) -> transports and etcd clients.
+
+pub mod cli;
+pub mod duration;
+pub mod exit;
+pub mod inventory;
+pub mod lab;
+pub mod ops;
+pub mod report;
+pub mod script;
+pub mod transport;

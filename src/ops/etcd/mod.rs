@@ -1,0 +1,1 @@
+//! etcd operations: v2 HTTP API, v3 client, endpoints and TLS.

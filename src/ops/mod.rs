@@ -1,0 +1,4 @@
+//! The real work, as plain async Rust that knows nothing of Rhai.
+
+pub mod etcd;
+pub mod service;

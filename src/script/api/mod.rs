@@ -1,0 +1,1 @@
+//! Rhai-facing objects, one file each.

@@ -1,0 +1,8 @@
+//! The Rhai side: engine set-up, diagnostics, and the script-facing API.
+
+pub mod api;
+pub mod context;
+pub mod diagnostics;
+pub mod engine;
+pub mod sources;
+pub mod stdlib;

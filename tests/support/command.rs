@@ -1,0 +1,1 @@
+//! Runs the `runbook` binary and checks what it printed (in progress).

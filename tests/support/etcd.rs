@@ -1,0 +1,1 @@
+//! Real etcd members for tests (in progress).

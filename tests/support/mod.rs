@@ -1,0 +1,6 @@
+//! Shared helpers for the integration tests: the binary, real sshd, real etcd.
+#![allow(dead_code)]
+
+pub mod command;
+pub mod etcd;
+pub mod sshd;

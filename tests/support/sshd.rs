@@ -1,0 +1,1 @@
+//! A real sshd on loopback for tests (in progress).
