@@ -22,6 +22,9 @@ try {
     print(`caught: ${e.code}: ${e.message}`);
 }
 
+try { h.run("sleep 5", #{timeout: "300ms"}); } catch (e) { print(`timeout: ${e.code}`); }
+try { h.run("true", #{timeout: "10"}); } catch (e) { print(`bad timeout: ${e.code}: ${e.help}`); }
+
 let file = `${dir}/sub dir/it's.txt`;
 h.run(`mkdir -p '${dir}/sub dir'`);
 print(`exists before: ${h.exists(file)}`);
@@ -74,6 +77,8 @@ fn check_host_script_output(stdout: &str, dir: &Path) {
         "stdin: SHOUT".to_string(),
         "try_run: 3 true true".to_string(),
         "caught: runbook::host::command_failed: command failed on box (exit 4): `echo broken >&2; exit 4`\nstderr: broken".to_string(),
+        "timeout: runbook::transport::timeout".to_string(),
+        "bad timeout: runbook::duration::no_unit: add a unit: `10s` for seconds".to_string(),
         "exists before: false".to_string(),
         "exists after: true".to_string(),
         "read: line 1\nzwei – drei\n".to_string(),

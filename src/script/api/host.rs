@@ -5,6 +5,7 @@ use super::service::ScriptService;
 use crate::duration::parse_duration;
 use crate::inventory::Host;
 use crate::script::context::RunContext;
+use crate::transport::target::command_timeout;
 use crate::transport::{CommandOutput, RunOptions};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
@@ -63,21 +64,12 @@ impl ScriptHost {
     /// Options from a script map (`#{timeout: "30s", stdin: "..."}`), defaulting the
     /// timeout from `runbook_command_timeout`.
     fn run_options(&self, options: &Map) -> Result<RunOptions, Box<EvalAltResult>> {
-        let mut run = RunOptions::default();
-        let timeout = match options.get("timeout") {
-            Some(value) => Some(value.to_string()),
-            None => self
-                .host
-                .vars
-                .get("runbook_command_timeout")
-                .and_then(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Null => None,
-                    other => Some(other.to_string()),
-                }),
+        let mut run = RunOptions {
+            timeout: command_timeout(&self.host).map_err(to_rhai)?,
+            ..RunOptions::default()
         };
-        if let Some(text) = timeout {
-            run.timeout = Some(parse_duration(&text).map_err(to_rhai)?);
+        if let Some(value) = options.get("timeout") {
+            run.timeout = Some(parse_duration(&value.to_string()).map_err(to_rhai)?);
         }
         if let Some(stdin) = options.get("stdin") {
             run.stdin = Some(match stdin.clone().try_cast::<rhai::Blob>() {
