@@ -375,3 +375,44 @@ async fn the_control_socket_is_private_and_the_pool_shares_one_session() {
         socket_dir.display()
     );
 }
+
+#[tokio::test]
+async fn cancelling_a_hanging_connect_returns_promptly() {
+    // Accepts TCP connections but never speaks ssh.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut vars = indexmap::IndexMap::new();
+    vars.insert("ansible_host".to_string(), "127.0.0.1".into());
+    vars.insert("ansible_port".to_string(), port.into());
+    vars.insert("ansible_ssh_timeout".to_string(), 2.into());
+    let host = Host {
+        name: "silent-1".into(),
+        vars,
+    };
+    let target = ConnectionTarget::from_host(&host).unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let result = Transport::connect("silent-1", &target, &cancel).await;
+    let elapsed = started.elapsed();
+    assert!(
+        matches!(result, Err(TransportError::Interrupted { .. })),
+        "{:?}",
+        result.err()
+    );
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+
+    // Without cancellation the same host fails on ssh's connect timeout, with a reason.
+    match Transport::connect("silent-1", &target, &CancellationToken::new()).await {
+        Err(TransportError::Connect { reason, .. }) => {
+            assert!(reason.to_lowercase().contains("timed out"), "{reason}")
+        }
+        Err(other) => panic!("expected a connect error, got {other:?}"),
+        Ok(_) => panic!("connected to a server that never answered"),
+    }
+    drop(listener);
+}
