@@ -1,10 +1,12 @@
 //! Service control through a `runbook_service_command` template, against a
 //! small real service script that starts and stops a real process.
 
+mod support;
+
 use runbook::inventory::Host;
 use runbook::ops::service::{ServiceAction, ServiceError, ServiceManager};
 use runbook::transport::local::LocalTransport;
-use runbook::transport::Transport;
+use runbook::transport::{ConnectionTarget, Transport};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -192,4 +194,50 @@ async fn is_active_passes_transport_errors_on() {
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Transport(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_same_template_works_over_ssh() {
+    let sshd = support::sshd::Sshd::start();
+    let service = Service::new();
+    let mut host = sshd.host("svc-ssh");
+    host.vars.insert(
+        "runbook_service_command".to_string(),
+        service.host().vars["runbook_service_command"].clone(),
+    );
+    let manager = ServiceManager::from_host(&host);
+    let cancel = CancellationToken::new();
+    let target = ConnectionTarget::from_host(&host).unwrap();
+    let transport = Transport::connect(&host.name, &target, &cancel)
+        .await
+        .expect("connects over ssh");
+
+    manager
+        .control(&transport, ServiceAction::Start, "etcd", &cancel)
+        .await
+        .unwrap();
+    let pid = service.pid("etcd").expect("start wrote a pid file");
+    assert!(alive(pid));
+    assert!(manager
+        .is_active(&transport, "etcd", &cancel)
+        .await
+        .unwrap());
+    manager
+        .control(&transport, ServiceAction::Stop, "etcd", &cancel)
+        .await
+        .unwrap();
+    assert!(wait_dead(pid));
+    assert!(!manager
+        .is_active(&transport, "etcd", &cancel)
+        .await
+        .unwrap());
+
+    let err = manager
+        .control(&transport, ServiceAction::Stop, "broken", &cancel)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("svc-ssh"), "{err}");
+    assert!(err.contains("stop broken"), "{err}");
+    assert!(err.contains("could not be found"), "{err}");
 }

@@ -1,18 +1,13 @@
 //! The local transport: `sh -c` on this machine, in its own process group.
 
+use super::collect::{Collector, DRAIN_GRACE};
 use super::process_group::{self, GroupGuard};
 use super::{CommandOutput, RunOptions, TransportError};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::task::JoinHandle;
+use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
-
-/// After the shell exits, how long to keep reading output that a background
-/// process it started may still hold open.
-const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 pub struct LocalTransport {
     host_name: String,
@@ -148,65 +143,10 @@ impl LocalTransport {
 }
 
 /// The exit code, with 128 + the signal number for a command killed by a signal.
-fn exit_code(status: ExitStatus) -> i32 {
+pub(super) fn exit_code(status: ExitStatus) -> i32 {
     match (status.code(), status.signal()) {
         (Some(code), _) => code,
         (None, Some(signal)) => 128 + signal,
         (None, None) => -1,
-    }
-}
-
-/// Reads one output pipe in the background into a shared buffer, so what was
-/// read so far survives if the reader has to be abandoned.
-struct Collector {
-    buffer: Arc<Mutex<Vec<u8>>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Collector {
-    fn start<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>) -> Collector {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let task = pipe.map(|mut pipe| {
-            let buffer = Arc::clone(&buffer);
-            tokio::spawn(async move {
-                let mut chunk = vec![0u8; 64 * 1024];
-                while let Ok(read) = pipe.read(&mut chunk).await {
-                    if read == 0 {
-                        break;
-                    }
-                    if let Ok(mut buffer) = buffer.lock() {
-                        buffer.extend_from_slice(&chunk[..read]);
-                    }
-                }
-            })
-        });
-        Collector { buffer, task }
-    }
-
-    /// Waits for end-of-file until `until`, then returns what was read.
-    async fn finish(mut self, until: tokio::time::Instant) -> Vec<u8> {
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout_at(until, task).await.is_err() {
-                tracing::debug!(
-                    "a background process keeps the command's output open; not waiting for it"
-                );
-                abort.abort();
-            }
-        }
-        self.take()
-    }
-
-    fn abort(mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-
-    fn take(&self) -> Vec<u8> {
-        match self.buffer.lock() {
-            Ok(mut buffer) => std::mem::take(&mut *buffer),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        }
     }
 }

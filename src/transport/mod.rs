@@ -4,6 +4,8 @@
 //! a timeout and cancellation); file operations are built on top of that in
 //! [`files`], so local and ssh hosts behave the same.
 
+mod collect;
+mod control_dir;
 pub mod error;
 pub mod files;
 pub mod local;
