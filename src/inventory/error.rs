@@ -264,7 +264,7 @@ pub struct YamlError {
     pub message: String,
     #[source_code]
     pub src: Src,
-    #[label("{message}")]
+    #[label("here")]
     pub span: SourceSpan,
 }
 

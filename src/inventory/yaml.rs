@@ -105,13 +105,17 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> InventoryError {
         .to_string()
         .replacen(&format!(" at line {line} column {column}"), "", 1);
     let offset = file.offset_of(line, column);
+    // Underline the word at the position (a key, a value), not just its first character.
+    let word = file.text()[offset..]
+        .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
+        .unwrap_or(file.text().len() - offset);
     InventoryError::from(error::YamlError {
         file: file.name().to_string(),
         line,
         column,
         message,
         src: file.src(),
-        span: file.span(offset, 0),
+        span: file.span(offset, word),
     })
 }
 
