@@ -1,7 +1,7 @@
 //! Ansible's INI inventory syntax: `[group]` host lines with `name=value` vars,
 //! `[group:vars]`, `[group:children]`, comments and host ranges.
 
-use super::error::InventoryError;
+use super::error::{self, InventoryError};
 use super::range;
 use super::raw::{Loc, RawInventory};
 use super::source::SourceFile;
@@ -66,12 +66,14 @@ pub fn parse(file: &SourceFile) -> Result<RawInventory, InventoryError> {
 fn header(file: &SourceFile, line: &Line) -> Result<Section, InventoryError> {
     let indent = line.text.len() - line.text.trim_start().len();
     let text = line.text.trim();
-    let malformed = |from: usize, to: usize, detail: String| InventoryError::MalformedSection {
-        file: file.name().to_string(),
-        line: line.number,
-        detail,
-        src: file.src(),
-        span: line.loc(file, indent + from, indent + to).span,
+    let malformed = |from: usize, to: usize, detail: String| {
+        InventoryError::from(error::MalformedSection {
+            file: file.name().to_string(),
+            line: line.number,
+            detail,
+            src: file.src(),
+            span: line.loc(file, indent + from, indent + to).span,
+        })
     };
     let Some(close) = text.find(']') else {
         return Err(malformed(0, text.len(), "missing `]`".to_string()));
@@ -113,14 +115,14 @@ fn header(file: &SourceFile, line: &Line) -> Result<Section, InventoryError> {
         )),
         Some(kind) => {
             let from = indent + 1 + name.len() + 1;
-            Err(InventoryError::UnknownSectionKind {
+            Err(InventoryError::from(error::UnknownSectionKind {
                 file: file.name().to_string(),
                 line: line.number,
                 group: name,
                 kind: kind.to_string(),
                 src: file.src(),
                 span: line.loc(file, from, from + kind.len()).span,
-            })
+            }))
         }
     }
 }
@@ -144,7 +146,7 @@ fn host_line(
 ) -> Result<(), InventoryError> {
     let tokens = tokenize(line.text).map_err(|(from, to, reason)| {
         let host = line.text.split_whitespace().next().unwrap_or_default();
-        InventoryError::BadHostVar {
+        InventoryError::from(error::BadHostVar {
             file: file.name().to_string(),
             line: line.number,
             host: host.to_string(),
@@ -152,23 +154,25 @@ fn host_line(
             reason: reason.to_string(),
             src: file.src(),
             span: line.loc(file, from, to).span,
-        }
+        })
     })?;
     let Some(&(p_from, p_to)) = tokens.first() else {
         return Ok(());
     };
     let pattern = &line.text[p_from..p_to];
     let (name_part, port) = split_port(pattern);
-    let hosts = range::expand(name_part).map_err(|e| InventoryError::BadRange {
-        file: file.name().to_string(),
-        line: line.number,
-        pattern: pattern.to_string(),
-        reason: e.reason,
-        help: e.help,
-        src: file.src(),
-        span: line
-            .loc(file, p_from + e.offset, p_from + e.offset + e.len)
-            .span,
+    let hosts = range::expand(name_part).map_err(|e| {
+        InventoryError::from(error::BadRange {
+            file: file.name().to_string(),
+            line: line.number,
+            pattern: pattern.to_string(),
+            reason: e.reason,
+            help: e.help,
+            src: file.src(),
+            span: line
+                .loc(file, p_from + e.offset, p_from + e.offset + e.len)
+                .span,
+        })
     })?;
 
     let mut vars: Vec<(String, Value, Loc)> = Vec::new();
@@ -181,14 +185,16 @@ fn host_line(
     }
     for &(from, to) in &tokens[1..] {
         let token = &line.text[from..to];
-        let bad = |reason: String| InventoryError::BadHostVar {
-            file: file.name().to_string(),
-            line: line.number,
-            host: pattern.to_string(),
-            token: token.to_string(),
-            reason,
-            src: file.src(),
-            span: line.loc(file, from, to).span,
+        let bad = |reason: String| {
+            InventoryError::from(error::BadHostVar {
+                file: file.name().to_string(),
+                line: line.number,
+                host: pattern.to_string(),
+                token: token.to_string(),
+                reason,
+                src: file.src(),
+                span: line.loc(file, from, to).span,
+            })
         };
         let Some(eq) = token.find('=') else {
             return Err(bad("expected name=value".to_string()));
@@ -240,10 +246,13 @@ fn split_port(pattern: &str) -> (&str, Option<&str>) {
     (pattern, None)
 }
 
+/// An unclosed quote: where it opens, where the line ends, and why that is wrong.
+type Unclosed = (usize, usize, &'static str);
+
 /// Splits a host line into tokens (byte ranges) the way a POSIX shell would: whitespace
 /// separates, quotes group, a `#` that starts a token starts a comment. An unclosed quote is
 /// an error `(from, to, reason)`.
-fn tokenize(text: &str) -> Result<Vec<(usize, usize)>, (usize, usize, &'static str)> {
+fn tokenize(text: &str) -> Result<Vec<(usize, usize)>, Unclosed> {
     let bytes = text.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -339,13 +348,15 @@ fn group_var_line(
 ) -> Result<(), InventoryError> {
     let indent = line.text.len() - line.text.trim_start().len();
     let text = line.text.trim();
-    let bad = |from: usize, to: usize, reason: String| InventoryError::BadGroupVar {
-        file: file.name().to_string(),
-        line: line.number,
-        group: group.to_string(),
-        reason,
-        src: file.src(),
-        span: line.loc(file, indent + from, indent + to).span,
+    let bad = |from: usize, to: usize, reason: String| {
+        InventoryError::from(error::BadGroupVar {
+            file: file.name().to_string(),
+            line: line.number,
+            group: group.to_string(),
+            reason,
+            src: file.src(),
+            span: line.loc(file, indent + from, indent + to).span,
+        })
     };
     let Some(eq) = text.find('=') else {
         return Err(bad(0, text.len(), "expected name=value".to_string()));
@@ -410,14 +421,14 @@ fn child_line(
     let text = strip_comment(line.text.trim());
     let loc = line.loc(file, indent, indent + text.len());
     if !text.chars().all(group_name_char) {
-        return Err(InventoryError::BadChildGroup {
+        return Err(InventoryError::from(error::BadChildGroup {
             file: file.name().to_string(),
             line: line.number,
             group: group.to_string(),
             name: text.to_string(),
             src: file.src(),
             span: loc.span,
-        });
+        }));
     }
     raw.add_child(file, group, text, loc)
 }

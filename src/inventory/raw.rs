@@ -1,7 +1,7 @@
 //! What an inventory file says, before precedence: groups with their vars, children and hosts,
 //! and hosts with the vars set on them (and where).
 
-use super::error::InventoryError;
+use super::error::{self, InventoryError};
 use super::source::SourceFile;
 use super::value::value_text;
 use super::VarMap;
@@ -41,7 +41,10 @@ pub struct RawInventory {
 impl Default for RawInventory {
     fn default() -> Self {
         let mut groups = IndexMap::new();
-        groups.insert("all".to_string(), RawGroup::default());
+        let mut all = RawGroup::default();
+        // As in Ansible, `ungrouped` is the first child of `all`.
+        all.children.insert("ungrouped".to_string());
+        groups.insert("all".to_string(), all);
         groups.insert("ungrouped".to_string(), RawGroup::default());
         RawInventory {
             groups,
@@ -80,7 +83,7 @@ impl RawInventory {
         let entry = self.hosts.entry(host.to_string()).or_default();
         if let Some((old, old_loc)) = entry.vars.get(key) {
             if *old != value {
-                return Err(InventoryError::ConflictingHostVar {
+                return Err(InventoryError::from(error::ConflictingHostVar {
                     file: file.name().to_string(),
                     host: host.to_string(),
                     var: key.to_string(),
@@ -91,7 +94,7 @@ impl RawInventory {
                     src: file.src(),
                     first_span: old_loc.span,
                     second_span: loc.span,
-                });
+                }));
             }
             return Ok(());
         }
@@ -109,14 +112,14 @@ impl RawInventory {
         loc: Loc,
     ) -> Result<(), InventoryError> {
         if child == parent || child == "all" || self.contains_group(child, parent) {
-            return Err(InventoryError::GroupLoop {
+            return Err(InventoryError::from(error::GroupLoop {
                 file: file.name().to_string(),
                 line: loc.line,
                 group: parent.to_string(),
                 child: child.to_string(),
                 src: file.src(),
                 span: loc.span,
-            });
+            }));
         }
         self.group_mut(child);
         self.group_mut(parent).children.insert(child.to_string());

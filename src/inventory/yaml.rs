@@ -1,6 +1,6 @@
 //! Ansible's YAML inventory syntax: `all:` with `hosts:`, `vars:` and `children:`.
 
-use super::error::InventoryError;
+use super::error::{self, InventoryError};
 use super::range;
 use super::raw::{Loc, RawInventory};
 use super::source::SourceFile;
@@ -63,7 +63,7 @@ impl Walker<'_> {
             let host_path = [path, &["hosts", pattern.as_str()]].concat();
             let hosts = range::expand(pattern).map_err(|e| {
                 let (offset, line) = self.locator.key(self.file, &host_path);
-                InventoryError::BadRange {
+                InventoryError::from(error::BadRange {
                     file: self.file.name().to_string(),
                     line,
                     pattern: pattern.clone(),
@@ -71,7 +71,7 @@ impl Walker<'_> {
                     help: e.help,
                     src: self.file.src(),
                     span: self.file.span(offset + e.offset, e.len),
-                }
+                })
             })?;
             let mut located = Vec::new();
             for (key, value) in vars.iter().flatten() {
@@ -99,20 +99,24 @@ impl Walker<'_> {
 /// A serde_yaml error as a report pointing at its line and column.
 fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> InventoryError {
     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-    let mut message = e.to_string();
-    // serde_yaml appends the position; the report shows it already.
-    if let Some(at) = message.rfind(" at line ") {
-        message.truncate(at);
-    }
+    // serde_yaml writes the position into the message; the report shows it already.
+    // Other positions (where the enclosing construct started) stay.
+    let message = e
+        .to_string()
+        .replacen(&format!(" at line {line} column {column}"), "", 1);
     let offset = file.offset_of(line, column);
-    InventoryError::Yaml {
+    // Underline the word at the position (a key, a value), not just its first character.
+    let word = file.text()[offset..]
+        .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
+        .unwrap_or(file.text().len() - offset);
+    InventoryError::from(error::YamlError {
         file: file.name().to_string(),
         line,
         column,
         message,
         src: file.src(),
-        span: file.span(offset, 0),
-    }
+        span: file.span(offset, word),
+    })
 }
 
 /// Finds where a key path (`all`, `children`, `etcd`, `hosts`, `etcd1`) is written, for
