@@ -135,6 +135,36 @@ fn a_runbook_drives_a_local_host() {
 }
 
 #[test]
+fn a_runbook_drives_an_ssh_host() {
+    let sshd = support::sshd::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let svc = write_service_script(dir.path());
+    write_file(
+        dir.path(),
+        "inventory.ini",
+        &format!(
+            "[all:vars]\nwork_dir=\"{}\"\n\n[boxes]\nbox {} runbook_service_command=\"{svc} {{action}} {{service}}\"\n",
+            work.display(),
+            sshd.inventory_vars()
+        ),
+    );
+    write_file(dir.path(), "host.rhai", HOST_SCRIPT);
+    let run = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "host.rhai", "-i", "inventory.ini"])
+        .run()
+        .success();
+    check_host_script_output(&run.stdout, &work);
+    assert!(
+        sshd.log().contains("Accepted publickey"),
+        "the commands went through sshd:\n{}",
+        sshd.log()
+    );
+}
+
+#[test]
 fn run_all_runs_everywhere_and_reports_in_host_order() {
     let dir = tempfile::tempdir().unwrap();
     write_file(

@@ -93,3 +93,13 @@ fn sigint_stops_a_local_command() {
     let dir = tempfile::tempdir().unwrap();
     interrupt_a_sleeping_command(dir.path(), "[boxes]\nbox ansible_connection=local\n");
 }
+
+#[test]
+fn sigint_stops_a_command_on_an_ssh_host() {
+    let sshd = support::sshd::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    interrupt_a_sleeping_command(
+        dir.path(),
+        &format!("[boxes]\nbox {}\n", sshd.inventory_vars()),
+    );
+}

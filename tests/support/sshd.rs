@@ -228,3 +228,17 @@ fn wait_listening(address: &str, port: u16, child: &mut Child) -> bool {
     }
     false
 }
+
+impl Sshd {
+    /// The INI inventory variables that reach this sshd, for a host line.
+    pub fn inventory_vars(&self) -> String {
+        format!(
+            "ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file=\"{}\" runbook_ssh_known_hosts_file=\"{}\" ansible_ssh_timeout=5s",
+            self.address,
+            self.port,
+            self.user,
+            self.key.display(),
+            self.known_hosts.display()
+        )
+    }
+}
