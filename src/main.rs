@@ -45,7 +45,6 @@ fn init_error_rendering() {
                 .unicode(true)
                 .terminal_links(false)
                 .width(100)
-                .context_lines(2)
                 .build(),
         )
     }));

@@ -16,20 +16,40 @@ fn every_subcommand_has_help() {
         vec!["completions", "--help"],
     ] {
         let run = Runbook::new().args(&args).run().success();
-        assert!(run.stdout.contains("Usage: runbook"), "{args:?}:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains("Usage: runbook"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
     }
 }
 
 #[test]
 fn completions_are_generated_for_each_shell() {
-    Runbook::new().args(["completions", "bash"]).run().success().stdout_has("_runbook()");
-    Runbook::new().args(["completions", "zsh"]).run().success().stdout_has("#compdef runbook");
-    Runbook::new().args(["completions", "fish"]).run().success().stdout_has("complete -c runbook");
+    Runbook::new()
+        .args(["completions", "bash"])
+        .run()
+        .success()
+        .stdout_has("_runbook()");
+    Runbook::new()
+        .args(["completions", "zsh"])
+        .run()
+        .success()
+        .stdout_has("#compdef runbook");
+    Runbook::new()
+        .args(["completions", "fish"])
+        .run()
+        .success()
+        .stdout_has("complete -c runbook");
 }
 
 #[test]
 fn bad_usage_exits_2() {
-    Runbook::new().args(["run"]).run().code(2).stderr_has("<SCRIPT>");
+    Runbook::new()
+        .args(["run"])
+        .run()
+        .code(2)
+        .stderr_has("<SCRIPT>");
     Runbook::new().args(["frobnicate"]).run().code(2);
     Runbook::new()
         .args(["run", "x.rhai", "-e", "novalue"])
@@ -41,8 +61,16 @@ fn bad_usage_exits_2() {
 #[test]
 fn print_goes_to_stdout_and_json_mode_writes_json_lines() {
     let dir = tempfile::tempdir().unwrap();
-    write_file(dir.path(), "hello.rhai", "print(\"hello\");\n#{answer: 42}\n");
-    let human = Runbook::new().current_dir(dir.path()).args(["run", "hello.rhai"]).run().success();
+    write_file(
+        dir.path(),
+        "hello.rhai",
+        "print(\"hello\");\n#{answer: 42}\n",
+    );
+    let human = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "hello.rhai"])
+        .run()
+        .success();
     assert!(human.stdout.starts_with("hello\n"), "{}", human.stdout);
 
     let json = Runbook::new()
@@ -66,7 +94,11 @@ fn print_goes_to_stdout_and_json_mode_writes_json_lines() {
 #[test]
 fn globals_are_visible_inside_functions_and_locals_shadow_them() {
     let dir = tempfile::tempdir().unwrap();
-    write_file(dir.path(), "inv.ini", "[etcd]\netcd-1 ansible_connection=local\netcd-2 ansible_connection=local\n");
+    write_file(
+        dir.path(),
+        "inv.ini",
+        "[etcd]\netcd-1 ansible_connection=local\netcd-2 ansible_connection=local\n",
+    );
     write_file(
         dir.path(),
         "globals.rhai",

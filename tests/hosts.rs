@@ -3,18 +3,18 @@
 
 mod support;
 
-use support::command::{write_file, Runbook};
 use std::path::Path;
+use support::command::{write_file, Runbook};
 
 /// The script every transport must pass; it prints what the test checks.
 const HOST_SCRIPT: &str = r#"
 let h = inventory.host("box");
-let dir = inventory.var("work_dir");
+let dir = inventory.variable("work_dir");
 
 print(`run: ${h.run("echo hello; echo ignored >&2")}`);
 print(`stdin: ${h.run("tr a-z A-Z", #{stdin: "shout"})}`);
 let r = h.try_run("echo out; echo err >&2; exit 3");
-print(`try_run: ${r.code} ${r.stdout.trim()} ${r.stderr.trim()}`);
+print(`try_run: ${r.code} ${r.stdout == "out\n"} ${r.stderr == "err\n"}`);
 try {
     h.run("echo broken >&2; exit 4");
     print("run did not throw");
@@ -72,7 +72,7 @@ fn check_host_script_output(stdout: &str, dir: &Path) {
     let expected = [
         "run: hello".to_string(),
         "stdin: SHOUT".to_string(),
-        "try_run: 3 out err".to_string(),
+        "try_run: 3 true true".to_string(),
         "caught: runbook::host::command_failed: command failed on box (exit 4): `echo broken >&2; exit 4`\nstderr: broken".to_string(),
         "exists before: false".to_string(),
         "exists after: true".to_string(),
@@ -84,13 +84,26 @@ fn check_host_script_output(stdout: &str, dir: &Path) {
         "active after stop: false".to_string(),
     ];
     for line in &expected {
-        assert!(stdout.contains(line.as_str()), "stdout lacks {line:?}\nstdout:\n{stdout}");
+        assert!(
+            stdout.contains(line.as_str()),
+            "stdout lacks {line:?}\nstdout:\n{stdout}"
+        );
     }
-    assert!(stdout.contains("service failure: ") && stdout.contains("unit broken not found"), "stdout:\n{stdout}");
+    assert!(
+        stdout.contains("service failure: ") && stdout.contains("unit broken not found"),
+        "stdout:\n{stdout}"
+    );
     let written = dir.join("sub dir/it's.txt");
     assert_eq!(std::fs::read_to_string(&written).unwrap(), "replaced\n");
-    let leftovers: Vec<_> = std::fs::read_dir(dir.join("sub dir")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(leftovers.len(), 1, "no temporary files left behind: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("sub dir"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary files left behind: {leftovers:?}"
+    );
 }
 
 #[test]
@@ -108,7 +121,11 @@ fn a_runbook_drives_a_local_host() {
         ),
     );
     write_file(dir.path(), "host.rhai", HOST_SCRIPT);
-    let run = Runbook::new().current_dir(dir.path()).args(["run", "host.rhai", "-i", "inventory.ini"]).run().success();
+    let run = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "host.rhai", "-i", "inventory.ini"])
+        .run()
+        .success();
     check_host_script_output(&run.stdout, &work);
 }
 
@@ -126,7 +143,7 @@ fn run_all_runs_everywhere_and_reports_in_host_order() {
         r#"
 let hosts = inventory.group("etcd");
 let results = hosts.run_all("echo ok");
-print(results.map(|r| `${r.host}=${r.stdout.trim()}`));
+print(results.map(|r| `${r.host}=${r.stdout == "ok\n"}`));
 let tried = hosts.try_run_all("exit 7");
 print(tried.map(|r| r.code));
 try { hosts.run_all("exit 9") } catch (e) { print(e.message) }
@@ -137,7 +154,7 @@ try { hosts.run_all("exit 9") } catch (e) { print(e.message) }
         .args(["run", "all.rhai", "-i", "inventory.ini"])
         .run()
         .success()
-        .stdout_has("[\"etcd-1=ok\", \"etcd-2=ok\", \"etcd-3=ok\"]")
+        .stdout_has("[\"etcd-1=true\", \"etcd-2=true\", \"etcd-3=true\"]")
         .stdout_has("[7, 7, 7]")
         .stdout_has("3 of 3 hosts failed:\ncommand failed on etcd-1 (exit 9)");
 }

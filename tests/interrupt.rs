@@ -15,7 +15,11 @@ fn wait_for_pid(file: &Path) -> i32 {
                 return pid;
             }
         }
-        assert!(Instant::now() < deadline, "the command never started: {}", file.display());
+        assert!(
+            Instant::now() < deadline,
+            "the command never started: {}",
+            file.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -23,7 +27,12 @@ fn wait_for_pid(file: &Path) -> i32 {
 fn process_exists(pid: i32) -> bool {
     // A zombie still has a /proc entry; it counts as gone.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -37,7 +46,10 @@ pub fn interrupt_a_sleeping_command(dir: &Path, inventory: &str) {
         "sleepy.rhai",
         &format!("inventory.host(\"box\").run(\"echo $$ > '{}'; exec sleep 30\");\nprint(\"not reached\");\n", pid_file.display()),
     );
-    let mut child = Runbook::new().current_dir(dir).args(["run", "sleepy.rhai", "-i", "inventory.ini"]).spawn();
+    let mut child = Runbook::new()
+        .current_dir(dir)
+        .args(["run", "sleepy.rhai", "-i", "inventory.ini"])
+        .spawn();
     let sleep_pid = wait_for_pid(&pid_file);
     assert!(process_exists(sleep_pid));
 
@@ -58,7 +70,11 @@ pub fn interrupt_a_sleeping_command(dir: &Path, inventory: &str) {
     let output = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(took < Duration::from_secs(2), "took {took:?} to stop");
     assert!(!stdout.contains("not reached"));
     assert!(stderr.contains("interrupted"), "stderr:\n{stderr}");
@@ -66,7 +82,10 @@ pub fn interrupt_a_sleeping_command(dir: &Path, inventory: &str) {
     while process_exists(sleep_pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(!process_exists(sleep_pid), "the sleep (pid {sleep_pid}) is still running");
+    assert!(
+        !process_exists(sleep_pid),
+        "the sleep (pid {sleep_pid}) is still running"
+    );
 }
 
 #[test]

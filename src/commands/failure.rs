@@ -12,16 +12,25 @@ pub struct Failure {
 impl Failure {
     /// Bad usage or bad input (exit 2): nothing was changed.
     pub fn bad_input(diagnostic: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
-        Failure { report: miette::Report::new(diagnostic), exit_code: exit::BAD_INPUT }
+        Failure {
+            report: miette::Report::new(diagnostic),
+            exit_code: exit::BAD_INPUT,
+        }
     }
 
     /// The work itself failed (exit 1).
     pub fn failed(diagnostic: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
-        Failure { report: miette::Report::new(diagnostic), exit_code: exit::FAILED }
+        Failure {
+            report: miette::Report::new(diagnostic),
+            exit_code: exit::FAILED,
+        }
     }
 
     /// Stopped by Ctrl-C (exit 130).
     pub fn interrupted(diagnostic: impl miette::Diagnostic + Send + Sync + 'static) -> Failure {
-        Failure { report: miette::Report::new(diagnostic), exit_code: exit::INTERRUPTED }
+        Failure {
+            report: miette::Report::new(diagnostic),
+            exit_code: exit::INTERRUPTED,
+        }
     }
 }

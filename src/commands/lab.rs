@@ -6,11 +6,22 @@ use crate::lab::{self, LabOptions};
 use crate::report::Reporter;
 
 pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
-    let (runtime, cancel) = runtime::start().map_err(|e| Failure::failed(super::run::RunError::Runtime(e.to_string())))?;
+    let (runtime, cancel) = runtime::start()
+        .map_err(|e| Failure::failed(super::run::RunError::Runtime(e.to_string())))?;
     let result = runtime.block_on(async {
         match command {
-            LabCommand::Up { dir, members, tls, keys } => {
-                let options = LabOptions { dir, members: members as usize, tls, keys };
+            LabCommand::Up {
+                dir,
+                members,
+                tls,
+                keys,
+            } => {
+                let options = LabOptions {
+                    dir,
+                    members: members as usize,
+                    tls,
+                    keys,
+                };
                 lab::up(&options, &reporter, &cancel).await
             }
             LabCommand::Down { dir } => lab::down(&dir, &reporter).await,

@@ -4,7 +4,9 @@ use tokio_util::sync::CancellationToken;
 
 /// A multi-thread runtime, and a token cancelled on the first Ctrl-C (SIGINT).
 pub fn start() -> std::io::Result<(tokio::runtime::Runtime, CancellationToken)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     runtime.spawn(async move {

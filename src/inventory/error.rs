@@ -79,7 +79,9 @@ pub enum InventoryError {
     #[error("{file}:{line}: bad line in [{group}:vars]: {reason}")]
     #[diagnostic(
         code(runbook::inventory::group_var),
-        help("each line of a `[group:vars]` section is `name=value`; quote a value that has spaces")
+        help(
+            "each line of a `[group:vars]` section is `name=value`; quote a value that has spaces"
+        )
     )]
     BadGroupVar {
         file: String,

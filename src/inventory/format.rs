@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(detect(p, "# c\n\n[OSEv3:children]\nmasters\n"), Format::Ini);
         assert_eq!(detect(p, "# c\nall:\n  hosts:\n"), Format::Yaml);
         assert_eq!(detect(p, "---\nall: {}\n"), Format::Yaml);
-        assert_eq!(detect(p, "localhost ansible_connection=local\n"), Format::Ini);
+        assert_eq!(
+            detect(p, "localhost ansible_connection=local\n"),
+            Format::Ini
+        );
         assert_eq!(detect(p, "etcd1:2222\n"), Format::Ini);
         assert_eq!(detect(p, ""), Format::Ini);
     }

@@ -166,7 +166,9 @@ fn host_line(
         reason: e.reason,
         help: e.help,
         src: file.src(),
-        span: line.loc(file, p_from + e.offset, p_from + e.offset + e.len).span,
+        span: line
+            .loc(file, p_from + e.offset, p_from + e.offset + e.len)
+            .span,
     })?;
 
     let mut vars: Vec<(String, Value, Loc)> = Vec::new();
@@ -448,7 +450,10 @@ mod tests {
     fn group_values() {
         assert_eq!(group_value("\"10\"").unwrap(), Value::String("10".into()));
         assert_eq!(group_value("10 # ten").unwrap(), Value::from(10));
-        assert_eq!(group_value("'a b' # c").unwrap(), Value::String("a b".into()));
+        assert_eq!(
+            group_value("'a b' # c").unwrap(),
+            Value::String("a b".into())
+        );
         assert_eq!(
             group_value("\"a\" b").unwrap(),
             Value::String("\"a\" b".into())

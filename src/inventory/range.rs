@@ -214,14 +214,21 @@ mod tests {
 
     #[test]
     fn plain_name_is_itself() {
-        assert_eq!(expand("etcd-1.example.com").unwrap(), vec!["etcd-1.example.com"]);
+        assert_eq!(
+            expand("etcd-1.example.com").unwrap(),
+            vec!["etcd-1.example.com"]
+        );
     }
 
     #[test]
     fn numeric_range() {
         assert_eq!(
             expand("etcd[1:3].example.com").unwrap(),
-            vec!["etcd1.example.com", "etcd2.example.com", "etcd3.example.com"]
+            vec![
+                "etcd1.example.com",
+                "etcd2.example.com",
+                "etcd3.example.com"
+            ]
         );
     }
 

@@ -50,7 +50,12 @@ pub fn resolve(mut raw: RawInventory, overrides: &[(String, String)]) -> Invento
     // Groups in the order their vars apply.
     let mut order: Vec<&str> = groups.keys().map(String::as_str).collect();
     order.sort_by(|a, b| {
-        let key = |g: &str| (depths.get(g).copied().unwrap_or(0), priority(&groups[g].vars));
+        let key = |g: &str| {
+            (
+                depths.get(g).copied().unwrap_or(0),
+                priority(&groups[g].vars),
+            )
+        };
         key(a).cmp(&key(b)).then_with(|| a.cmp(b))
     });
 
@@ -71,7 +76,10 @@ pub fn resolve(mut raw: RawInventory, overrides: &[(String, String)]) -> Invento
         hosts.push(Host::new(name.clone(), vars));
     }
 
-    let mut all_vars = groups.get("all").map(|g| g.vars.clone()).unwrap_or_default();
+    let mut all_vars = groups
+        .get("all")
+        .map(|g| g.vars.clone())
+        .unwrap_or_default();
     merge(&mut all_vars, &overrides);
 
     Inventory {

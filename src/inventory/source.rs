@@ -38,7 +38,11 @@ impl SourceFile {
     pub fn line_of(&self, offset: usize) -> usize {
         let text = self.text();
         let end = offset.min(text.len());
-        text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
     /// The byte offset of a 1-based `line` and 1-based `column` counted in characters

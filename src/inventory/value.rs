@@ -47,7 +47,10 @@ mod tests {
         assert_eq!(type_unquoted("0"), json!(0));
         assert_eq!(type_unquoted("0644"), json!("0644"));
         assert_eq!(type_unquoted("1.5"), json!("1.5"));
-        assert_eq!(type_unquoted("99999999999999999999"), json!("99999999999999999999"));
+        assert_eq!(
+            type_unquoted("99999999999999999999"),
+            json!("99999999999999999999")
+        );
         assert_eq!(type_unquoted("True"), json!(true));
         assert_eq!(type_unquoted("no"), json!(false));
         assert_eq!(type_unquoted("off"), json!("off"));

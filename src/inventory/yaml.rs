@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(l.line, 10);
         let l = loc.entry(&file, &["all", "children", "etcd", "hosts", "e1", "a"]);
         assert_eq!(l.line, 6);
-        assert_eq!(&text[l.span.offset()..l.span.offset() + l.span.len()], "a: 1");
+        assert_eq!(
+            &text[l.span.offset()..l.span.offset() + l.span.len()],
+            "a: 1"
+        );
     }
 
     #[test]

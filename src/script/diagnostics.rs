@@ -32,7 +32,9 @@ impl Diagnostic for ScriptDiagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -40,7 +42,9 @@ impl Diagnostic for ScriptDiagnostic {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
@@ -64,7 +68,11 @@ impl ScriptDiagnostic {
 }
 
 /// A syntax error in `source_name` (whose text is in `sources`).
-pub fn from_parse_error(error: &ParseError, source_name: &str, sources: &SourceMap) -> ScriptDiagnostic {
+pub fn from_parse_error(
+    error: &ParseError,
+    source_name: &str,
+    sources: &SourceMap,
+) -> ScriptDiagnostic {
     let ParseError(kind, position) = error;
     ScriptDiagnostic {
         message: format!("syntax error: {kind}"),
@@ -78,7 +86,11 @@ pub fn from_parse_error(error: &ParseError, source_name: &str, sources: &SourceM
 }
 
 /// A runtime error raised while running `main_source`.
-pub fn from_eval_error(error: &EvalAltResult, main_source: &str, sources: &SourceMap) -> ScriptDiagnostic {
+pub fn from_eval_error(
+    error: &EvalAltResult,
+    main_source: &str,
+    sources: &SourceMap,
+) -> ScriptDiagnostic {
     // Walk the wrappers: each call or import frame sits in the current source;
     // the error inside it sits in the callee's source.
     let mut frames: Vec<(String, Position, String, &str)> = Vec::new();
@@ -99,7 +111,12 @@ pub fn from_eval_error(error: &EvalAltResult, main_source: &str, sources: &Sourc
                 error = inner;
             }
             EvalAltResult::ErrorInModule(module, inner, position) => {
-                frames.push((current.clone(), *position, format!("`{}` was imported here", display_name(module)), "import"));
+                frames.push((
+                    current.clone(),
+                    *position,
+                    format!("`{}` was imported here", display_name(module)),
+                    "import",
+                ));
                 if !module.is_empty() {
                     current = module.clone();
                 }
@@ -185,24 +202,35 @@ fn leaf(error: &EvalAltResult, source: &str, sources: &SourceMap) -> ScriptDiagn
             "here",
         ),
     };
-    ScriptDiagnostic { message, code, help, source: None, label: None, related: Vec::new() }.located(
-        source,
-        position,
-        label,
-        sources,
-    )
+    ScriptDiagnostic {
+        message,
+        code,
+        help,
+        source: None,
+        label: None,
+        related: Vec::new(),
+    }
+    .located(source, position, label, sources)
 }
 
 impl ScriptDiagnostic {
     /// Attaches the source file and a caret at `position` (when both are known).
-    fn located(mut self, source_name: &str, position: Position, label: &str, sources: &SourceMap) -> ScriptDiagnostic {
+    fn located(
+        mut self,
+        source_name: &str,
+        position: Position,
+        label: &str,
+        sources: &SourceMap,
+    ) -> ScriptDiagnostic {
         let Some(text) = sources.get(source_name) else {
             return self;
         };
         if let Some(span) = span_at(&text, position) {
             self.label = Some(LabeledSpan::new_with_span(Some(label.to_string()), span));
         }
-        self.source = Some(NamedSource::new(display_name(source_name), text.to_string()).with_language("rust"));
+        self.source = Some(
+            NamedSource::new(display_name(source_name), text.to_string()).with_language("rust"),
+        );
         self
     }
 }
@@ -210,7 +238,11 @@ impl ScriptDiagnostic {
 /// The byte span of the token at a Rhai position (1-based line and column, in characters).
 pub fn span_at(text: &str, position: Position) -> Option<SourceSpan> {
     let line = position.line()?;
-    let line_start = text.split_inclusive('\n').take(line - 1).map(str::len).sum::<usize>();
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum::<usize>();
     if line_start > text.len() {
         return None;
     }
@@ -222,7 +254,10 @@ pub fn span_at(text: &str, position: Position) -> Option<SourceSpan> {
         .map(|(i, _)| i)
         .unwrap_or(line_text.len());
     let rest = &line_text[offset_in_line..];
-    Some(SourceSpan::new((line_start + offset_in_line).into(), token_length(rest)))
+    Some(SourceSpan::new(
+        (line_start + offset_in_line).into(),
+        token_length(rest),
+    ))
 }
 
 /// The length in bytes of the token a string starts with: an identifier, a
@@ -276,7 +311,9 @@ fn parse_help(kind: &ParseErrorType) -> String {
         ParseErrorType::MissingToken(token, description) => format!("add `{token}` {description}"),
         ParseErrorType::UnknownOperator(op) => format!("`{op}` is not a Rhai operator"),
         ParseErrorType::MissingSymbol(symbol) => format!("add `{symbol}`"),
-        ParseErrorType::VariableUndefined(name) => format!("define `{name}` with `let` before using it"),
+        ParseErrorType::VariableUndefined(name) => {
+            format!("define `{name}` with `let` before using it")
+        }
         _ => "fix the syntax at the marked token (Rhai syntax: https://rhai.rs/book/)".to_string(),
     }
 }
@@ -310,7 +347,10 @@ mod tests {
         let ident = span_at(text, at(1, 1)).expect("span");
         assert_eq!(ident.len(), "foo_bar".len());
         let literal = span_at(text, at(1, 9)).expect("span");
-        assert_eq!(&text[literal.offset()..literal.offset() + literal.len()], "\"a \\\" b\"");
+        assert_eq!(
+            &text[literal.offset()..literal.offset() + literal.len()],
+            "\"a \\\" b\""
+        );
     }
 
     #[test]

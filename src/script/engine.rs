@@ -52,7 +52,9 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
             return Ok(None);
         }
         Ok(match name {
-            "inventory" => Some(Dynamic::from(api::inventory::ScriptInventory { ctx: globals_ctx.clone() })),
+            "inventory" => Some(Dynamic::from(api::inventory::ScriptInventory {
+                ctx: globals_ctx.clone(),
+            })),
             _ => None,
         })
     });

@@ -14,9 +14,9 @@ pub enum RunFailure {
     /// The file could not be read.
     Unreadable { path: PathBuf, reason: String },
     /// The script does not parse: nothing ran.
-    Syntax(ScriptDiagnostic),
+    Syntax(Box<ScriptDiagnostic>),
     /// The script ran and failed (or was interrupted).
-    Failed(ScriptDiagnostic),
+    Failed(Box<ScriptDiagnostic>),
 }
 
 /// Reads, compiles and runs a runbook. Imports are searched next to the script, then in `stdlib`.
@@ -26,8 +26,11 @@ pub fn run_file(ctx: Arc<RunContext>, script: &Path, stdlib: &Path) -> Result<Dy
         reason: err.to_string(),
     })?;
     let name = script.display().to_string();
-    let script_dir = script.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty());
-    let module_path = script_dir.into_iter().chain([stdlib.to_path_buf()]).collect();
+    let script_dir = match script.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let module_path = vec![script_dir, stdlib.to_path_buf()];
     run_source(ctx, &name, &text, module_path)
 }
 
@@ -43,9 +46,9 @@ pub fn run_source(
     let engine = build_engine(ctx, module_path, sources.clone());
     let mut ast = engine
         .compile(text)
-        .map_err(|err| RunFailure::Syntax(from_parse_error(&err, name, &sources)))?;
+        .map_err(|err| RunFailure::Syntax(Box::new(from_parse_error(&err, name, &sources))))?;
     ast.set_source(name);
     engine
         .eval_ast::<Dynamic>(&ast)
-        .map_err(|err| RunFailure::Failed(from_eval_error(&err, name, &sources)))
+        .map_err(|err| RunFailure::Failed(Box::new(from_eval_error(&err, name, &sources))))
 }

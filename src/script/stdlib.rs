@@ -48,15 +48,29 @@ pub struct ModuleFiles {
 
 impl ModuleFiles {
     pub fn new(search_path: Vec<PathBuf>, sources: SourceMap) -> ModuleFiles {
-        ModuleFiles { search_path, sources, cache: Mutex::new(HashMap::new()) }
+        ModuleFiles {
+            search_path,
+            sources,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     fn find(&self, name: &str) -> Option<PathBuf> {
-        let file = if name.ends_with(".rhai") { name.to_string() } else { format!("{name}.rhai") };
+        let file = if name.ends_with(".rhai") {
+            name.to_string()
+        } else {
+            format!("{name}.rhai")
+        };
         if Path::new(&file).is_absolute() {
             return Some(PathBuf::from(file)).filter(|p| p.is_file());
         }
-        self.search_path.iter().map(|dir| dir.join(&file)).find(|p| p.is_file())
+        let found = self
+            .search_path
+            .iter()
+            .map(|dir| dir.join(&file))
+            .find(|p| p.is_file())?;
+        // One name per file, whichever directory spelling found it.
+        Some(std::fs::canonicalize(&found).unwrap_or(found))
     }
 }
 
@@ -68,27 +82,44 @@ impl rhai::ModuleResolver for ModuleFiles {
         path: &str,
         pos: Position,
     ) -> Result<SharedModule, Box<EvalAltResult>> {
-        let file = self.find(path).ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
-        if let Some(module) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&file) {
+        let file = self
+            .find(path)
+            .ok_or_else(|| Box::new(EvalAltResult::ErrorModuleNotFound(path.to_string(), pos)))?;
+        if let Some(module) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&file)
+        {
             return Ok(module.clone());
         }
         let name = file.display().to_string();
         let text = std::fs::read_to_string(&file).map_err(|err| {
             Box::new(EvalAltResult::ErrorInModule(
                 name.clone(),
-                Box::new(EvalAltResult::ErrorRuntime(format!("cannot read {name}: {err}").into(), Position::NONE)),
+                Box::new(EvalAltResult::ErrorRuntime(
+                    format!("cannot read {name}: {err}").into(),
+                    Position::NONE,
+                )),
                 pos,
             ))
         })?;
         self.sources.insert(&name, &text);
-        let mut ast = engine
-            .compile(&text)
-            .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), Box::new(err.into()), pos)))?;
+        let mut ast = engine.compile(&text).map_err(|err| {
+            Box::new(EvalAltResult::ErrorInModule(
+                name.clone(),
+                Box::new(err.into()),
+                pos,
+            ))
+        })?;
         ast.set_source(name.as_str());
         let module: SharedModule = Module::eval_ast_as_new(Scope::new(), &ast, engine)
             .map_err(|err| Box::new(EvalAltResult::ErrorInModule(name.clone(), err, pos)))?
             .into();
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(file, module.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(file, module.clone());
         Ok(module)
     }
 }

@@ -24,7 +24,10 @@ pub struct Finished {
 impl Runbook {
     pub fn new() -> Runbook {
         let mut command = Command::new(env!("CARGO_BIN_EXE_runbook"));
-        command.env_remove("RUST_LOG").env_remove("RUNBOOK_STDLIB").env("NO_COLOR", "1");
+        command
+            .env_remove("RUST_LOG")
+            .env_remove("RUNBOOK_STDLIB")
+            .env("NO_COLOR", "1");
         command.stdin(Stdio::null());
         Runbook { command }
     }
@@ -79,7 +82,11 @@ impl Default for Runbook {
 impl Finished {
     /// Asserts the exit code, showing everything printed when it differs.
     pub fn code(self, expected: i32) -> Finished {
-        assert_eq!(self.code, expected, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -88,12 +95,22 @@ impl Finished {
     }
 
     pub fn stdout_has(self, needle: &str) -> Finished {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     pub fn stderr_has(self, needle: &str) -> Finished {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 }

@@ -17,8 +17,16 @@ struct Inner {
 }
 
 impl ScriptError {
-    pub fn new(message: impl Into<String>, code: impl Into<String>, help: Option<String>) -> ScriptError {
-        ScriptError(Arc::new(Inner { message: message.into(), code: code.into(), help }))
+    pub fn new(
+        message: impl Into<String>,
+        code: impl Into<String>,
+        help: Option<String>,
+    ) -> ScriptError {
+        ScriptError(Arc::new(Inner {
+            message: message.into(),
+            code: code.into(),
+            help,
+        }))
     }
 
     /// Wraps any diagnostic, keeping its message (with its causes), code and help.
@@ -30,7 +38,10 @@ impl ScriptError {
             message.push_str(&inner.to_string());
             cause = inner.source();
         }
-        let code = diagnostic.code().map(|c| c.to_string()).unwrap_or_else(|| "runbook::primitive".to_string());
+        let code = diagnostic
+            .code()
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "runbook::primitive".to_string());
         let help = diagnostic.help().map(|h| h.to_string());
         ScriptError::new(message, code, help)
     }
@@ -49,7 +60,10 @@ impl ScriptError {
 
     /// The error as Rhai raises it; Rhai fills in the position of the call.
     pub fn into_rhai(self) -> Box<EvalAltResult> {
-        Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(self), Position::NONE))
+        Box::new(EvalAltResult::ErrorRuntime(
+            Dynamic::from(self),
+            Position::NONE,
+        ))
     }
 }
 
@@ -64,7 +78,13 @@ pub fn register(engine: &mut rhai::Engine) {
         .register_type_with_name::<ScriptError>("Error")
         .register_get("message", |e: &mut ScriptError| e.message().to_string())
         .register_get("code", |e: &mut ScriptError| e.code().to_string())
-        .register_get("help", |e: &mut ScriptError| e.help().map(|h| Dynamic::from(h.to_string())).unwrap_or(Dynamic::UNIT))
+        .register_get("help", |e: &mut ScriptError| {
+            e.help()
+                .map(|h| Dynamic::from(h.to_string()))
+                .unwrap_or(Dynamic::UNIT)
+        })
         .register_fn("to_string", |e: &mut ScriptError| e.message().to_string())
-        .register_fn("to_debug", |e: &mut ScriptError| format!("Error({:?})", e.message()));
+        .register_fn("to_debug", |e: &mut ScriptError| {
+            format!("Error({:?})", e.message())
+        });
 }

@@ -39,14 +39,21 @@ impl CommandFailed {
             host: host.to_string(),
             command: command.to_string(),
             code: output.code,
-            stderr_part: if stderr.is_empty() { String::new() } else { format!("\nstderr: {stderr}") },
+            stderr_part: if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("\nstderr: {stderr}")
+            },
         }
     }
 }
 
 impl ScriptHost {
     pub fn new(host: Host, ctx: Arc<RunContext>) -> ScriptHost {
-        ScriptHost { host: Arc::new(host), ctx }
+        ScriptHost {
+            host: Arc::new(host),
+            ctx,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -59,11 +66,15 @@ impl ScriptHost {
         let mut run = RunOptions::default();
         let timeout = match options.get("timeout") {
             Some(value) => Some(value.to_string()),
-            None => self.host.vars.get("runbook_command_timeout").and_then(|v| match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            }),
+            None => self
+                .host
+                .vars
+                .get("runbook_command_timeout")
+                .and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                }),
         };
         if let Some(text) = timeout {
             run.timeout = Some(parse_duration(&text).map_err(to_rhai)?);
@@ -88,7 +99,11 @@ impl ScriptHost {
     }
 
     /// Runs a command and returns its output whatever its exit code.
-    pub fn execute(&self, command: &str, options: &RunOptions) -> Result<CommandOutput, Box<EvalAltResult>> {
+    pub fn execute(
+        &self,
+        command: &str,
+        options: &RunOptions,
+    ) -> Result<CommandOutput, Box<EvalAltResult>> {
         let ctx = &self.ctx;
         ctx.block_on(async {
             let transport = ctx.transport(&self.host).await?;
@@ -97,7 +112,11 @@ impl ScriptHost {
     }
 
     /// Runs a command that must succeed; returns its stdout without the final newline.
-    pub fn run_checked(&self, command: &str, options: &RunOptions) -> Result<String, Box<EvalAltResult>> {
+    pub fn run_checked(
+        &self,
+        command: &str,
+        options: &RunOptions,
+    ) -> Result<String, Box<EvalAltResult>> {
         let output = self.execute(command, options)?;
         if !output.success() {
             return Err(to_rhai(CommandFailed::new(self.name(), command, &output)));
@@ -134,7 +153,10 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
             Some(host) => targets.push(host),
             None => {
                 return Err(ScriptError::new(
-                    format!("element {index} of the array is a {}, not a host", value.type_name()),
+                    format!(
+                        "element {index} of the array is a {}, not a host",
+                        value.type_name()
+                    ),
                     "runbook::host::not_a_host",
                     Some("pass an array of hosts, such as `inventory.group(\"etcd\")`".into()),
                 )
@@ -172,8 +194,12 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
             Ok(Ok(output)) => output,
             Ok(Err(error)) => return Err(to_rhai(error)),
             Err(join) => {
-                return Err(ScriptError::new(format!("running on {} failed: {join}", host.name()), "runbook::host::task", None)
-                    .into_rhai())
+                return Err(ScriptError::new(
+                    format!("running on {} failed: {join}", host.name()),
+                    "runbook::host::task",
+                    None,
+                )
+                .into_rhai())
             }
         };
         if checked && !output.success() {
@@ -183,7 +209,12 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
     }
     if !failures.is_empty() {
         return Err(ScriptError::new(
-            format!("{} of {} hosts failed:\n{}", failures.len(), maps.len(), failures.join("\n")),
+            format!(
+                "{} of {} hosts failed:\n{}",
+                failures.len(),
+                maps.len(),
+                failures.join("\n")
+            ),
             "runbook::host::command_failed",
             Some("use `try_run_all` to inspect every result instead of failing".into()),
         )
@@ -212,7 +243,7 @@ pub mod host_api {
 
     /// One inventory variable of the host, or `()` when it is not set.
     #[rhai_fn(pure, return_raw)]
-    pub fn var(host: &mut ScriptHost, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn variable(host: &mut ScriptHost, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         match host.host.vars.get(name) {
             Some(value) => rhai::serde::to_dynamic(value),
             None => Ok(Dynamic::UNIT),
@@ -229,7 +260,11 @@ pub mod host_api {
 
     /// `run` with options: `#{timeout: "30s", stdin: "text"}`.
     #[rhai_fn(name = "run", pure, return_raw)]
-    pub fn run_with(host: &mut ScriptHost, command: &str, options: Map) -> Result<String, Box<EvalAltResult>> {
+    pub fn run_with(
+        host: &mut ScriptHost,
+        command: &str,
+        options: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
         let options = host.run_options(&options)?;
         host.run_checked(command, &options)
     }
@@ -244,7 +279,11 @@ pub mod host_api {
 
     /// `try_run` with options: `#{timeout: "30s", stdin: "text"}`.
     #[rhai_fn(name = "try_run", pure, return_raw)]
-    pub fn try_run_with(host: &mut ScriptHost, command: &str, options: Map) -> Result<Map, Box<EvalAltResult>> {
+    pub fn try_run_with(
+        host: &mut ScriptHost,
+        command: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
         let options = host.run_options(&options)?;
         let output = host.execute(command, &options)?;
         Ok(output_map(host.name(), &output))
@@ -255,7 +294,10 @@ pub mod host_api {
     pub fn read(host: &mut ScriptHost, path: &str) -> Result<String, Box<EvalAltResult>> {
         let ctx = host.ctx.clone();
         let bytes = ctx.block_on(async {
-            let transport = ctx.transport(&host.host).await.map_err(crate::transport::files::FileError::from)?;
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
             transport.read_file(path, &ctx.cancel).await
         })?;
         String::from_utf8(bytes).map_err(|_| {
@@ -273,7 +315,10 @@ pub mod host_api {
     pub fn read_blob(host: &mut ScriptHost, path: &str) -> Result<rhai::Blob, Box<EvalAltResult>> {
         let ctx = host.ctx.clone();
         ctx.block_on(async {
-            let transport = ctx.transport(&host.host).await.map_err(crate::transport::files::FileError::from)?;
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
             transport.read_file(path, &ctx.cancel).await
         })
     }
@@ -283,8 +328,13 @@ pub mod host_api {
     pub fn write(host: &mut ScriptHost, path: &str, text: &str) -> Result<(), Box<EvalAltResult>> {
         let ctx = host.ctx.clone();
         ctx.block_on(async {
-            let transport = ctx.transport(&host.host).await.map_err(crate::transport::files::FileError::from)?;
-            transport.write_file(path, text.as_bytes(), &ctx.cancel).await
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport
+                .write_file(path, text.as_bytes(), &ctx.cancel)
+                .await
         })
     }
 
@@ -293,7 +343,10 @@ pub mod host_api {
     pub fn exists(host: &mut ScriptHost, path: &str) -> Result<bool, Box<EvalAltResult>> {
         let ctx = host.ctx.clone();
         ctx.block_on(async {
-            let transport = ctx.transport(&host.host).await.map_err(crate::transport::files::FileError::from)?;
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
             transport.path_exists(path, &ctx.cancel).await
         })
     }

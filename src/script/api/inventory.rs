@@ -61,7 +61,10 @@ pub mod inventory_api {
 
     /// One host by name; throws if there is none.
     #[rhai_fn(pure, return_raw)]
-    pub fn host(inventory: &mut ScriptInventory, name: &str) -> Result<ScriptHost, Box<EvalAltResult>> {
+    pub fn host(
+        inventory: &mut ScriptInventory,
+        name: &str,
+    ) -> Result<ScriptHost, Box<EvalAltResult>> {
         match inventory.ctx.inventory.host(name) {
             Some(host) => Ok(ScriptHost::new(host.clone(), inventory.ctx.clone())),
             None => Err(ScriptError::new(
@@ -76,12 +79,21 @@ pub mod inventory_api {
     /// The names of all groups.
     #[rhai_fn(pure)]
     pub fn groups(inventory: &mut ScriptInventory) -> Array {
-        inventory.ctx.inventory.group_names().into_iter().map(|g| Dynamic::from(g.to_string())).collect()
+        inventory
+            .ctx
+            .inventory
+            .group_names()
+            .into_iter()
+            .map(|g| Dynamic::from(g.to_string()))
+            .collect()
     }
 
     /// A variable of the `all` group (with `-e` overrides), or `()` when unset.
     #[rhai_fn(pure, return_raw)]
-    pub fn var(inventory: &mut ScriptInventory, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+    pub fn variable(
+        inventory: &mut ScriptInventory,
+        name: &str,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         match inventory.ctx.inventory.var(name) {
             Some(value) => rhai::serde::to_dynamic(value),
             None => Ok(Dynamic::UNIT),
@@ -90,6 +102,9 @@ pub mod inventory_api {
 
     #[rhai_fn(pure)]
     pub fn to_string(inventory: &mut ScriptInventory) -> String {
-        format!("inventory ({} hosts)", inventory.ctx.inventory.hosts().len())
+        format!(
+            "inventory ({} hosts)",
+            inventory.ctx.inventory.hosts().len()
+        )
     }
 }

@@ -14,7 +14,10 @@ pub struct ScriptService {
 
 impl ScriptService {
     pub fn new(host: ScriptHost, name: &str) -> ScriptService {
-        ScriptService { host, name: name.to_string() }
+        ScriptService {
+            host,
+            name: name.to_string(),
+        }
     }
 
     fn control(&self, action: ServiceAction) -> Result<(), Box<EvalAltResult>> {
@@ -22,8 +25,13 @@ impl ScriptService {
         let manager = ServiceManager::from_host(&self.host.host);
         tracing::info!(host = %self.host.name(), service = %self.name, action = action.verb(), "service");
         ctx.block_on(async {
-            let transport = ctx.transport(&self.host.host).await.map_err(ServiceError::from)?;
-            manager.control(&transport, action, &self.name, &ctx.cancel).await
+            let transport = ctx
+                .transport(&self.host.host)
+                .await
+                .map_err(ServiceError::from)?;
+            manager
+                .control(&transport, action, &self.name, &ctx.cancel)
+                .await
         })
     }
 
@@ -31,7 +39,10 @@ impl ScriptService {
         let ctx = self.host.ctx.clone();
         let manager = ServiceManager::from_host(&self.host.host);
         ctx.block_on(async {
-            let transport = ctx.transport(&self.host.host).await.map_err(ServiceError::from)?;
+            let transport = ctx
+                .transport(&self.host.host)
+                .await
+                .map_err(ServiceError::from)?;
             manager.is_active(&transport, &self.name, &ctx.cancel).await
         })
     }
