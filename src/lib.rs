@@ -4,6 +4,7 @@
 //! operations (plain async Rust) -> transports and etcd clients.
 
 pub mod cli;
+pub mod commands;
 pub mod duration;
 pub mod exit;
 pub mod inventory;

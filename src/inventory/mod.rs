@@ -2,10 +2,15 @@
 
 pub mod defaults;
 pub mod error;
+pub mod format;
 pub mod host;
 pub mod ini;
 pub mod model;
 pub mod range;
+pub mod raw;
+pub mod resolve;
+pub mod source;
+pub mod value;
 pub mod yaml;
 
 pub use error::InventoryError;

@@ -4,5 +4,6 @@ pub mod api;
 pub mod context;
 pub mod diagnostics;
 pub mod engine;
+pub mod run;
 pub mod sources;
 pub mod stdlib;

@@ -43,4 +43,15 @@ pub enum TransportError {
         command: String,
         reason: String,
     },
+    #[error("{host}: inventory variable {variable} = {value} is not valid: expected {expected}")]
+    #[diagnostic(
+        code(runbook::transport::variable),
+        help("fix {variable} for {host} in the inventory (or the -e override): it must be {expected}")
+    )]
+    InvalidVariable {
+        host: String,
+        variable: String,
+        value: String,
+        expected: String,
+    },
 }

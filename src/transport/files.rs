@@ -1,8 +1,11 @@
 //! File operations on a host, built on shell commands so local and ssh hosts
 //! behave alike: read, atomic write (temp file + rename, mode kept), exists.
 
-use super::{Transport, TransportError};
+use super::{shell_quote, CommandOutput, RunOptions, Transport, TransportError};
 use tokio_util::sync::CancellationToken;
+
+/// Exit code the read snippet uses for "no such file", distinct from `cat`'s 1.
+const NOT_FOUND: i32 = 44;
 
 /// Why a file operation failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -14,7 +17,10 @@ pub enum FileError {
     )]
     NotFound { host: String, path: String },
     #[error("cannot {operation} {path} on {host}: {stderr}")]
-    #[diagnostic(code(runbook::file::failed))]
+    #[diagnostic(
+        code(runbook::file::failed),
+        help("check that the directory exists on {host} and that the connecting user may {operation} {path}")
+    )]
     Failed {
         host: String,
         path: String,
@@ -26,6 +32,54 @@ pub enum FileError {
     Transport(#[from] TransportError),
 }
 
+/// `sh` that prints the file at `$p`, or exits [`NOT_FOUND`] if there is none.
+fn read_script(path: &str) -> String {
+    format!(
+        "p={}; [ -e \"$p\" ] || exit {NOT_FOUND}; exec cat -- \"$p\"",
+        shell_quote(path)
+    )
+}
+
+/// `sh` that replaces the file at `$p` with its stdin atomically.
+///
+/// The temp file lives in the target's directory so the final `mv` is a
+/// rename(2) on one filesystem; a symlink is followed so its target is
+/// replaced, not the link. Mode (and, where permitted, owner) of an existing
+/// file are copied onto the temp file before the rename; a new file gets 0644.
+fn write_script(path: &str) -> String {
+    format!(
+        r#"set -e
+p={path}
+if [ -L "$p" ]; then
+  t=$(readlink -f -- "$p"; echo .); t=${{t%.}}; t=${{t%?}}
+  [ -n "$t" ] || {{ echo "cannot resolve the symlink $p" >&2; exit 1; }}
+  p=$t
+fi
+d=$(dirname -- "$p"; echo .); d=${{d%??}}
+b=$(basename -- "$p"; echo .); b=${{b%??}}
+tmp=$(mktemp -- "$d/.$b.runbook-XXXXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+cat > "$tmp"
+if [ -e "$p" ]; then
+  chmod --reference="$p" -- "$tmp"
+  chown --reference="$p" -- "$tmp" 2>/dev/null || true
+else
+  chmod 0644 -- "$tmp"
+fi
+sync -- "$tmp" 2>/dev/null || sync
+mv -f -- "$tmp" "$p"
+trap - EXIT
+sync -- "$d" 2>/dev/null || true
+"#,
+        path = shell_quote(path)
+    )
+}
+
+/// `sh` that exits 0 if `$p` exists (file, directory or anything else), 1 if not.
+fn exists_script(path: &str) -> String {
+    format!("[ -e {} ]", shell_quote(path))
+}
+
 impl Transport {
     /// Reads a whole file.
     pub async fn read_file(
@@ -33,8 +87,17 @@ impl Transport {
         path: &str,
         cancel: &CancellationToken,
     ) -> Result<Vec<u8>, FileError> {
-        let _ = (path, cancel);
-        todo!("transport::files::read_file")
+        let output = self
+            .run(&read_script(path), &RunOptions::default(), cancel)
+            .await?;
+        match output.code {
+            0 => Ok(output.stdout),
+            NOT_FOUND => Err(FileError::NotFound {
+                host: self.host_name().to_string(),
+                path: path.to_string(),
+            }),
+            _ => Err(self.failed(path, "read", &output)),
+        }
     }
 
     /// Writes a whole file atomically: a temp file in the same directory,
@@ -45,8 +108,16 @@ impl Transport {
         data: &[u8],
         cancel: &CancellationToken,
     ) -> Result<(), FileError> {
-        let _ = (path, data, cancel);
-        todo!("transport::files::write_file")
+        let options = RunOptions {
+            timeout: None,
+            stdin: Some(data.to_vec()),
+        };
+        let output = self.run(&write_script(path), &options, cancel).await?;
+        if output.success() {
+            Ok(())
+        } else {
+            Err(self.failed(path, "write", &output))
+        }
     }
 
     /// Whether a path (file or directory) exists.
@@ -55,7 +126,27 @@ impl Transport {
         path: &str,
         cancel: &CancellationToken,
     ) -> Result<bool, FileError> {
-        let _ = (path, cancel);
-        todo!("transport::files::path_exists")
+        let output = self
+            .run(&exists_script(path), &RunOptions::default(), cancel)
+            .await?;
+        match output.code {
+            0 => Ok(true),
+            1 => Ok(false),
+            _ => Err(self.failed(path, "check", &output)),
+        }
+    }
+
+    fn failed(&self, path: &str, operation: &'static str, output: &CommandOutput) -> FileError {
+        let stderr = output.stderr_text().trim().to_string();
+        FileError::Failed {
+            host: self.host_name().to_string(),
+            path: path.to_string(),
+            operation,
+            stderr: if stderr.is_empty() {
+                format!("exit code {}", output.code)
+            } else {
+                stderr
+            },
+        }
     }
 }

@@ -9,13 +9,16 @@ pub mod files;
 pub mod local;
 pub mod output;
 pub mod pool;
+mod process_group;
+pub mod quote;
 pub mod ssh;
 pub mod target;
 
 pub use error::TransportError;
 pub use output::CommandOutput;
 pub use pool::TransportPool;
-pub use target::{ConnectionTarget, SshTarget};
+pub use quote::shell_quote;
+pub use target::{command_timeout, ConnectionTarget, SshTarget};
 
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -1,7 +1,13 @@
 //! Where a host is and how to reach it, read from its inventory variables.
 
+use super::TransportError;
+use crate::inventory::Host;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// ssh's connect timeout when the inventory does not set one.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to reach a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +39,276 @@ pub struct SshTarget {
 
 impl ConnectionTarget {
     /// Reads `ansible_connection`, `ansible_host`, `ansible_port`, ... from a host's variables.
-    pub fn from_host(
-        host: &crate::inventory::Host,
-    ) -> Result<ConnectionTarget, super::TransportError> {
-        let _ = host;
-        todo!("transport::target::from_host")
+    pub fn from_host(host: &Host) -> Result<ConnectionTarget, TransportError> {
+        let vars = HostVars(host);
+        let connection = vars.text("ansible_connection");
+        match connection
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("local") => return Ok(ConnectionTarget::Local),
+            None | Some("ssh") | Some("smart") => {}
+            Some(_) => return Err(vars.invalid("ansible_connection", "`local` or `ssh`")),
+        }
+        let address = vars
+            .text("ansible_host")
+            .filter(|address| !address.is_empty())
+            .unwrap_or_else(|| host.name.clone());
+        let port = match vars.text("ansible_port") {
+            None => 22,
+            Some(text) => match text.trim().parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => return Err(vars.invalid("ansible_port", "a port number from 1 to 65535")),
+            },
+        };
+        let user = vars
+            .text("ansible_user")
+            .or_else(|| vars.text("ansible_ssh_user"))
+            .filter(|user| !user.is_empty());
+        let key_file = vars
+            .text("ansible_ssh_private_key_file")
+            .filter(|path| !path.is_empty())
+            .map(|path| expand_home(&path));
+        let known_hosts_file = vars
+            .text("runbook_ssh_known_hosts_file")
+            .filter(|path| !path.is_empty())
+            .map(|path| expand_home(&path));
+        let strict_host_key_checking = match vars.get("ansible_host_key_checking") {
+            None => true,
+            Some(_) => vars.boolean("ansible_host_key_checking")?,
+        };
+        let connect_timeout = match vars.get("ansible_ssh_timeout") {
+            Some(_) => vars.seconds_or_duration("ansible_ssh_timeout")?,
+            None => match vars.get("ansible_timeout") {
+                Some(_) => vars.seconds_or_duration("ansible_timeout")?,
+                None => DEFAULT_CONNECT_TIMEOUT,
+            },
+        };
+        Ok(ConnectionTarget::Ssh(SshTarget {
+            address,
+            port,
+            user,
+            key_file,
+            known_hosts_file,
+            strict_host_key_checking,
+            connect_timeout,
+        }))
+    }
+}
+
+/// `runbook_command_timeout` of a host: how long any one command may run (none by default).
+pub fn command_timeout(host: &Host) -> Result<Option<Duration>, TransportError> {
+    let vars = HostVars(host);
+    match vars.get("runbook_command_timeout") {
+        None => Ok(None),
+        Some(_) => vars
+            .seconds_or_duration("runbook_command_timeout")
+            .map(Some),
+    }
+}
+
+/// A host's variables, read leniently the way Ansible does ("22" and 22 alike).
+struct HostVars<'a>(&'a Host);
+
+impl HostVars<'_> {
+    /// The value of `name`; a YAML null counts as unset.
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.vars.get(name).filter(|value| !value.is_null())
+    }
+
+    /// The value as text: strings as they are, numbers and booleans printed.
+    fn text(&self, name: &str) -> Option<String> {
+        self.get(name).map(|value| match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+    }
+
+    fn boolean(&self, name: &str) -> Result<bool, TransportError> {
+        match self.get(name) {
+            Some(Value::Bool(flag)) => Ok(*flag),
+            Some(Value::Number(number)) if number.as_u64() == Some(1) => Ok(true),
+            Some(Value::Number(number)) if number.as_u64() == Some(0) => Ok(false),
+            Some(Value::String(text)) => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" | "y" => Ok(true),
+                "false" | "no" | "off" | "0" | "n" => Ok(false),
+                _ => Err(self.invalid(name, "a boolean (true/false, yes/no)")),
+            },
+            _ => Err(self.invalid(name, "a boolean (true/false, yes/no)")),
+        }
+    }
+
+    /// Whole seconds (`10`, `"10"`) or a duration (`"10s"`, `"1m"`).
+    fn seconds_or_duration(&self, name: &str) -> Result<Duration, TransportError> {
+        let expected = "a number of seconds or a duration such as `10s`";
+        let text = match self.get(name) {
+            Some(Value::Number(number)) => match number.as_u64() {
+                Some(seconds) if seconds > 0 => return Ok(Duration::from_secs(seconds)),
+                _ => return Err(self.invalid(name, expected)),
+            },
+            Some(Value::String(text)) => text.trim().to_string(),
+            _ => return Err(self.invalid(name, expected)),
+        };
+        if let Ok(seconds) = text.parse::<u64>() {
+            return if seconds > 0 {
+                Ok(Duration::from_secs(seconds))
+            } else {
+                Err(self.invalid(name, expected))
+            };
+        }
+        crate::duration::parse_duration(&text).map_err(|_| self.invalid(name, expected))
+    }
+
+    fn invalid(&self, name: &str, expected: &str) -> TransportError {
+        TransportError::InvalidVariable {
+            host: self.0.name.clone(),
+            variable: name.to_string(),
+            value: self
+                .get(name)
+                .map(|value| value.to_string())
+                .unwrap_or_else(|| "(unset)".to_string()),
+            expected: expected.to_string(),
+        }
+    }
+}
+
+/// `~/x` -> `$HOME/x`, as ssh and Ansible read key paths.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn host(vars: Value) -> Host {
+        let vars = match vars {
+            Value::Object(map) => map.into_iter().collect(),
+            _ => Default::default(),
+        };
+        Host {
+            name: "etcd-1".to_string(),
+            vars,
+        }
+    }
+
+    fn ssh(target: ConnectionTarget) -> SshTarget {
+        match target {
+            ConnectionTarget::Ssh(ssh) => ssh,
+            ConnectionTarget::Local => panic!("expected an ssh target"),
+        }
+    }
+
+    #[test]
+    fn defaults_to_ssh_on_the_host_name() {
+        let target = ssh(ConnectionTarget::from_host(&host(json!({}))).unwrap());
+        assert_eq!(
+            target,
+            SshTarget {
+                address: "etcd-1".into(),
+                port: 22,
+                user: None,
+                key_file: None,
+                known_hosts_file: None,
+                strict_host_key_checking: true,
+                connect_timeout: Duration::from_secs(10),
+            }
+        );
+    }
+
+    #[test]
+    fn reads_strings_numbers_and_booleans_alike() {
+        let target = ssh(ConnectionTarget::from_host(&host(json!({
+            "ansible_host": "10.0.0.5",
+            "ansible_port": "2222",
+            "ansible_ssh_user": "cloud-user",
+            "ansible_ssh_private_key_file": "/keys/id",
+            "ansible_host_key_checking": "no",
+            "ansible_ssh_timeout": "30s",
+            "runbook_ssh_known_hosts_file": "/keys/known_hosts",
+        })))
+        .unwrap());
+        assert_eq!(target.address, "10.0.0.5");
+        assert_eq!(target.port, 2222);
+        assert_eq!(target.user.as_deref(), Some("cloud-user"));
+        assert_eq!(target.key_file, Some(PathBuf::from("/keys/id")));
+        assert_eq!(
+            target.known_hosts_file,
+            Some(PathBuf::from("/keys/known_hosts"))
+        );
+        assert!(!target.strict_host_key_checking);
+        assert_eq!(target.connect_timeout, Duration::from_secs(30));
+
+        let target = ssh(ConnectionTarget::from_host(&host(json!({
+            "ansible_port": 2200,
+            "ansible_user": "root",
+            "ansible_ssh_user": "ignored",
+            "ansible_host_key_checking": false,
+            "ansible_ssh_timeout": 5,
+        })))
+        .unwrap());
+        assert_eq!(target.port, 2200);
+        assert_eq!(target.user.as_deref(), Some("root"));
+        assert!(!target.strict_host_key_checking);
+        assert_eq!(target.connect_timeout, Duration::from_secs(5));
+
+        let target = ssh(ConnectionTarget::from_host(&host(
+            json!({"ansible_host_key_checking": "True"}),
+        ))
+        .unwrap());
+        assert!(target.strict_host_key_checking);
+    }
+
+    #[test]
+    fn local_connection() {
+        assert_eq!(
+            ConnectionTarget::from_host(&host(json!({"ansible_connection": "local"}))).unwrap(),
+            ConnectionTarget::Local
+        );
+    }
+
+    #[test]
+    fn bad_values_name_host_variable_and_value() {
+        for (vars, variable, value) in [
+            (json!({"ansible_port": "abc"}), "ansible_port", "abc"),
+            (json!({"ansible_port": 70000}), "ansible_port", "70000"),
+            (
+                json!({"ansible_connection": "winrm"}),
+                "ansible_connection",
+                "winrm",
+            ),
+            (
+                json!({"ansible_ssh_timeout": "soon"}),
+                "ansible_ssh_timeout",
+                "soon",
+            ),
+            (
+                json!({"ansible_host_key_checking": "maybe"}),
+                "ansible_host_key_checking",
+                "maybe",
+            ),
+        ] {
+            let err = ConnectionTarget::from_host(&host(vars)).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("etcd-1"), "{text}");
+            assert!(text.contains(variable), "{text}");
+            assert!(text.contains(value), "{text}");
+            assert!(matches!(err, TransportError::InvalidVariable { .. }));
+        }
+    }
+
+    #[test]
+    fn command_timeout_is_optional() {
+        assert_eq!(command_timeout(&host(json!({}))).unwrap(), None);
+        assert_eq!(
+            command_timeout(&host(json!({"runbook_command_timeout": "2m"}))).unwrap(),
+            Some(Duration::from_secs(120))
+        );
+        assert!(command_timeout(&host(json!({"runbook_command_timeout": "x"}))).is_err());
     }
 }

@@ -1,0 +1,25 @@
+//! What each subcommand does, between parsed arguments and the library.
+
+pub mod completions;
+pub mod failure;
+pub mod lab;
+pub mod run;
+pub mod runtime;
+
+pub use failure::Failure;
+
+use crate::cli::{Cli, Command};
+use crate::report::Reporter;
+
+/// Runs the parsed command line.
+pub fn execute(cli: Cli) -> Result<(), Failure> {
+    let reporter = Reporter::new(cli.output);
+    match cli.command {
+        Command::Run(args) => run::run(args, reporter),
+        Command::Lab(command) => lab::lab(command, reporter),
+        Command::Completions { shell } => {
+            completions::print(shell);
+            Ok(())
+        }
+    }
+}

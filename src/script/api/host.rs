@@ -1,0 +1,387 @@
+//! `Host` in Rhai: run commands, read and write files, control services on one inventory host.
+
+use super::error::{to_rhai, ScriptError};
+use super::service::ScriptService;
+use crate::duration::parse_duration;
+use crate::inventory::Host;
+use crate::script::context::RunContext;
+use crate::transport::{CommandOutput, RunOptions};
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use std::sync::Arc;
+
+/// One inventory host as a script sees it.
+#[derive(Clone)]
+pub struct ScriptHost {
+    pub host: Arc<Host>,
+    pub ctx: Arc<RunContext>,
+}
+
+/// A command that exited non-zero, where the script asked it to succeed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("command failed on {host} (exit {code}): `{command}`{stderr_part}")]
+#[diagnostic(
+    code(runbook::host::command_failed),
+    help("the command ran on {host} and exited {code}; use `try_run` to inspect the result instead of failing")
+)]
+pub struct CommandFailed {
+    pub host: String,
+    pub command: String,
+    pub code: i32,
+    stderr_part: String,
+}
+
+impl CommandFailed {
+    pub fn new(host: &str, command: &str, output: &CommandOutput) -> CommandFailed {
+        let stderr = output.stderr_text();
+        let stderr = stderr.trim();
+        CommandFailed {
+            host: host.to_string(),
+            command: command.to_string(),
+            code: output.code,
+            stderr_part: if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("\nstderr: {stderr}")
+            },
+        }
+    }
+}
+
+impl ScriptHost {
+    pub fn new(host: Host, ctx: Arc<RunContext>) -> ScriptHost {
+        ScriptHost {
+            host: Arc::new(host),
+            ctx,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.host.name
+    }
+
+    /// Options from a script map (`#{timeout: "30s", stdin: "..."}`), defaulting the
+    /// timeout from `runbook_command_timeout`.
+    fn run_options(&self, options: &Map) -> Result<RunOptions, Box<EvalAltResult>> {
+        let mut run = RunOptions::default();
+        let timeout = match options.get("timeout") {
+            Some(value) => Some(value.to_string()),
+            None => self
+                .host
+                .vars
+                .get("runbook_command_timeout")
+                .and_then(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                }),
+        };
+        if let Some(text) = timeout {
+            run.timeout = Some(parse_duration(&text).map_err(to_rhai)?);
+        }
+        if let Some(stdin) = options.get("stdin") {
+            run.stdin = Some(match stdin.clone().try_cast::<rhai::Blob>() {
+                Some(bytes) => bytes,
+                None => stdin.to_string().into_bytes(),
+            });
+        }
+        for key in options.keys() {
+            if !matches!(key.as_str(), "timeout" | "stdin") {
+                return Err(ScriptError::new(
+                    format!("unknown option `{key}` for run"),
+                    "runbook::host::option",
+                    Some("run options are `timeout` (e.g. \"30s\") and `stdin`".into()),
+                )
+                .into_rhai());
+            }
+        }
+        Ok(run)
+    }
+
+    /// Runs a command and returns its output whatever its exit code.
+    pub fn execute(
+        &self,
+        command: &str,
+        options: &RunOptions,
+    ) -> Result<CommandOutput, Box<EvalAltResult>> {
+        let ctx = &self.ctx;
+        ctx.block_on(async {
+            let transport = ctx.transport(&self.host).await?;
+            transport.run(command, options, &ctx.cancel).await
+        })
+    }
+
+    /// Runs a command that must succeed; returns its stdout without the final newline.
+    pub fn run_checked(
+        &self,
+        command: &str,
+        options: &RunOptions,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let output = self.execute(command, options)?;
+        if !output.success() {
+            return Err(to_rhai(CommandFailed::new(self.name(), command, &output)));
+        }
+        Ok(trim_final_newline(output.stdout_text()))
+    }
+}
+
+fn trim_final_newline(mut text: String) -> String {
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    text
+}
+
+/// A command's result as a script map: `#{host, code, stdout, stderr}`.
+pub fn output_map(host: &str, output: &CommandOutput) -> Map {
+    let mut map = Map::new();
+    map.insert("host".into(), host.into());
+    map.insert("code".into(), (output.code as i64).into());
+    map.insert("stdout".into(), output.stdout_text().into());
+    map.insert("stderr".into(), output.stderr_text().into());
+    map
+}
+
+/// Runs one command on many hosts at once; results in host order.
+fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<EvalAltResult>> {
+    let mut targets = Vec::with_capacity(hosts.len());
+    for (index, value) in hosts.iter().enumerate() {
+        match value.clone().try_cast::<ScriptHost>() {
+            Some(host) => targets.push(host),
+            None => {
+                return Err(ScriptError::new(
+                    format!(
+                        "element {index} of the array is a {}, not a host",
+                        value.type_name()
+                    ),
+                    "runbook::host::not_a_host",
+                    Some("pass an array of hosts, such as `inventory.group(\"etcd\")`".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+    let Some(first) = targets.first() else {
+        return Ok(Array::new());
+    };
+    let ctx = first.ctx.clone();
+    let mut prepared = Vec::with_capacity(targets.len());
+    for host in &targets {
+        prepared.push((host.clone(), host.run_options(&Map::new())?));
+    }
+    let results = ctx.runtime.block_on(async {
+        let mut tasks = Vec::with_capacity(prepared.len());
+        for (host, options) in prepared {
+            let command = command.to_string();
+            tasks.push(tokio::spawn(async move {
+                let transport = host.ctx.transport(&host.host).await?;
+                transport.run(&command, &options, &host.ctx.cancel).await
+            }));
+        }
+        let mut results = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            results.push(task.await);
+        }
+        results
+    });
+    let mut maps = Array::with_capacity(results.len());
+    let mut failures = Vec::new();
+    for (host, result) in targets.iter().zip(results) {
+        let output = match result {
+            Ok(Ok(output)) => output,
+            Ok(Err(error)) => return Err(to_rhai(error)),
+            Err(join) => {
+                return Err(ScriptError::new(
+                    format!("running on {} failed: {join}", host.name()),
+                    "runbook::host::task",
+                    None,
+                )
+                .into_rhai())
+            }
+        };
+        if checked && !output.success() {
+            failures.push(CommandFailed::new(host.name(), command, &output).to_string());
+        }
+        maps.push(output_map(host.name(), &output).into());
+    }
+    if !failures.is_empty() {
+        return Err(ScriptError::new(
+            format!(
+                "{} of {} hosts failed:\n{}",
+                failures.len(),
+                maps.len(),
+                failures.join("\n")
+            ),
+            "runbook::host::command_failed",
+            Some("use `try_run_all` to inspect every result instead of failing".into()),
+        )
+        .into_rhai());
+    }
+    Ok(maps)
+}
+
+#[export_module]
+pub mod host_api {
+    use super::*;
+
+    pub type Host = ScriptHost;
+
+    /// The host's inventory name.
+    #[rhai_fn(get = "name", pure)]
+    pub fn name(host: &mut ScriptHost) -> String {
+        host.host.name.clone()
+    }
+
+    /// The host's effective inventory variables, as a map.
+    #[rhai_fn(get = "vars", pure, return_raw)]
+    pub fn vars(host: &mut ScriptHost) -> Result<Dynamic, Box<EvalAltResult>> {
+        rhai::serde::to_dynamic(&host.host.vars)
+    }
+
+    /// One inventory variable of the host, or `()` when it is not set.
+    #[rhai_fn(pure, return_raw)]
+    pub fn variable(host: &mut ScriptHost, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        match host.host.vars.get(name) {
+            Some(value) => rhai::serde::to_dynamic(value),
+            None => Ok(Dynamic::UNIT),
+        }
+    }
+
+    /// Runs a shell command; throws (with host, command, exit code and stderr) unless it exits 0.
+    /// Returns stdout without its final newline.
+    #[rhai_fn(pure, return_raw)]
+    pub fn run(host: &mut ScriptHost, command: &str) -> Result<String, Box<EvalAltResult>> {
+        let options = host.run_options(&Map::new())?;
+        host.run_checked(command, &options)
+    }
+
+    /// `run` with options: `#{timeout: "30s", stdin: "text"}`.
+    #[rhai_fn(name = "run", pure, return_raw)]
+    pub fn run_with(
+        host: &mut ScriptHost,
+        command: &str,
+        options: Map,
+    ) -> Result<String, Box<EvalAltResult>> {
+        let options = host.run_options(&options)?;
+        host.run_checked(command, &options)
+    }
+
+    /// Runs a shell command and returns `#{code, stdout, stderr}` whatever its exit code.
+    #[rhai_fn(pure, return_raw)]
+    pub fn try_run(host: &mut ScriptHost, command: &str) -> Result<Map, Box<EvalAltResult>> {
+        let options = host.run_options(&Map::new())?;
+        let output = host.execute(command, &options)?;
+        Ok(output_map(host.name(), &output))
+    }
+
+    /// `try_run` with options: `#{timeout: "30s", stdin: "text"}`.
+    #[rhai_fn(name = "try_run", pure, return_raw)]
+    pub fn try_run_with(
+        host: &mut ScriptHost,
+        command: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        let options = host.run_options(&options)?;
+        let output = host.execute(command, &options)?;
+        Ok(output_map(host.name(), &output))
+    }
+
+    /// Reads a text file on the host.
+    #[rhai_fn(pure, return_raw)]
+    pub fn read(host: &mut ScriptHost, path: &str) -> Result<String, Box<EvalAltResult>> {
+        let ctx = host.ctx.clone();
+        let bytes = ctx.block_on(async {
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport.read_file(path, &ctx.cancel).await
+        })?;
+        String::from_utf8(bytes).map_err(|_| {
+            ScriptError::new(
+                format!("{path} on {} is not UTF-8 text", host.name()),
+                "runbook::file::not_text",
+                Some("read binary files with `read_blob`".into()),
+            )
+            .into_rhai()
+        })
+    }
+
+    /// Reads a file on the host as bytes.
+    #[rhai_fn(pure, return_raw)]
+    pub fn read_blob(host: &mut ScriptHost, path: &str) -> Result<rhai::Blob, Box<EvalAltResult>> {
+        let ctx = host.ctx.clone();
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport.read_file(path, &ctx.cancel).await
+        })
+    }
+
+    /// Writes a file on the host atomically (temp file + rename), keeping an existing file's mode.
+    #[rhai_fn(pure, return_raw)]
+    pub fn write(host: &mut ScriptHost, path: &str, text: &str) -> Result<(), Box<EvalAltResult>> {
+        let ctx = host.ctx.clone();
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport
+                .write_file(path, text.as_bytes(), &ctx.cancel)
+                .await
+        })
+    }
+
+    /// Whether a file or directory exists on the host.
+    #[rhai_fn(pure, return_raw)]
+    pub fn exists(host: &mut ScriptHost, path: &str) -> Result<bool, Box<EvalAltResult>> {
+        let ctx = host.ctx.clone();
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&host.host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport.path_exists(path, &ctx.cancel).await
+        })
+    }
+
+    /// A service on the host: `.start()`, `.stop()`, `.restart()`, `.is_active()`.
+    #[rhai_fn(pure)]
+    pub fn service(host: &mut ScriptHost, name: &str) -> ScriptService {
+        ScriptService::new(host.clone(), name)
+    }
+
+    #[rhai_fn(pure)]
+    pub fn to_string(host: &mut ScriptHost) -> String {
+        host.host.name.clone()
+    }
+
+    #[rhai_fn(pure)]
+    pub fn to_debug(host: &mut ScriptHost) -> String {
+        format!("Host({})", host.host.name)
+    }
+
+    #[rhai_fn(name = "==", pure)]
+    pub fn equals(host: &mut ScriptHost, other: ScriptHost) -> bool {
+        host.host.name == other.host.name
+    }
+
+    /// Runs a command on every host of an array at once; throws if any exits non-zero.
+    /// Returns `#{host, code, stdout, stderr}` per host, in the array's order.
+    #[rhai_fn(pure, return_raw)]
+    pub fn run_all(hosts: &mut Array, command: &str) -> Result<Array, Box<EvalAltResult>> {
+        run_on_all(hosts, command, true)
+    }
+
+    /// Like `run_all`, but returns every result without failing on non-zero exits.
+    #[rhai_fn(pure, return_raw)]
+    pub fn try_run_all(hosts: &mut Array, command: &str) -> Result<Array, Box<EvalAltResult>> {
+        run_on_all(hosts, command, false)
+    }
+}

@@ -1,0 +1,91 @@
+//! `Service` in Rhai: start, stop, restart and query one service on one host.
+
+use super::host::ScriptHost;
+use crate::ops::service::{ServiceAction, ServiceError, ServiceManager};
+use rhai::plugin::*;
+use rhai::EvalAltResult;
+
+/// A named service on a host, controlled by systemctl or the host's `runbook_service_command`.
+#[derive(Clone)]
+pub struct ScriptService {
+    host: ScriptHost,
+    name: String,
+}
+
+impl ScriptService {
+    pub fn new(host: ScriptHost, name: &str) -> ScriptService {
+        ScriptService {
+            host,
+            name: name.to_string(),
+        }
+    }
+
+    fn control(&self, action: ServiceAction) -> Result<(), Box<EvalAltResult>> {
+        let ctx = self.host.ctx.clone();
+        let manager = ServiceManager::from_host(&self.host.host);
+        tracing::info!(host = %self.host.name(), service = %self.name, action = action.verb(), "service");
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&self.host.host)
+                .await
+                .map_err(ServiceError::from)?;
+            manager
+                .control(&transport, action, &self.name, &ctx.cancel)
+                .await
+        })
+    }
+
+    fn active(&self) -> Result<bool, Box<EvalAltResult>> {
+        let ctx = self.host.ctx.clone();
+        let manager = ServiceManager::from_host(&self.host.host);
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&self.host.host)
+                .await
+                .map_err(ServiceError::from)?;
+            manager.is_active(&transport, &self.name, &ctx.cancel).await
+        })
+    }
+}
+
+#[export_module]
+pub mod service_api {
+    use super::*;
+
+    pub type Service = ScriptService;
+
+    /// The service's name.
+    #[rhai_fn(get = "name", pure)]
+    pub fn name(service: &mut ScriptService) -> String {
+        service.name.clone()
+    }
+
+    /// Starts the service.
+    #[rhai_fn(pure, return_raw)]
+    pub fn start(service: &mut ScriptService) -> Result<(), Box<EvalAltResult>> {
+        service.control(ServiceAction::Start)
+    }
+
+    /// Stops the service.
+    #[rhai_fn(pure, return_raw)]
+    pub fn stop(service: &mut ScriptService) -> Result<(), Box<EvalAltResult>> {
+        service.control(ServiceAction::Stop)
+    }
+
+    /// Restarts the service (so it reads its configuration again).
+    #[rhai_fn(pure, return_raw)]
+    pub fn restart(service: &mut ScriptService) -> Result<(), Box<EvalAltResult>> {
+        service.control(ServiceAction::Restart)
+    }
+
+    /// Whether the service is running.
+    #[rhai_fn(pure, return_raw)]
+    pub fn is_active(service: &mut ScriptService) -> Result<bool, Box<EvalAltResult>> {
+        service.active()
+    }
+
+    #[rhai_fn(pure)]
+    pub fn to_string(service: &mut ScriptService) -> String {
+        format!("{} on {}", service.name, service.host.name())
+    }
+}

@@ -1,0 +1,54 @@
+//! Running one runbook file: read, compile, evaluate, and turn failures into diagnostics.
+
+use super::context::RunContext;
+use super::diagnostics::{from_eval_error, from_parse_error, ScriptDiagnostic};
+use super::engine::build_engine;
+use super::sources::SourceMap;
+use rhai::Dynamic;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a run did not succeed.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// The file could not be read.
+    Unreadable { path: PathBuf, reason: String },
+    /// The script does not parse: nothing ran.
+    Syntax(Box<ScriptDiagnostic>),
+    /// The script ran and failed (or was interrupted).
+    Failed(Box<ScriptDiagnostic>),
+}
+
+/// Reads, compiles and runs a runbook. Imports are searched next to the script, then in `stdlib`.
+pub fn run_file(ctx: Arc<RunContext>, script: &Path, stdlib: &Path) -> Result<Dynamic, RunFailure> {
+    let text = std::fs::read_to_string(script).map_err(|err| RunFailure::Unreadable {
+        path: script.to_path_buf(),
+        reason: err.to_string(),
+    })?;
+    let name = script.display().to_string();
+    let script_dir = match script.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let module_path = vec![script_dir, stdlib.to_path_buf()];
+    run_source(ctx, &name, &text, module_path)
+}
+
+/// Compiles and runs script text known by `name`.
+pub fn run_source(
+    ctx: Arc<RunContext>,
+    name: &str,
+    text: &str,
+    module_path: Vec<PathBuf>,
+) -> Result<Dynamic, RunFailure> {
+    let sources = SourceMap::new();
+    sources.insert(name, text);
+    let engine = build_engine(ctx, module_path, sources.clone());
+    let mut ast = engine
+        .compile(text)
+        .map_err(|err| RunFailure::Syntax(Box::new(from_parse_error(&err, name, &sources))))?;
+    ast.set_source(name);
+    engine
+        .eval_ast::<Dynamic>(&ast)
+        .map_err(|err| RunFailure::Failed(Box::new(from_eval_error(&err, name, &sources))))
+}

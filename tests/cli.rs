@@ -1,0 +1,113 @@
+//! The command line itself: help, completions, usage errors, output formats.
+
+mod support;
+
+use support::command::{write_file, Runbook};
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["lab", "--help"],
+        vec!["lab", "up", "--help"],
+        vec!["lab", "down", "--help"],
+        vec!["lab", "status", "--help"],
+        vec!["completions", "--help"],
+    ] {
+        let run = Runbook::new().args(&args).run().success();
+        assert!(
+            run.stdout.contains("Usage: runbook"),
+            "{args:?}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    Runbook::new()
+        .args(["completions", "bash"])
+        .run()
+        .success()
+        .stdout_has("_runbook()");
+    Runbook::new()
+        .args(["completions", "zsh"])
+        .run()
+        .success()
+        .stdout_has("#compdef runbook");
+    Runbook::new()
+        .args(["completions", "fish"])
+        .run()
+        .success()
+        .stdout_has("complete -c runbook");
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    Runbook::new()
+        .args(["run"])
+        .run()
+        .code(2)
+        .stderr_has("<SCRIPT>");
+    Runbook::new().args(["frobnicate"]).run().code(2);
+    Runbook::new()
+        .args(["run", "x.rhai", "-e", "novalue"])
+        .run()
+        .code(2)
+        .stderr_has("is not NAME=VALUE");
+}
+
+#[test]
+fn print_goes_to_stdout_and_json_mode_writes_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "hello.rhai",
+        "print(\"hello\");\n#{answer: 42}\n",
+    );
+    let human = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "hello.rhai"])
+        .run()
+        .success();
+    assert!(human.stdout.starts_with("hello\n"), "{}", human.stdout);
+
+    let json = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "hello.rhai", "--output", "json"])
+        .run()
+        .success();
+    let lines: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert_eq!(lines[0]["event"], "print");
+    assert_eq!(lines[0]["message"], "hello");
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "result");
+    assert_eq!(last["result"]["status"], "ok");
+    assert_eq!(last["result"]["value"]["answer"], 42);
+}
+
+#[test]
+fn globals_are_visible_inside_functions_and_locals_shadow_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "inv.ini",
+        "[etcd]\netcd-1 ansible_connection=local\netcd-2 ansible_connection=local\n",
+    );
+    write_file(
+        dir.path(),
+        "globals.rhai",
+        "fn count() { inventory.group(\"etcd\").len() }\nprint(`in fn: ${count()}`);\nlet f = |x| inventory.hosts().len() + x;\nprint(`in closure: ${f.call(1)}`);\n{\n  let inventory = \"mine\";\n  print(`shadowed: ${inventory}`);\n}\n",
+    );
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "globals.rhai", "-i", "inv.ini"])
+        .run()
+        .success()
+        .stdout_has("in fn: 2\nin closure: 3\nshadowed: mine\n");
+}
