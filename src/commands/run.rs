@@ -64,7 +64,7 @@ pub fn run(args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
         }
         Err(RunFailure::Syntax(diagnostic)) => Err(Failure::bad_input(*diagnostic)),
         Err(RunFailure::Failed(diagnostic)) if cancel.is_cancelled() => {
-            Err(Failure::interrupted(diagnostic))
+            Err(Failure::interrupted(*diagnostic))
         }
         Err(RunFailure::Failed(diagnostic)) => Err(Failure::failed(*diagnostic)),
     }

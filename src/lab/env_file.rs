@@ -1,6 +1,6 @@
 //! `DIR/env`: a shell file that points plain `etcdctl` at the lab, for the v3 API
 //! (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT/CERT/KEY) and the v2 API with `ETCDCTL_API=2`
-//! (ETCDCTL_ENDPOINT, ETCDCTL_CA_FILE/CERT_FILE/KEY_FILE).
+//! (ETCDCTL_CA_FILE/CERT_FILE/KEY_FILE; etcdctl v3 warns that it does not know these).
 
 use super::fsutil::shell_quote;
 use super::layout::LabLayout;
@@ -12,8 +12,8 @@ pub fn variables(layout: &LabLayout, state: &LabState) -> Vec<(&'static str, Str
     let endpoints = state.client_urls().join(",");
     let mut vars = vec![
         ("RUNBOOK_LAB_DIR", layout.dir.to_string_lossy().into_owned()),
-        ("ETCDCTL_ENDPOINTS", endpoints.clone()),
-        ("ETCDCTL_ENDPOINT", endpoints),
+        // Both etcdctl v3 and v2 mode (ETCDCTL_API=2) read ETCDCTL_ENDPOINTS.
+        ("ETCDCTL_ENDPOINTS", endpoints),
     ];
     if state.tls {
         let first = layout.host(&state.members[0].name);
