@@ -1,6 +1,37 @@
 //! The local rehearsal cluster: real etcd 3.4 members on loopback, a master host, seeded v2 data.
+//!
+//! A lab lives in one directory (`--dir`): `hosts/<name>/` mirrors each host's filesystem,
+//! `bin/lab-service` controls services like systemctl, `inventory.ini` and `env` point
+//! runbooks and etcdctl at it, `lab.json` records what it holds.
 
+pub mod certs;
+pub mod down;
+pub mod env_file;
+pub mod error;
+pub mod etcd_conf;
+pub mod fsutil;
+pub mod inventory_file;
+pub mod layout;
+pub mod master_config;
+pub mod pidfile;
+pub mod ports;
+pub mod seed;
+pub mod seed_plan;
+pub mod service_script;
+pub mod services;
+pub mod state;
+pub mod status;
+pub mod up;
+
+pub use error::LabError;
+
+use crate::ops::etcd::{TlsFiles, TlsMaterial, V2Client};
+use crate::report::Reporter;
+use layout::LabLayout;
+use state::LabState;
 use std::path::PathBuf;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// What `runbook lab up` builds.
 #[derive(Debug, Clone)]
@@ -11,34 +42,42 @@ pub struct LabOptions {
     pub keys: usize,
 }
 
-use crate::report::Reporter;
-use tokio_util::sync::CancellationToken;
-
-/// Why a lab command failed.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LabError {
-    #[error("lab command not built yet")]
-    NotBuilt,
-}
-
 /// `runbook lab up`: start the members, seed v2 data, write `inventory.ini` and `env`.
 pub async fn up(
     options: &LabOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<(), LabError> {
-    let _ = (options, reporter, cancel);
-    Err(LabError::NotBuilt)
+    up::up(options, reporter, cancel).await
 }
 
 /// `runbook lab down`: stop exactly the processes this lab started, then remove its directory.
 pub async fn down(dir: &std::path::Path, reporter: &Reporter) -> Result<(), LabError> {
-    let _ = (dir, reporter);
-    Err(LabError::NotBuilt)
+    down::down(dir, reporter).await
 }
 
 /// `runbook lab status`: each member, its health and key counts.
 pub async fn status(dir: &std::path::Path, reporter: &Reporter) -> Result<(), LabError> {
-    let _ = (dir, reporter);
-    Err(LabError::NotBuilt)
+    status::status(dir, reporter).await
+}
+
+/// The client TLS material of a TLS lab: the CA and the first member's peer certificate.
+pub fn lab_tls(layout: &LabLayout, state: &LabState) -> Result<Option<TlsMaterial>, LabError> {
+    if !state.tls {
+        return Ok(None);
+    }
+    let first = layout.host(&state.members[0].name);
+    let files = TlsFiles::in_dir(&first.etcd_conf_dir(), "ca.crt", "peer.crt", "peer.key");
+    Ok(Some(files.read()?))
+}
+
+/// A v2 client for every member of the lab.
+pub fn lab_client(
+    layout: &LabLayout,
+    state: &LabState,
+    timeout: Duration,
+) -> Result<V2Client, LabError> {
+    let tls = lab_tls(layout, state)?;
+    V2Client::with_timeout(&state.client_urls(), tls.as_ref(), timeout)
+        .map_err(|source| LabError::Seed { source })
 }

@@ -1,0 +1,92 @@
+//! `DIR/inventory.ini`: an openshift-ansible style inventory of the lab, ready for
+//! `runbook run ... -i DIR/inventory.ini` (local connection, lab paths and ports).
+
+use super::layout::{LabLayout, MASTER_HOST};
+use super::service_script::command_template;
+use super::state::LabState;
+
+/// A host variable value as Ansible's INI parser reads it back (shlex quoting).
+pub fn ini_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || "\"'\\#;=".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn host_line(name: &str, vars: &[(&str, String)]) -> String {
+    let mut line = name.to_string();
+    for (key, value) in vars {
+        line.push(' ');
+        line.push_str(key);
+        line.push('=');
+        line.push_str(&ini_value(value));
+    }
+    line
+}
+
+/// The inventory text.
+pub fn render(layout: &LabLayout, state: &LabState) -> String {
+    let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    let scheme = state.scheme();
+    let master = layout.host(&state.master);
+    let mut text = format!(
+        "# runbook lab in {dir}: {n} etcd member(s), {tls}.\n\
+         # Services are controlled by {script} (runbook_service_command).\n\n\
+         [OSEv3:children]\nmasters\nnodes\netcd\n\n\
+         [OSEv3:vars]\nansible_connection=local\ndeployment_type=openshift-enterprise\n\
+         openshift_release=v3.6\nopenshift_service_type=atomic-openshift\n\
+         etcd_url_scheme={scheme}\netcd_peer_url_scheme={scheme}\n\n[masters]\n",
+        dir = layout.dir.display(),
+        n = state.members.len(),
+        tls = if state.tls { "client and peer TLS" } else { "no TLS" },
+        script = layout.service_script().display(),
+    );
+    text.push_str(&host_line(
+        &state.master,
+        &[
+            (
+                "openshift_master_config_dir",
+                path(master.master_config_dir()),
+            ),
+            ("runbook_service_command", command_template(layout, &master)),
+        ],
+    ));
+    text.push_str("\n\n[nodes]\n");
+    text.push_str(MASTER_HOST);
+    text.push_str("\n\n[etcd]\n");
+    for member in &state.members {
+        let host = layout.host(&member.name);
+        text.push_str(&host_line(
+            &member.name,
+            &[
+                ("etcd_ip", "127.0.0.1".to_string()),
+                ("etcd_client_port", member.client_port.to_string()),
+                ("etcd_peer_port", member.peer_port.to_string()),
+                ("etcd_data_dir", path(host.etcd_data_dir())),
+                ("etcd_conf_dir", path(host.etcd_conf_dir())),
+                ("runbook_service_command", command_template(layout, &host)),
+            ],
+        ));
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ini_value;
+
+    #[test]
+    fn quotes_values_with_spaces_and_quotes() {
+        assert_eq!(ini_value("/var/lib/etcd"), "/var/lib/etcd");
+        assert_eq!(
+            ini_value("'/my lab/bin/lab-service' {action}"),
+            "\"'/my lab/bin/lab-service' {action}\""
+        );
+        assert_eq!(ini_value("a\"b"), "\"a\\\"b\"");
+    }
+}

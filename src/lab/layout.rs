@@ -1,0 +1,115 @@
+//! Where everything of a lab lives: `DIR/hosts/<name>/` mirrors a real host's
+//! filesystem (`etc/etcd`, `var/lib/etcd`, `etc/origin/master`, `var/log`, `run`).
+
+use std::path::{Path, PathBuf};
+
+/// The name of the lab's master host.
+pub const MASTER_HOST: &str = "master-1";
+/// The master's services, in the order they start (API before controllers).
+pub const MASTER_SERVICES: [&str; 2] = [
+    "atomic-openshift-master-api",
+    "atomic-openshift-master-controllers",
+];
+/// The etcd service name on every member.
+pub const ETCD_SERVICE: &str = "etcd";
+
+/// The name of the `index`-th (0-based) etcd member: `etcd-1`, `etcd-2`, ...
+pub fn member_name(index: usize) -> String {
+    format!("etcd-{}", index + 1)
+}
+
+/// Paths of a whole lab.
+#[derive(Debug, Clone)]
+pub struct LabLayout {
+    pub dir: PathBuf,
+}
+
+impl LabLayout {
+    pub fn new(dir: &Path) -> LabLayout {
+        LabLayout {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// `DIR/lab.json`: marks a directory as a lab and records what it holds.
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.join("lab.json")
+    }
+
+    /// `DIR/bin/lab-service`: the service controller.
+    pub fn service_script(&self) -> PathBuf {
+        self.dir.join("bin").join("lab-service")
+    }
+
+    pub fn inventory_file(&self) -> PathBuf {
+        self.dir.join("inventory.ini")
+    }
+
+    pub fn env_file(&self) -> PathBuf {
+        self.dir.join("env")
+    }
+
+    pub fn hosts_dir(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
+
+    pub fn host(&self, name: &str) -> HostLayout {
+        HostLayout {
+            name: name.to_string(),
+            root: self.hosts_dir().join(name),
+        }
+    }
+}
+
+/// Paths on one lab host, rooted at `DIR/hosts/<name>`.
+#[derive(Debug, Clone)]
+pub struct HostLayout {
+    pub name: String,
+    pub root: PathBuf,
+}
+
+impl HostLayout {
+    /// `etcd_data_dir`.
+    pub fn etcd_data_dir(&self) -> PathBuf {
+        self.root.join("var/lib/etcd")
+    }
+
+    /// `etcd_conf_dir`.
+    pub fn etcd_conf_dir(&self) -> PathBuf {
+        self.root.join("etc/etcd")
+    }
+
+    /// `etcd_conf_file`: the `ETCD_*` environment file.
+    pub fn etcd_conf_file(&self) -> PathBuf {
+        self.etcd_conf_dir().join("etcd.conf")
+    }
+
+    /// A file in `etcd_conf_dir` (`ca.crt`, `server.key`, ...).
+    pub fn etcd_file(&self, name: &str) -> PathBuf {
+        self.etcd_conf_dir().join(name)
+    }
+
+    /// `openshift_master_config_dir`.
+    pub fn master_config_dir(&self) -> PathBuf {
+        self.root.join("etc/origin/master")
+    }
+
+    pub fn master_config_file(&self) -> PathBuf {
+        self.master_config_dir().join("master-config.yaml")
+    }
+
+    /// The executable a service runs, like a unit's ExecStart.
+    pub fn service_start_script(&self, service: &str) -> PathBuf {
+        self.root.join("lib/lab-service").join(service)
+    }
+
+    /// `run/<service>.pid`: "<pid> <start time in clock ticks>" of the running service.
+    pub fn pid_file(&self, service: &str) -> PathBuf {
+        self.root.join("run").join(format!("{service}.pid"))
+    }
+
+    /// `var/log/<service>.log`: the service's stdout and stderr.
+    pub fn log_file(&self, service: &str) -> PathBuf {
+        self.root.join("var/log").join(format!("{service}.log"))
+    }
+}

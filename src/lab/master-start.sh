@@ -1,0 +1,16 @@
+#!/bin/sh
+# A stand-in for an OpenShift master service: logs when it started and which storage
+# backend master-config.yaml selects, then idles until stopped.
+config=./etc/origin/master/master-config.yaml
+backend=$(awk '
+    /^[ ]*storage-backend:/ {
+        line = $0
+        sub(/^[ ]*storage-backend:[ ]*/, "", line)
+        if (line != "") { gsub(/[][ "]/, "", line); print line; exit }
+        want = 1; next
+    }
+    want && /^[ ]*-/ { line = $0; sub(/^[ ]*-[ ]*/, "", line); gsub(/"/, "", line); print line; exit }
+    want { exit }
+' "$config" 2>/dev/null)
+echo "$(date '+%Y-%m-%dT%H:%M:%S%z') @SERVICE@ started pid=$$ storage-backend=${backend:-unset}"
+exec sleep 2147483647

@@ -1,0 +1,92 @@
+//! `DIR/lab.json`: marks a directory as a lab and records its members, ports and options,
+//! so `down` and `status` know exactly what the lab holds.
+
+use super::error::LabError;
+use super::layout::LabLayout;
+use serde::{Deserialize, Serialize};
+
+/// The `kind` every lab state file carries.
+pub const KIND: &str = "runbook-lab";
+
+/// One etcd member of the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub name: String,
+    pub client_port: u16,
+    pub peer_port: u16,
+}
+
+/// What a lab holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabState {
+    pub kind: String,
+    pub version: u32,
+    pub tls: bool,
+    pub keys: usize,
+    pub members: Vec<Member>,
+    pub master: String,
+    /// False until `up` has started, seeded and written everything.
+    pub ready: bool,
+}
+
+impl LabState {
+    pub fn scheme(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    pub fn client_url(&self, member: &Member) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme(), member.client_port)
+    }
+
+    pub fn peer_url(&self, member: &Member) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme(), member.peer_port)
+    }
+
+    pub fn client_urls(&self) -> Vec<String> {
+        self.members.iter().map(|m| self.client_url(m)).collect()
+    }
+
+    /// Every (host, service) the lab runs, etcd members first.
+    pub fn services(&self) -> Vec<(String, String)> {
+        let mut services: Vec<(String, String)> = self
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), super::layout::ETCD_SERVICE.to_string()))
+            .collect();
+        for service in super::layout::MASTER_SERVICES {
+            services.push((self.master.clone(), service.to_string()));
+        }
+        services
+    }
+
+    pub fn load(layout: &LabLayout) -> Result<LabState, LabError> {
+        let path = layout.state_file();
+        let text = std::fs::read(&path).map_err(|e| LabError::io("read", &path, e))?;
+        let state: LabState = serde_json::from_slice(&text).map_err(|e| LabError::State {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if state.kind != KIND {
+            return Err(LabError::State {
+                path,
+                reason: format!("kind is `{}`, not `{KIND}`", state.kind),
+            });
+        }
+        Ok(state)
+    }
+
+    pub fn save(&self, layout: &LabLayout) -> Result<(), LabError> {
+        let path = layout.state_file();
+        let text = serde_json::to_vec_pretty(self).map_err(|e| LabError::State {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let temp = path.with_extension("json.tmp");
+        super::fsutil::write_file(&temp, &text)?;
+        std::fs::rename(&temp, &path).map_err(|e| LabError::io("write", &path, e))
+    }
+}

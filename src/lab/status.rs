@@ -1,0 +1,204 @@
+//! `runbook lab status`: each member's URL, process, health and key counts (v2 leaves,
+//! v3 keys), and the master services' state; a table for people, JSON for machines.
+
+use super::error::LabError;
+use super::layout::{LabLayout, ETCD_SERVICE, MASTER_SERVICES};
+use super::pidfile::recorded_processes;
+use super::services::LabServices;
+use super::state::LabState;
+use super::{lab_client, lab_tls};
+use crate::ops::etcd::v3;
+use crate::report::Reporter;
+use serde::Serialize;
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// One member's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberStatus {
+    pub name: String,
+    pub client_url: String,
+    pub pid: Option<i32>,
+    pub running: bool,
+    pub healthy: bool,
+    pub v2_keys: Option<u64>,
+    pub v3_keys: Option<u64>,
+    /// Why a check could not be made, if one could not.
+    pub error: Option<String>,
+}
+
+/// One master service's state.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub host: String,
+    pub service: String,
+    pub pid: Option<i32>,
+    pub active: bool,
+}
+
+/// Everything `status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabStatus {
+    pub dir: std::path::PathBuf,
+    pub tls: bool,
+    pub seeded_keys: usize,
+    pub members: Vec<MemberStatus>,
+    pub services: Vec<ServiceStatus>,
+}
+
+/// Collects the lab's status without printing it.
+pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
+    let layout = LabLayout::new(dir);
+    if !dir.exists() {
+        return Err(LabError::NoLab {
+            dir: dir.to_path_buf(),
+        });
+    }
+    if !layout.state_file().exists() {
+        return Err(LabError::NotALab {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let state = LabState::load(&layout)?;
+    let cancel = CancellationToken::new();
+    let services = LabServices::new(&layout);
+    let processes = recorded_processes(&layout);
+    let pid_of = |host: &str, service: &str| {
+        processes
+            .iter()
+            .find(|p| p.host == host && p.service == service && p.is_alive())
+            .map(|p| p.pid)
+    };
+    let client = lab_client(&layout, &state, Duration::from_secs(30))?;
+    let tls = lab_tls(&layout, &state)?;
+    let mut members = Vec::new();
+    for (index, member) in state.members.iter().enumerate() {
+        let url = state.client_url(member);
+        let running = services.is_active(&member.name, ETCD_SERVICE, &cancel).await?;
+        let mut status = MemberStatus {
+            name: member.name.clone(),
+            client_url: url.clone(),
+            pid: pid_of(&member.name, ETCD_SERVICE),
+            running,
+            healthy: false,
+            v2_keys: None,
+            v3_keys: None,
+            error: None,
+        };
+        if running {
+            let mut errors = Vec::new();
+            if let Some(one) = client.member(index) {
+                match tokio::time::timeout(Duration::from_secs(3), one.health()).await {
+                    Ok(Ok(healthy)) => status.healthy = healthy,
+                    Ok(Err(e)) => errors.push(e.to_string()),
+                    Err(_) => errors.push("/health did not answer within 3s".into()),
+                }
+                match one.count_leaves("/").await {
+                    Ok(count) => status.v2_keys = Some(count),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            let endpoints = [url.clone()];
+            match v3::connect(&endpoints, tls.as_ref(), Duration::from_secs(5)).await {
+                Ok(mut v3_client) => match v3::count_keys(&mut v3_client, &endpoints).await {
+                    Ok(count) => status.v3_keys = Some(count),
+                    Err(e) => errors.push(e.to_string()),
+                },
+                Err(e) => errors.push(e.to_string()),
+            }
+            if !errors.is_empty() {
+                status.error = Some(errors.join("; "));
+            }
+        }
+        members.push(status);
+    }
+    let mut master_services = Vec::new();
+    for service in MASTER_SERVICES {
+        master_services.push(ServiceStatus {
+            host: state.master.clone(),
+            service: service.to_string(),
+            pid: pid_of(&state.master, service),
+            active: services.is_active(&state.master, service, &cancel).await?,
+        });
+    }
+    Ok(LabStatus {
+        dir: dir.to_path_buf(),
+        tls: state.tls,
+        seeded_keys: state.keys,
+        members,
+        services: master_services,
+    })
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn count(value: Option<u64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// The status as a table.
+pub fn render(status: &LabStatus) -> String {
+    let mut text = format!(
+        "lab in {} ({}, {} keys seeded)\n",
+        status.dir.display(),
+        if status.tls { "TLS" } else { "no TLS" },
+        status.seeded_keys
+    );
+    let url_width = status
+        .members
+        .iter()
+        .map(|m| m.client_url.len())
+        .max()
+        .unwrap_or(10)
+        .max(10);
+    text.push_str(&format!(
+        "{:<8}  {:<url_width$}  {:>7}  {:<7}  {:<7}  {:>8}  {:>8}\n",
+        "MEMBER", "CLIENT URL", "PID", "RUNNING", "HEALTHY", "V2 KEYS", "V3 KEYS"
+    ));
+    for m in &status.members {
+        text.push_str(&format!(
+            "{:<8}  {:<url_width$}  {:>7}  {:<7}  {:<7}  {:>8}  {:>8}\n",
+            m.name,
+            m.client_url,
+            m.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            yes_no(m.running),
+            yes_no(m.healthy),
+            count(m.v2_keys),
+            count(m.v3_keys),
+        ));
+    }
+    for m in status.members.iter().filter(|m| m.error.is_some()) {
+        text.push_str(&format!(
+            "  {}: {}\n",
+            m.name,
+            m.error.as_deref().unwrap_or("")
+        ));
+    }
+    for s in &status.services {
+        text.push_str(&format!(
+            "{:<8}  {:<36}  {}\n",
+            s.host,
+            s.service,
+            match (s.active, s.pid) {
+                (true, Some(pid)) => format!("active (pid {pid})"),
+                (true, None) => "active".to_string(),
+                _ => "inactive".to_string(),
+            }
+        ));
+    }
+    text
+}
+
+pub async fn status(dir: &Path, reporter: &Reporter) -> Result<(), LabError> {
+    let status = collect(dir).await?;
+    reporter.result(&render(&status), json!(status));
+    Ok(())
+}

@@ -1,0 +1,428 @@
+//! `runbook lab up`: lay out the hosts, make certificates, start the members through the
+//! service controller, wait for health, seed v2 data, start the master stand-ins, and write
+//! `inventory.ini` and `env`. Anything it started is stopped again if a later step fails.
+
+use super::certs::LabCa;
+use super::error::LabError;
+use super::fsutil::{create_dir, create_private_dir, shell_quote, write_file};
+use super::layout::{member_name, LabLayout, ETCD_SERVICE, MASTER_HOST, MASTER_SERVICES};
+use super::pidfile::recorded_processes;
+use super::seed::{seed, SeedStats};
+use super::seed_plan::SeedPlan;
+use super::services::LabServices;
+use super::state::{LabState, Member, KIND};
+use super::{env_file, etcd_conf, inventory_file, master_config, ports, service_script};
+use super::{lab_client, LabOptions};
+use crate::ops::etcd::V2Client;
+use crate::ops::service::ServiceAction;
+use crate::report::Reporter;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How long a member may take to report healthy after start.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+/// New ports are tried this many times when another process took one first.
+const PORT_ATTEMPTS: usize = 3;
+
+/// What DIR holds before `up`.
+enum Existing {
+    /// Nothing, or an empty directory (`created` says whether `up` creates it).
+    Fresh { created: bool },
+    /// A lab that is already up.
+    Up(LabState),
+}
+
+pub async fn up(
+    options: &LabOptions,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<(), LabError> {
+    if options.members == 0 {
+        return Err(LabError::Options {
+            reason: "--members must be at least 1".into(),
+        });
+    }
+    let layout = LabLayout::new(&absolute(&options.dir)?);
+    match inspect(&layout, cancel).await? {
+        Existing::Up(state) => {
+            reporter.status(&format!(
+                "the lab in {} is already up; nothing changed",
+                layout.dir.display()
+            ));
+            print_summary(&layout, &state, None, reporter, true);
+            return Ok(());
+        }
+        Existing::Fresh { created } => {
+            let etcd = find_on_path("etcd")?;
+            let result = build(options, &layout, &etcd, reporter, cancel).await;
+            if let Err(error) = result {
+                reporter.status("lab up failed: stopping what it started");
+                tear_down(&layout, created).await;
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn absolute(dir: &Path) -> Result<PathBuf, LabError> {
+    if dir.is_absolute() {
+        return Ok(dir.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| LabError::io("resolve", dir, e))?;
+    Ok(cwd.join(dir))
+}
+
+async fn inspect(layout: &LabLayout, cancel: &CancellationToken) -> Result<Existing, LabError> {
+    let dir = &layout.dir;
+    if !dir.exists() {
+        return Ok(Existing::Fresh { created: true });
+    }
+    if !layout.state_file().exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(|e| LabError::io("read", dir, e))?;
+        if entries.next().is_none() {
+            return Ok(Existing::Fresh { created: false });
+        }
+        return Err(LabError::NotALab { dir: dir.clone() });
+    }
+    let state = LabState::load(layout)?;
+    if !state.ready {
+        return Err(LabError::Incomplete { dir: dir.clone() });
+    }
+    let services = LabServices::new(layout);
+    let mut stopped = Vec::new();
+    for (host, service) in state.services() {
+        if !services.is_active(&host, &service, cancel).await? {
+            stopped.push(format!("{service} on {host}"));
+        }
+    }
+    if !stopped.is_empty() {
+        let verb = if stopped.len() == 1 { "is" } else { "are" };
+        return Err(LabError::PartlyDown {
+            dir: dir.clone(),
+            stopped: format!("{} {verb}", stopped.join(", ")),
+            script: layout.service_script(),
+        });
+    }
+    Ok(Existing::Up(state))
+}
+
+/// The absolute path of `binary` on PATH.
+fn find_on_path(binary: &str) -> Result<PathBuf, LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(binary))
+        .find(|candidate| {
+            candidate
+                .metadata()
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
+        .ok_or_else(|| LabError::EtcdMissing {
+            binary: binary.to_string(),
+        })
+}
+
+async fn build(
+    options: &LabOptions,
+    layout: &LabLayout,
+    etcd: &Path,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<(), LabError> {
+    let names: Vec<String> = (0..options.members).map(member_name).collect();
+    reporter.status(&format!(
+        "creating a lab in {}: {} member(s), {}",
+        layout.dir.display(),
+        names.len(),
+        if options.tls { "TLS" } else { "no TLS" }
+    ));
+    create_dir(&layout.dir)?;
+    service_script::write_controller(layout)?;
+    let ca = LabCa::new()?;
+    for name in &names {
+        let host = layout.host(name);
+        create_private_dir(&host.etcd_conf_dir())?;
+        create_private_dir(&host.etcd_data_dir())?;
+        create_dir(&host.root.join("run"))?;
+        create_dir(&host.root.join("var/log"))?;
+        ca.write_member(&host)?;
+        service_script::write_etcd_start(&host, etcd)?;
+    }
+    let master = layout.host(MASTER_HOST);
+    create_private_dir(&master.master_config_dir())?;
+    create_dir(&master.root.join("run"))?;
+    create_dir(&master.root.join("var/log"))?;
+    ca.write_master(&master)?;
+    for service in MASTER_SERVICES {
+        service_script::write_master_start(&master, service)?;
+    }
+
+    let services = LabServices::new(layout);
+    let mut state = start_members(options, layout, &names, &services, cancel).await?;
+    let client = lab_client(layout, &state, Duration::from_secs(30))?;
+    wait_healthy(layout, &state, &client, reporter, cancel).await?;
+
+    let plan = Arc::new(SeedPlan::new(options.keys));
+    let stats = seed(&client, plan, reporter, cancel).await?;
+    reporter.status(&format!(
+        "seeded {} v2 keys ({:.1} MiB) in {:.1}s: {:.0} keys/s",
+        stats.keys,
+        stats.bytes as f64 / (1024.0 * 1024.0),
+        stats.elapsed.as_secs_f64(),
+        stats.keys_per_second()
+    ));
+
+    master_config::write(&master, &state.client_urls())?;
+    for service in MASTER_SERVICES {
+        check_cancel(cancel)?;
+        services
+            .control(MASTER_HOST, service, ServiceAction::Start, cancel)
+            .await?;
+    }
+    write_file(
+        &layout.inventory_file(),
+        inventory_file::render(layout, &state).as_bytes(),
+    )?;
+    write_file(
+        &layout.env_file(),
+        env_file::render(layout, &state).as_bytes(),
+    )?;
+    state.ready = true;
+    state.save(layout)?;
+    print_summary(layout, &state, Some(&stats), reporter, false);
+    Ok(())
+}
+
+fn check_cancel(cancel: &CancellationToken) -> Result<(), LabError> {
+    if cancel.is_cancelled() {
+        Err(LabError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// Picks ports, writes every member's etcd.conf and starts the members; when a port was
+/// taken in the meantime, stops them, wipes their data and tries again with new ports.
+async fn start_members(
+    options: &LabOptions,
+    layout: &LabLayout,
+    names: &[String],
+    services: &LabServices,
+    cancel: &CancellationToken,
+) -> Result<LabState, LabError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let ports = ports::pick_free_ports(names.len() * 2)?;
+        let state = LabState {
+            kind: KIND.to_string(),
+            version: 1,
+            tls: options.tls,
+            keys: options.keys,
+            members: names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| Member {
+                    name: name.clone(),
+                    client_port: ports[2 * i],
+                    peer_port: ports[2 * i + 1],
+                })
+                .collect(),
+            master: MASTER_HOST.to_string(),
+            ready: false,
+        };
+        state.save(layout)?;
+        for member in &state.members {
+            let host = layout.host(&member.name);
+            write_file(
+                &host.etcd_conf_file(),
+                etcd_conf::render(&state, member, &host).as_bytes(),
+            )?;
+        }
+        let mut failure = None;
+        for member in &state.members {
+            check_cancel(cancel)?;
+            if let Err(error) = services
+                .control(&member.name, ETCD_SERVICE, ServiceAction::Start, cancel)
+                .await
+            {
+                failure = Some(error);
+                break;
+            }
+        }
+        let Some(error) = failure else {
+            return Ok(state);
+        };
+        let port_taken = state.members.iter().any(|m| {
+            std::fs::read_to_string(layout.host(&m.name).log_file(ETCD_SERVICE))
+                .map(|log| log.contains("address already in use"))
+                .unwrap_or(false)
+        });
+        if !port_taken || attempt >= PORT_ATTEMPTS {
+            return Err(error);
+        }
+        for member in &state.members {
+            let _ = services
+                .control(&member.name, ETCD_SERVICE, ServiceAction::Stop, cancel)
+                .await;
+            let host = layout.host(&member.name);
+            let data = host.etcd_data_dir();
+            std::fs::remove_dir_all(&data).map_err(|e| LabError::io("remove", &data, e))?;
+            create_private_dir(&data)?;
+            let log = host.log_file(ETCD_SERVICE);
+            let _ = std::fs::remove_file(&log);
+        }
+    }
+}
+
+async fn wait_healthy(
+    layout: &LabLayout,
+    state: &LabState,
+    client: &V2Client,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<(), LabError> {
+    let started = Instant::now();
+    reporter.status("waiting for every member to be healthy");
+    for (index, member) in state.members.iter().enumerate() {
+        let Some(one) = client.member(index) else {
+            continue;
+        };
+        let mut last;
+        loop {
+            check_cancel(cancel)?;
+            match tokio::time::timeout(Duration::from_secs(2), one.health()).await {
+                Ok(Ok(true)) => break,
+                Ok(Ok(false)) => last = "/health says false".into(),
+                Ok(Err(e)) => last = e.to_string(),
+                Err(_) => last = "/health did not answer within 2s".into(),
+            }
+            if started.elapsed() > HEALTH_TIMEOUT {
+                return Err(LabError::Unhealthy {
+                    member: member.name.clone(),
+                    url: state.client_url(member),
+                    waited_secs: HEALTH_TIMEOUT.as_secs(),
+                    reason: last,
+                    log: layout.host(&member.name).log_file(ETCD_SERVICE),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Stops every process a failed `up` started (through the controller, then by pid),
+/// and removes what it wrote.
+async fn tear_down(layout: &LabLayout, created: bool) {
+    let cancel = CancellationToken::new();
+    let services = LabServices::new(layout);
+    let processes = recorded_processes(layout);
+    for process in &processes {
+        let _ = services
+            .control(&process.host, &process.service, ServiceAction::Stop, &cancel)
+            .await;
+    }
+    for process in &processes {
+        process.kill(Duration::from_secs(5));
+    }
+    if created {
+        let _ = std::fs::remove_dir_all(&layout.dir);
+    } else if let Ok(entries) = std::fs::read_dir(&layout.dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let _ = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+fn print_summary(
+    layout: &LabLayout,
+    state: &LabState,
+    stats: Option<&SeedStats>,
+    reporter: &Reporter,
+    already_up: bool,
+) {
+    let processes = recorded_processes(layout);
+    let pid_of = |host: &str, service: &str| {
+        processes
+            .iter()
+            .find(|p| p.host == host && p.service == service)
+            .map(|p| p.pid)
+    };
+    let dir = layout.dir.display();
+    let mut text = if already_up {
+        format!("lab in {dir} is already up (nothing changed)\n")
+    } else {
+        format!("lab in {dir} is up\n")
+    };
+    text.push_str(&format!(
+        "  {} etcd member(s), {}, {} v2 keys seeded\n",
+        state.members.len(),
+        if state.tls { "client and peer TLS" } else { "no TLS" },
+        state.keys
+    ));
+    let mut members = Vec::new();
+    for member in &state.members {
+        let pid = pid_of(&member.name, ETCD_SERVICE);
+        text.push_str(&format!(
+            "  {:<8} {}  pid {}\n",
+            member.name,
+            state.client_url(member),
+            pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+        ));
+        members.push(json!({
+            "name": member.name,
+            "client_url": state.client_url(member),
+            "peer_url": state.peer_url(member),
+            "pid": pid,
+        }));
+    }
+    for service in MASTER_SERVICES {
+        let pid = pid_of(&state.master, service);
+        text.push_str(&format!(
+            "  {:<8} {service}  pid {}\n",
+            state.master,
+            pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+        ));
+    }
+    if let Some(stats) = stats {
+        text.push_str(&format!(
+            "  seeding took {:.1}s ({:.0} keys/s)\n",
+            stats.elapsed.as_secs_f64(),
+            stats.keys_per_second()
+        ));
+    }
+    let env = shell_quote(&layout.env_file().to_string_lossy());
+    let inventory = shell_quote(&layout.inventory_file().to_string_lossy());
+    let lab_dir = shell_quote(&layout.dir.to_string_lossy());
+    text.push_str(&format!(
+        "next:\n  source {env}        # then: etcdctl endpoint health; ETCDCTL_API=2 etcdctl cluster-health\n  \
+         runbook run runbooks/v2-to-v3.rhai -i {inventory}\n  \
+         runbook lab status --dir {lab_dir}\n  runbook lab down --dir {lab_dir}\n"
+    ));
+    reporter.result(
+        &text,
+        json!({
+            "dir": layout.dir,
+            "already_up": already_up,
+            "tls": state.tls,
+            "keys": state.keys,
+            "members": members,
+            "master": state.master,
+            "inventory": layout.inventory_file(),
+            "env": layout.env_file(),
+            "seed_seconds": stats.map(|s| s.elapsed.as_secs_f64()),
+            "keys_per_second": stats.map(|s| s.keys_per_second()),
+        }),
+    );
+}
