@@ -75,6 +75,7 @@ impl Reporter {
     /// A result for the end of a command: a text block for humans, a JSON object for machines.
     pub fn result(&self, human: &str, machine: Value) {
         match self.format {
+            OutputFormat::Human if human.is_empty() => {}
             OutputFormat::Human => self.stdout_line(human.trim_end_matches('\n')),
             OutputFormat::Json => self.json(json!({"event": "result", "result": machine})),
         }
