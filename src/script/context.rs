@@ -3,11 +3,13 @@
 
 use super::api::error::to_rhai;
 use crate::inventory::{Host, Inventory};
+use crate::ops::etcd::facts::RunFacts;
+use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
 use crate::report::Reporter;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
 use rhai::EvalAltResult;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 /// The state of one run, shared by all primitives.
@@ -15,7 +17,9 @@ pub struct RunContext {
     pub runtime: tokio::runtime::Handle,
     pub cancel: CancellationToken,
     pub inventory: Arc<Inventory>,
-    pub transports: TransportPool,
+    pub transports: Arc<TransportPool>,
+    pub etcd: EtcdAccess,
+    pub facts: Mutex<RunFacts>,
     pub reporter: Reporter,
 }
 
@@ -26,11 +30,14 @@ impl RunContext {
         inventory: Inventory,
         reporter: Reporter,
     ) -> Arc<RunContext> {
+        let transports = Arc::new(TransportPool::new());
         Arc::new(RunContext {
             runtime,
+            etcd: EtcdAccess::new(transports.clone(), cancel.clone()),
             cancel,
             inventory: Arc::new(inventory),
-            transports: TransportPool::new(),
+            transports,
+            facts: Mutex::new(RunFacts::default()),
             reporter,
         })
     }
@@ -49,5 +56,22 @@ impl RunContext {
     pub async fn transport(&self, host: &Host) -> Result<Arc<Transport>, TransportError> {
         let target = ConnectionTarget::from_host(host)?;
         self.transports.get(&host.name, &target, &self.cancel).await
+    }
+
+    /// The members of the inventory's `[etcd]` group, in inventory order.
+    pub fn etcd_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
+        let Some(hosts) = self.inventory.group("etcd") else {
+            return Err(super::api::error::ScriptError::new(
+                "the inventory has no [etcd] group",
+                "runbook::inventory::no_etcd",
+                Some("list the etcd members under [etcd]; embedded etcd must first be moved to an external etcd".into()),
+            )
+            .into_rhai());
+        };
+        hosts
+            .into_iter()
+            .map(EtcdMember::from_host)
+            .collect::<Result<Vec<_>, EndpointError>>()
+            .map_err(to_rhai)
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Names the engine provides as globals, visible inside script-defined functions too.
-pub const GLOBALS: &[&str] = &["inventory"];
+pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease"];
 
 /// Builds the engine for one run. `module_path` lists the directories
 /// searched for `import "name"` (the script's directory, then the stdlib).
@@ -23,6 +23,7 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
     engine.set_max_modules(256);
 
     api::error::register(&mut engine);
+    api::etcd::register(&mut engine);
     engine.register_global_module(rhai::exported_module!(api::host::host_api).into());
     engine.register_global_module(rhai::exported_module!(api::service::service_api).into());
     engine.register_global_module(rhai::exported_module!(api::inventory::inventory_api).into());

@@ -2,6 +2,11 @@
 //! Rust types and call the operations; the work itself lives in `ops` and `transport`.
 
 pub mod error;
+pub mod etcd;
+pub mod etcd_data;
+pub mod etcd_membership;
+pub mod etcd_status;
 pub mod host;
 pub mod inventory;
+pub mod lease;
 pub mod service;
