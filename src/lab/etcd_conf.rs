@@ -31,7 +31,10 @@ pub fn variables(state: &LabState, member: &Member, host: &HostLayout) -> Vec<(S
         ("ETCD_ENABLE_V2", "true".to_string()),
         // Small enough that seeding leaves a v2 snapshot (*.snap) in member/snap,
         // which the migration's pre-checks require, as on a long-lived cluster.
-        ("ETCD_SNAPSHOT_COUNT", snapshot_count(state.keys).to_string()),
+        (
+            "ETCD_SNAPSHOT_COUNT",
+            snapshot_count(state.keys).to_string(),
+        ),
     ];
     if state.tls {
         let file = |name: &str| path(host.etcd_file(name));
@@ -96,7 +99,10 @@ mod tests {
 
     #[test]
     fn quotes_only_what_needs_it() {
-        assert_eq!(quote_value("http://127.0.0.1:2379"), "http://127.0.0.1:2379");
+        assert_eq!(
+            quote_value("http://127.0.0.1:2379"),
+            "http://127.0.0.1:2379"
+        );
         assert_eq!(quote_value("/tmp/my lab/x"), "\"/tmp/my lab/x\"");
         assert_eq!(quote_value("a\"$b"), "\"a\\\"\\$b\"");
     }

@@ -42,7 +42,11 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
          etcd_url_scheme={scheme}\netcd_peer_url_scheme={scheme}\n\n[masters]\n",
         dir = layout.dir.display(),
         n = state.members.len(),
-        tls = if state.tls { "client and peer TLS" } else { "no TLS" },
+        tls = if state.tls {
+            "client and peer TLS"
+        } else {
+            "no TLS"
+        },
         script = layout.service_script().display(),
     );
     text.push_str(&host_line(

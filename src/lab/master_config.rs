@@ -16,7 +16,10 @@ pub fn render(master: &str, etcd_urls: &[String]) -> String {
         .join("\n");
     TEMPLATE
         .replace("@ETCD_URLS@", &urls)
-        .replace("@MASTER_RE@", &master.replace('.', "\\.").replace('-', "\\-"))
+        .replace(
+            "@MASTER_RE@",
+            &master.replace('.', "\\.").replace('-', "\\-"),
+        )
         .replace("@MASTER@", master)
 }
 

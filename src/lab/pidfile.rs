@@ -108,6 +108,9 @@ mod tests {
             pid: me,
             start_time: start_time(me).unwrap() + 1,
         };
-        assert!(!process.is_alive(), "a different start time means a reused pid");
+        assert!(
+            !process.is_alive(),
+            "a different start time means a reused pid"
+        );
     }
 }

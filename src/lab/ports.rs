@@ -10,8 +10,8 @@ use std::path::Path;
 pub fn pick_free_ports(count: usize) -> Result<Vec<u16>, LabError> {
     let mut listeners = Vec::with_capacity(count);
     for _ in 0..count {
-        let listener =
-            TcpListener::bind(("127.0.0.1", 0)).map_err(|e| LabError::io("bind a port on", Path::new("127.0.0.1"), e))?;
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| LabError::io("bind a port on", Path::new("127.0.0.1"), e))?;
         listeners.push(listener);
     }
     listeners

@@ -216,7 +216,10 @@ impl SeedKey {
                 None,
             ),
             Kind::Secret => (
-                format!("/kubernetes.io/secrets/{ns}/builder-token-{index}-{}", token(seed, 5)),
+                format!(
+                    "/kubernetes.io/secrets/{ns}/builder-token-{index}-{}",
+                    token(seed, 5)
+                ),
                 None,
             ),
             Kind::ConfigMap => (
@@ -228,18 +231,21 @@ impl SeedKey {
                 None,
             ),
             Kind::Event => (
-                format!(
-                    "/kubernetes.io/events/{ns}/app-{index}.{:016x}",
-                    mix(seed)
-                ),
+                format!("/kubernetes.io/events/{ns}/app-{index}.{:016x}", mix(seed)),
                 Some(EVENT_TTL),
             ),
             Kind::AccessToken => (
-                format!("/openshift.io/oauth/accesstokens/{}", filler(seed, 43).replace('+', "-").replace('/', "x")),
+                format!(
+                    "/openshift.io/oauth/accesstokens/{}",
+                    filler(seed, 43).replace('+', "-").replace('/', "x")
+                ),
                 Some(ACCESS_TOKEN_TTL),
             ),
             Kind::AuthorizeToken => (
-                format!("/openshift.io/oauth/authorizetokens/{}", filler(seed, 43).replace('+', "-").replace('/', "z")),
+                format!(
+                    "/openshift.io/oauth/authorizetokens/{}",
+                    filler(seed, 43).replace('+', "-").replace('/', "z")
+                ),
                 Some(AUTHORIZE_TOKEN_TTL),
             ),
             Kind::MasterLease => (
@@ -417,7 +423,10 @@ mod tests {
             keys.dedup();
             assert_eq!(keys.len(), n, "duplicate keys for n = {n}");
             // etcd v2 hides keys whose segment starts with `_`: they would not be counted.
-            assert!(keys.iter().all(|k| !k.contains("/_")), "hidden key for n = {n}");
+            assert!(
+                keys.iter().all(|k| !k.contains("/_")),
+                "hidden key for n = {n}"
+            );
         }
     }
 
@@ -427,18 +436,38 @@ mod tests {
         let b = SeedPlan::new(1000);
         assert_eq!(a.keys, b.keys);
         assert_eq!(a.keys[20].value(), b.keys[20].value());
-        let big = a.keys.iter().filter(|k| k.kind == Kind::Big).collect::<Vec<_>>();
+        let big = a
+            .keys
+            .iter()
+            .filter(|k| k.kind == Kind::Big)
+            .collect::<Vec<_>>();
         assert_eq!(big.len(), 3);
         assert!(big.iter().all(|k| k.value().len() >= 100 * 1024));
-        for kind in [Kind::Pod, Kind::Secret, Kind::ConfigMap, Kind::Event, Kind::Namespace] {
+        for kind in [
+            Kind::Pod,
+            Kind::Secret,
+            Kind::ConfigMap,
+            Kind::Event,
+            Kind::Namespace,
+        ] {
             let key = a.keys.iter().find(|k| k.kind == kind).unwrap();
             let len = key.value().len();
             assert!((400..=2600).contains(&len), "{kind:?} value is {len} bytes");
         }
-        assert!(a.ttl_keys().any(|k| k.key.starts_with("/kubernetes.io/events/")));
-        assert!(a.ttl_keys().any(|k| k.key.starts_with("/openshift.io/oauth/accesstokens/")));
-        assert!(a.ttl_keys().any(|k| k.key.starts_with("/openshift.io/oauth/authorizetokens/")));
-        assert!(a.ttl_keys().any(|k| k.key.starts_with("/kubernetes.io/masterleases/")));
-        assert!(a.ttl_keys().any(|k| k.key.starts_with("/openshift.io/leases/controllers/")));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/kubernetes.io/events/")));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/openshift.io/oauth/accesstokens/")));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/openshift.io/oauth/authorizetokens/")));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/kubernetes.io/masterleases/")));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/openshift.io/leases/controllers/")));
     }
 }

@@ -76,7 +76,9 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
     let mut members = Vec::new();
     for (index, member) in state.members.iter().enumerate() {
         let url = state.client_url(member);
-        let running = services.is_active(&member.name, ETCD_SERVICE, &cancel).await?;
+        let running = services
+            .is_active(&member.name, ETCD_SERVICE, &cancel)
+            .await?;
         let mut status = MemberStatus {
             name: member.name.clone(),
             client_url: url.clone(),

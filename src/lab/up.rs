@@ -325,7 +325,12 @@ async fn tear_down(layout: &LabLayout, created: bool) {
     let processes = recorded_processes(layout);
     for process in &processes {
         let _ = services
-            .control(&process.host, &process.service, ServiceAction::Stop, &cancel)
+            .control(
+                &process.host,
+                &process.service,
+                ServiceAction::Stop,
+                &cancel,
+            )
             .await;
     }
     for process in &processes {
@@ -368,7 +373,11 @@ fn print_summary(
     text.push_str(&format!(
         "  {} etcd member(s), {}, {} v2 keys seeded\n",
         state.members.len(),
-        if state.tls { "client and peer TLS" } else { "no TLS" },
+        if state.tls {
+            "client and peer TLS"
+        } else {
+            "no TLS"
+        },
         state.keys
     ));
     let mut members = Vec::new();

@@ -5,7 +5,6 @@ pub mod tls;
 pub mod v2;
 pub mod v3;
 
-
 pub use endpoint::{EndpointError, EtcdEndpoint};
 pub use tls::{TlsError, TlsFiles, TlsMaterial};
 pub use v2::{V2Client, V2Error, V2Node};

@@ -103,7 +103,10 @@ impl TlsMaterial {
     pub fn etcd_tls_options(&self) -> etcd_client::TlsOptions {
         etcd_client::TlsOptions::new()
             .ca_certificate(etcd_client::Certificate::from_pem(&self.ca_pem))
-            .identity(etcd_client::Identity::from_pem(&self.cert_pem, &self.key_pem))
+            .identity(etcd_client::Identity::from_pem(
+                &self.cert_pem,
+                &self.key_pem,
+            ))
     }
 
     /// Connect options for the v3 client with this TLS material.
