@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn down(dir: &Path, reporter: &Reporter) -> Result<(), LabError> {
+    let dir = &super::fsutil::absolute(dir)?;
     let layout = LabLayout::new(dir);
     if !dir.exists() {
         return Err(LabError::NoLab {

@@ -72,8 +72,7 @@ pub enum LabError {
         action: &'static str,
         log: PathBuf,
         #[source]
-        #[diagnostic_source]
-        source: crate::ops::service::ServiceError,
+        source: Box<crate::ops::service::ServiceError>,
     },
     #[error("{member} ({url}) did not become healthy within {waited_secs}s: {reason}")]
     #[diagnostic(
@@ -87,16 +86,18 @@ pub enum LabError {
         reason: String,
         log: PathBuf,
     },
-    #[error("seeding v2 data failed")]
-    #[diagnostic(code(runbook::lab::seed))]
+    #[error("v2 request to the lab's members failed")]
+    #[diagnostic(
+        code(runbook::lab::v2),
+        help("see the members' logs (DIR/hosts/etcd-*/var/log/etcd.log) and `runbook lab status`")
+    )]
     Seed {
         #[source]
-        #[diagnostic_source]
-        source: crate::ops::etcd::V2Error,
+        source: Box<crate::ops::etcd::V2Error>,
     },
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Tls(#[from] crate::ops::etcd::TlsError),
+    Tls(Box<crate::ops::etcd::TlsError>),
     #[error("{service} on {host} (pid {pid}) is still running after stop")]
     #[diagnostic(
         code(runbook::lab::still_running),
@@ -113,6 +114,20 @@ pub enum LabError {
         help("what the lab had started was stopped; run `runbook lab up` again")
     )]
     Interrupted,
+}
+
+impl From<crate::ops::etcd::TlsError> for LabError {
+    fn from(error: crate::ops::etcd::TlsError) -> Self {
+        LabError::Tls(Box::new(error))
+    }
+}
+
+impl From<crate::ops::etcd::V2Error> for LabError {
+    fn from(error: crate::ops::etcd::V2Error) -> Self {
+        LabError::Seed {
+            source: Box::new(error),
+        }
+    }
 }
 
 impl LabError {

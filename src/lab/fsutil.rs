@@ -62,3 +62,13 @@ pub fn write_executable(path: &Path, data: &[u8]) -> Result<(), LabError> {
 pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
+
+/// `dir` made absolute against the current directory: generated files and commands
+/// must not depend on where they are run from.
+pub fn absolute(dir: &Path) -> Result<std::path::PathBuf, LabError> {
+    if dir.is_absolute() {
+        return Ok(dir.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| LabError::io("resolve", dir, e))?;
+    Ok(cwd.join(dir))
+}

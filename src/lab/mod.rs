@@ -78,6 +78,5 @@ pub fn lab_client(
     timeout: Duration,
 ) -> Result<V2Client, LabError> {
     let tls = lab_tls(layout, state)?;
-    V2Client::with_timeout(&state.client_urls(), tls.as_ref(), timeout)
-        .map_err(|source| LabError::Seed { source })
+    V2Client::with_timeout(&state.client_urls(), tls.as_ref(), timeout).map_err(LabError::from)
 }

@@ -4,7 +4,7 @@
 use super::error::LabError;
 use super::seed_plan::{SeedPlan, EMPTY_DIRS};
 use crate::ops::etcd::v2::{SetOptions, ERROR_NODE_EXIST};
-use crate::ops::etcd::V2Client;
+use crate::ops::etcd::{V2Client, V2Error};
 use crate::report::Reporter;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,7 +40,7 @@ pub async fn seed(
         match client.mkdir(dir).await {
             Ok(()) => {}
             Err(e) if e.error_code() == Some(ERROR_NODE_EXIST) => {}
-            Err(source) => return Err(LabError::Seed { source }),
+            Err(source) => return Err(source.into()),
         }
     }
     let total = plan.keys.len() as u64;
@@ -48,7 +48,7 @@ pub async fn seed(
     let done = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
     let stop = cancel.child_token();
-    let mut workers = tokio::task::JoinSet::new();
+    let mut workers: tokio::task::JoinSet<Result<(), V2Error>> = tokio::task::JoinSet::new();
     for _ in 0..CONCURRENCY.min(plan.keys.len().max(1)) {
         let (client, plan, next, done, bytes, stop) = (
             client.clone(),
@@ -84,7 +84,7 @@ pub async fn seed(
                 None => break,
                 Some(Ok(Ok(()))) => {}
                 Some(Ok(Err(source))) => {
-                    failure.get_or_insert(LabError::Seed { source });
+                    failure.get_or_insert(source.into());
                     stop.cancel();
                 }
                 Some(Err(join)) => {
@@ -119,7 +119,7 @@ async fn set_with_retry(
     key: &str,
     value: &str,
     ttl: Option<u64>,
-) -> Result<(), crate::ops::etcd::V2Error> {
+) -> Result<(), V2Error> {
     let mut attempt = 0;
     loop {
         match client.set(key, value, SetOptions { ttl }).await {

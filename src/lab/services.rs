@@ -43,7 +43,7 @@ impl LabServices {
                 service: service.to_string(),
                 action: action.verb(),
                 log: self.layout.host(host).log_file(service),
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -63,7 +63,7 @@ impl LabServices {
                 service: service.to_string(),
                 action: "check",
                 log: self.layout.host(host).log_file(service),
-                source,
+                source: Box::new(source),
             })
     }
 }

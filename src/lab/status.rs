@@ -50,6 +50,7 @@ pub struct LabStatus {
 
 /// Collects the lab's status without printing it.
 pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
+    let dir = &super::fsutil::absolute(dir)?;
     let layout = LabLayout::new(dir);
     if !dir.exists() {
         return Err(LabError::NoLab {

@@ -45,7 +45,7 @@ pub async fn up(
             reason: "--members must be at least 1".into(),
         });
     }
-    let layout = LabLayout::new(&absolute(&options.dir)?);
+    let layout = LabLayout::new(&super::fsutil::absolute(&options.dir)?);
     match inspect(&layout, cancel).await? {
         Existing::Up(state) => {
             reporter.status(&format!(
@@ -66,14 +66,6 @@ pub async fn up(
         }
     }
     Ok(())
-}
-
-fn absolute(dir: &Path) -> Result<PathBuf, LabError> {
-    if dir.is_absolute() {
-        return Ok(dir.to_path_buf());
-    }
-    let cwd = std::env::current_dir().map_err(|e| LabError::io("resolve", dir, e))?;
-    Ok(cwd.join(dir))
 }
 
 async fn inspect(layout: &LabLayout, cancel: &CancellationToken) -> Result<Existing, LabError> {

@@ -1,1 +1,91 @@
-//! Real etcd members for tests (in progress).
+//! Talking to real etcd from tests: `etcdctl` (v2 and v3) with a lab's `env` file applied,
+//! the lab's v2 client, and waiting for a condition.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// What a finished `etcdctl` left behind.
+#[derive(Debug)]
+pub struct CtlOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The variables a `DIR/env` file exports (`export NAME='value'` lines).
+pub fn read_env_file(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .filter_map(|line| line.strip_prefix("export "))
+        .map(|assignment| {
+            let (name, value) = assignment
+                .split_once('=')
+                .unwrap_or_else(|| panic!("not NAME=VALUE: {assignment}"));
+            (name.to_string(), unquote_single(value))
+        })
+        .collect()
+}
+
+/// Undoes POSIX single quoting (`'a'\''b'` -> `a'b`).
+fn unquote_single(value: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('\'', _) => quoted = !quoted,
+            ('\\', false) => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            (c, _) => out.push(c),
+        }
+    }
+    out
+}
+
+/// Runs `etcdctl` with `ETCDCTL_API=api`, the given environment, and nothing of ours
+/// (`ETCDCTL_*` from the test's own environment are removed first).
+pub fn etcdctl(env: &[(String, String)], api: u8, args: &[&str]) -> CtlOutput {
+    let mut command = Command::new("etcdctl");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("ETCDCTL_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    command.env("ETCDCTL_API", api.to_string());
+    command.args(args);
+    let output = command.output().expect("etcdctl runs");
+    CtlOutput {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Polls `check` every 200 ms until it is true or `timeout` passes; returns the last result.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A small tokio runtime for async library calls from synchronous tests.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

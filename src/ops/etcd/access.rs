@@ -100,7 +100,7 @@ impl EtcdAccess {
     pub async fn v3_member(&self, member: &EtcdMember) -> Result<etcd_client::Client, AccessError> {
         let tls = self.tls(member).await?;
         Ok(v3::connect(
-            &[member.endpoint.client_url.clone()],
+            std::slice::from_ref(&member.endpoint.client_url),
             tls.as_ref(),
             self.timeout,
         )
@@ -131,7 +131,7 @@ impl EtcdAccess {
     pub async fn v2_member(&self, member: &EtcdMember) -> Result<V2Client, AccessError> {
         let tls = self.tls(member).await?;
         Ok(V2Client::new(
-            &[member.endpoint.client_url.clone()],
+            std::slice::from_ref(&member.endpoint.client_url),
             tls.as_ref(),
         )?)
     }

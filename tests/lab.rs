@@ -1,0 +1,469 @@
+//! `runbook lab up|down|status` against real etcd 3.4 members: TLS, etcdctl v2 and v3 via
+//! the lab's env file, seeded data and TTLs, service control through the inventory's
+//! `runbook_service_command`, idempotent `up`, two labs side by side, clean `down`.
+
+mod support;
+
+use runbook::inventory::Inventory;
+use runbook::lab::layout::LabLayout;
+use runbook::lab::pidfile::{recorded_processes, RecordedProcess};
+use runbook::lab::seed_plan::{SeedPlan, EMPTY_DIRS, NON_ASCII_KEYS};
+use runbook::lab::state::LabState;
+use runbook::ops::etcd::{EtcdEndpoint, V2Client, V2Node};
+use runbook::ops::service::{ServiceAction, ServiceManager};
+use runbook::transport::{ConnectionTarget, Transport};
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::command::Runbook;
+use support::etcd::{etcdctl, read_env_file, runtime, wait_until};
+use tokio_util::sync::CancellationToken;
+
+/// Brings a lab down when the test ends, however it ends: `runbook lab down`, then SIGKILL
+/// for any recorded process still alive (checked against its start time).
+struct LabGuard {
+    dir: PathBuf,
+}
+
+impl LabGuard {
+    fn new(dir: PathBuf) -> LabGuard {
+        LabGuard { dir }
+    }
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        if !self.dir.exists() {
+            return;
+        }
+        let processes = recorded_processes(&LabLayout::new(&self.dir));
+        let _ = Runbook::new()
+            .args(["lab", "down", "--dir"])
+            .arg(&self.dir)
+            .run();
+        for process in processes {
+            process.kill(Duration::from_secs(5));
+        }
+    }
+}
+
+fn lab_up(dir: &Path, extra: &[&str]) -> support::command::Finished {
+    Runbook::new()
+        .args(["lab", "up", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .run()
+}
+
+/// Every node of a recursive v2 read, by key.
+fn flatten(node: &V2Node, into: &mut HashMap<String, V2Node>) {
+    if let Some(key) = &node.key {
+        into.insert(key.clone(), node.clone());
+    }
+    for child in &node.nodes {
+        flatten(child, into);
+    }
+}
+
+fn json_result(stdout: &str) -> serde_json::Value {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "result")
+        .map(|v| v["result"].clone())
+        .unwrap_or_else(|| panic!("no result line in {stdout}"))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn tls_lab_serves_etcdctl_seeded_data_service_control_and_goes_down_cleanly() {
+    let temp = tempfile::tempdir().unwrap();
+    // A space in the path checks the quoting of every generated file and command.
+    let dir = temp.path().join("my lab");
+    let _guard = LabGuard::new(dir.clone());
+    let keys = 300;
+
+    let up = lab_up(&dir, &["--tls", "--keys", "300"])
+        .success()
+        .stdout_has("is up")
+        .stdout_has("source '")
+        .stdout_has("inventory.ini");
+    let layout = LabLayout::new(&dir);
+    let state = LabState::load(&layout).unwrap();
+    assert!(state.ready && state.tls);
+    assert_eq!(state.members.len(), 3);
+    for url in state.client_urls() {
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+        assert!(
+            up.stdout.contains(&url),
+            "summary lacks {url}:\n{}",
+            up.stdout
+        );
+    }
+
+    // Certificates: fresh per lab, private keys 0600 in 0700 directories.
+    let etcd1 = layout.host("etcd-1");
+    assert_eq!(mode(&etcd1.etcd_conf_dir()), 0o700);
+    for key in ["server.key", "peer.key"] {
+        assert_eq!(mode(&etcd1.etcd_file(key)), 0o600, "{key}");
+    }
+    let master = layout.host("master-1");
+    assert_eq!(mode(&master.master_config_dir()), 0o700);
+    assert_eq!(
+        mode(&master.master_config_dir().join("master.etcd-client.key")),
+        0o600
+    );
+    let conf = std::fs::read_to_string(etcd1.etcd_conf_file()).unwrap();
+    for line in [
+        "ETCD_NAME=etcd-1",
+        "ETCD_ENABLE_V2=true",
+        "ETCD_CLIENT_CERT_AUTH=true",
+        "ETCD_PEER_CLIENT_CERT_AUTH=true",
+        "ETCD_INITIAL_CLUSTER_STATE=new",
+    ] {
+        assert!(
+            conf.lines().any(|l| l == line),
+            "etcd.conf lacks {line}:\n{conf}"
+        );
+    }
+
+    // etcdctl, v2 and v3, with nothing but DIR/env's variables.
+    let env = read_env_file(&layout.env_file());
+    let v2 = etcdctl(&env, 2, &["cluster-health"]);
+    assert_eq!(v2.code, 0, "v2 cluster-health: {v2:?}");
+    assert!(v2.stdout.contains("cluster is healthy"), "{v2:?}");
+    assert_eq!(
+        v2.stdout.matches("is healthy: got healthy result").count(),
+        3,
+        "{v2:?}"
+    );
+    let v3 = etcdctl(&env, 3, &["endpoint", "health"]);
+    assert_eq!(v3.code, 0, "v3 endpoint health: {v3:?}");
+    let healthy = format!("{}{}", v3.stdout, v3.stderr);
+    for url in state.client_urls() {
+        assert!(healthy.contains(&format!("{url} is healthy")), "{v3:?}");
+    }
+    let non_ascii = etcdctl(&env, 2, &["get", NON_ASCII_KEYS[0]]);
+    assert_eq!(non_ascii.code, 0, "{non_ascii:?}");
+    assert!(non_ascii.stdout.contains("Grüße"), "{non_ascii:?}");
+
+    // The seeded data: exactly N leaves, every value and TTL as the plan says.
+    let rt = runtime();
+    let client = runbook::lab::lab_client(&layout, &state, Duration::from_secs(30)).unwrap();
+    assert_eq!(rt.block_on(client.count_leaves("/")).unwrap(), keys as u64);
+    let root = rt.block_on(client.get("/", true)).unwrap();
+    let mut nodes = HashMap::new();
+    flatten(&root, &mut nodes);
+    let plan = SeedPlan::new(keys);
+    for key in &plan.keys {
+        let node = nodes
+            .get(&key.key)
+            .unwrap_or_else(|| panic!("{} was not seeded", key.key));
+        assert_eq!(
+            node.value.as_deref(),
+            Some(key.value().as_str()),
+            "{}",
+            key.key
+        );
+        match key.ttl {
+            Some(ttl) => {
+                let left = node.ttl.unwrap_or_else(|| panic!("{} has no TTL", key.key));
+                assert!(left > 3600 && left <= ttl as i64, "{}: ttl {left}", key.key);
+            }
+            None => assert_eq!(node.ttl, None, "{}", key.key),
+        }
+    }
+    let big = nodes
+        .values()
+        .filter(|n| n.value.as_ref().is_some_and(|v| v.len() >= 100 * 1024))
+        .count();
+    assert_eq!(big, 3, "values of 100 KiB and more");
+    for dir in EMPTY_DIRS {
+        let node = nodes.get(dir).unwrap_or_else(|| panic!("{dir} missing"));
+        assert!(
+            node.dir && node.nodes.is_empty(),
+            "{dir} is not an empty dir"
+        );
+    }
+    for prefix in [
+        "/kubernetes.io/events/",
+        "/kubernetes.io/masterleases/",
+        "/openshift.io/oauth/accesstokens/",
+        "/openshift.io/oauth/authorizetokens/",
+        "/openshift.io/leases/controllers/",
+    ] {
+        assert!(
+            nodes
+                .iter()
+                .any(|(k, n)| k.starts_with(prefix) && n.ttl.is_some()),
+            "no TTL key under {prefix}"
+        );
+    }
+
+    // The master: a complete master-config.yaml pointing at the members, services running.
+    let config: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(master.master_config_file()).unwrap())
+            .unwrap();
+    assert_eq!(config["kind"].as_str(), Some("MasterConfig"));
+    let urls: Vec<String> = config["etcdClientInfo"]["urls"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.as_str().map(String::from))
+        .collect();
+    assert_eq!(urls, state.client_urls());
+    for service in runbook::lab::layout::MASTER_SERVICES {
+        let log = std::fs::read_to_string(master.log_file(service)).unwrap();
+        assert!(
+            log.contains(&format!("{service} started")) && log.contains("storage-backend=unset"),
+            "{service} log: {log}"
+        );
+    }
+
+    // The inventory: parses, and drives the members as a runbook would.
+    let inventory = Inventory::load(&layout.inventory_file(), &[]).unwrap();
+    let members = inventory.group("etcd").expect("[etcd] group");
+    assert_eq!(members.len(), 3);
+    let endpoint = EtcdEndpoint::from_host(members[1]).unwrap();
+    assert_eq!(endpoint.client_url, state.client_url(&state.members[1]));
+    assert!(endpoint.tls.is_some());
+    assert!(inventory.group("masters").is_some_and(|m| m.len() == 1));
+    let etcd2 = members[1];
+    let manager = ServiceManager::from_host(etcd2);
+    assert!(
+        matches!(manager, ServiceManager::Template(_)),
+        "{manager:?}"
+    );
+    let cancel = CancellationToken::new();
+    let transport = rt
+        .block_on(Transport::connect(
+            &etcd2.name,
+            &ConnectionTarget::from_host(etcd2).unwrap(),
+            &cancel,
+        ))
+        .unwrap();
+    let etcd2_layout = layout.host("etcd-2");
+    let before = RecordedProcess::read(&etcd2_layout.pid_file("etcd"), "etcd-2", "etcd").unwrap();
+    assert!(before.is_alive());
+
+    // `lab up` on a lab that is up changes nothing.
+    let state_text = std::fs::read(layout.state_file()).unwrap();
+    lab_up(&dir, &["--tls", "--keys", "300"])
+        .success()
+        .stdout_has("already up")
+        .stderr_has("nothing changed");
+    assert_eq!(std::fs::read(layout.state_file()).unwrap(), state_text);
+    assert_eq!(
+        RecordedProcess::read(&etcd2_layout.pid_file("etcd"), "etcd-2", "etcd"),
+        Some(before.clone())
+    );
+
+    // Stop one member through runbook_service_command.
+    rt.block_on(manager.control(&transport, ServiceAction::Stop, "etcd", &cancel))
+        .unwrap();
+    assert!(!before.is_alive(), "etcd-2 still runs after stop");
+    assert!(!rt
+        .block_on(manager.is_active(&transport, "etcd", &cancel))
+        .unwrap());
+    // A lab with a stopped member is not "up": `up` says what is down and changes nothing.
+    lab_up(&dir, &["--tls"])
+        .code(1)
+        .stderr_has("etcd on etcd-2");
+    assert!(!rt
+        .block_on(manager.is_active(&transport, "etcd", &cancel))
+        .unwrap());
+
+    // etcd.conf is read afresh at each start: a bad value makes the start fail with the
+    // log's tail; removing it lets the member start again.
+    let conf_path = etcd2_layout.etcd_conf_file();
+    let good_conf = std::fs::read_to_string(&conf_path).unwrap();
+    std::fs::write(
+        &conf_path,
+        format!("{good_conf}ETCD_INITIAL_CLUSTER_STATE=bogus\n"),
+    )
+    .unwrap();
+    let error = rt
+        .block_on(manager.control(&transport, ServiceAction::Start, "etcd", &cancel))
+        .unwrap_err();
+    assert!(error.to_string().contains("bogus"), "{error}");
+    assert!(!rt
+        .block_on(manager.is_active(&transport, "etcd", &cancel))
+        .unwrap());
+    std::fs::write(&conf_path, &good_conf).unwrap();
+    rt.block_on(manager.control(&transport, ServiceAction::Start, "etcd", &cancel))
+        .unwrap();
+    let after = RecordedProcess::read(&etcd2_layout.pid_file("etcd"), "etcd-2", "etcd").unwrap();
+    assert_ne!(after, before);
+    let member2 = client.member(1).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || rt
+            .block_on(member2.health())
+            .unwrap_or(false)),
+        "etcd-2 did not become healthy after restart"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || rt
+            .block_on(member2.count_leaves("/"))
+            .ok()
+            == Some(keys as u64)),
+        "etcd-2 lost data across restart"
+    );
+
+    // Status: a table for people, JSON for machines.
+    Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(&dir)
+        .run()
+        .success()
+        .stdout_has("V2 KEYS")
+        .stdout_has("atomic-openshift-master-api");
+    let status = Runbook::new()
+        .args(["--output", "json", "lab", "status", "--dir"])
+        .arg(&dir)
+        .run()
+        .success();
+    let result = json_result(&status.stdout);
+    let reported = result["members"].as_array().unwrap();
+    assert_eq!(reported.len(), 3);
+    for member in reported {
+        assert_eq!(member["running"], true, "{member}");
+        assert_eq!(member["healthy"], true, "{member}");
+        assert_eq!(member["v2_keys"], keys, "{member}");
+        assert_eq!(member["v3_keys"], 0, "{member}");
+    }
+    assert!(result["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["active"] == true));
+
+    // Down: every recorded process gone, directory removed.
+    let processes = recorded_processes(&layout);
+    assert_eq!(processes.len(), 5, "{processes:?}");
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&dir)
+        .run()
+        .success()
+        .stdout_has("is down");
+    for process in &processes {
+        assert!(!process.is_alive(), "{process:?} survived lab down");
+    }
+    assert!(!before.is_alive());
+    assert!(!dir.exists(), "lab down left {}", dir.display());
+}
+
+#[test]
+fn two_labs_run_side_by_side() {
+    let temp = tempfile::tempdir().unwrap();
+    let first = temp.path().join("one");
+    let second = temp.path().join("two");
+    let _first_guard = LabGuard::new(first.clone());
+    let _second_guard = LabGuard::new(second.clone());
+    lab_up(&first, &["--members", "1", "--keys", "40"]).success();
+    lab_up(&second, &["--members", "3", "--keys", "25"]).success();
+    let one = LabState::load(&LabLayout::new(&first)).unwrap();
+    let two = LabState::load(&LabLayout::new(&second)).unwrap();
+    let mut ports: Vec<u16> = one
+        .members
+        .iter()
+        .chain(&two.members)
+        .flat_map(|m| [m.client_port, m.peer_port])
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 8, "labs share a port");
+    assert!(one.client_urls()[0].starts_with("http://"));
+
+    let rt = runtime();
+    let count = |dir: &Path, state: &LabState| {
+        let client = V2Client::new(&state.client_urls(), None).unwrap();
+        let _ = dir;
+        rt.block_on(client.count_leaves("/")).unwrap()
+    };
+    assert_eq!(count(&first, &one), 40);
+    assert_eq!(count(&second, &two), 25);
+    let env = read_env_file(&LabLayout::new(&second).env_file());
+    let v2 = etcdctl(&env, 2, &["cluster-health"]);
+    assert!(v2.stdout.contains("cluster is healthy"), "{v2:?}");
+
+    // Taking one down leaves the other running.
+    let first_processes = recorded_processes(&LabLayout::new(&first));
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&first)
+        .run()
+        .success();
+    assert!(first_processes.iter().all(|p| !p.is_alive()));
+    assert!(!first.exists());
+    assert_eq!(count(&second, &two), 25);
+    assert!(recorded_processes(&LabLayout::new(&second))
+        .iter()
+        .all(RecordedProcess::is_alive));
+}
+
+#[test]
+fn refuses_directories_that_are_not_labs() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("precious");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "keep me").unwrap();
+    lab_up(&dir, &["--keys", "10"])
+        .code(1)
+        .stderr_has("is not a lab");
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&dir)
+        .run()
+        .code(1)
+        .stderr_has("is not a lab");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(temp.path().join("missing"))
+        .run()
+        .code(1)
+        .stderr_has("no lab in");
+}
+
+#[test]
+fn a_failed_up_stops_what_it_started_and_removes_the_directory() {
+    let temp = tempfile::tempdir().unwrap();
+    // An `etcd` that dies at once: the first member's start fails.
+    let bin = temp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("etcd");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho \"fake etcd: refusing to run\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = temp.path().join("lab");
+    let _guard = LabGuard::new(dir.clone());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Runbook::new()
+        .env("PATH", path)
+        .args(["lab", "up", "--keys", "10", "--dir"])
+        .arg(&dir)
+        .run()
+        .code(1)
+        .stderr_has("fake etcd: refusing to run");
+    assert!(!dir.exists(), "a failed up left {}", dir.display());
+}
