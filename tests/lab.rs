@@ -14,47 +14,12 @@ use runbook::ops::service::{ServiceAction, ServiceManager};
 use runbook::transport::{ConnectionTarget, Transport};
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use support::command::Runbook;
 use support::etcd::{etcdctl, read_env_file, runtime, wait_until};
+use support::lab::{lab_up, LabGuard};
 use tokio_util::sync::CancellationToken;
-
-/// Brings a lab down when the test ends, however it ends: `runbook lab down`, then SIGKILL
-/// for any recorded process still alive (checked against its start time).
-struct LabGuard {
-    dir: PathBuf,
-}
-
-impl LabGuard {
-    fn new(dir: PathBuf) -> LabGuard {
-        LabGuard { dir }
-    }
-}
-
-impl Drop for LabGuard {
-    fn drop(&mut self) {
-        if !self.dir.exists() {
-            return;
-        }
-        let processes = recorded_processes(&LabLayout::new(&self.dir));
-        let _ = Runbook::new()
-            .args(["lab", "down", "--dir"])
-            .arg(&self.dir)
-            .run();
-        for process in processes {
-            process.kill(Duration::from_secs(5));
-        }
-    }
-}
-
-fn lab_up(dir: &Path, extra: &[&str]) -> support::command::Finished {
-    Runbook::new()
-        .args(["lab", "up", "--dir"])
-        .arg(dir)
-        .args(extra)
-        .run()
-}
 
 /// Every node of a recursive v2 read, by key.
 fn flatten(node: &V2Node, into: &mut HashMap<String, V2Node>) {

@@ -3,4 +3,5 @@
 
 pub mod command;
 pub mod etcd;
+pub mod lab;
 pub mod sshd;

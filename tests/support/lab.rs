@@ -1,0 +1,82 @@
+//! A lab cluster for a test: `runbook lab up` in a temp dir, brought down when the
+//! test ends however it ends (`lab down`, then SIGKILL of any recorded process still alive).
+
+use super::command::{Finished, Runbook};
+use super::etcd::read_env_file;
+use runbook::lab::layout::LabLayout;
+use runbook::lab::pidfile::recorded_processes;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Brings a lab directory down on drop.
+pub struct LabGuard {
+    dir: PathBuf,
+}
+
+impl LabGuard {
+    pub fn new(dir: PathBuf) -> LabGuard {
+        LabGuard { dir }
+    }
+}
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        if !self.dir.exists() {
+            return;
+        }
+        let processes = recorded_processes(&LabLayout::new(&self.dir));
+        let _ = Runbook::new()
+            .args(["lab", "down", "--dir"])
+            .arg(&self.dir)
+            .run();
+        for process in processes {
+            process.kill(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Runs `runbook lab up --dir DIR EXTRA...`.
+pub fn lab_up(dir: &Path, extra: &[&str]) -> Finished {
+    Runbook::new()
+        .args(["lab", "up", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .run()
+}
+
+/// A running lab owned by one test.
+pub struct TestLab {
+    // Declared first so it drops (lab down) before the temp dir is removed.
+    _guard: LabGuard,
+    _temp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+impl TestLab {
+    /// Starts a lab with `lab up` options such as `["--tls", "--keys", "500"]`.
+    pub fn up(extra: &[&str]) -> TestLab {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = temp.path().join("lab");
+        let guard = LabGuard::new(dir.clone());
+        lab_up(&dir, extra).success();
+        TestLab {
+            _guard: guard,
+            _temp: temp,
+            dir,
+        }
+    }
+
+    pub fn inventory(&self) -> PathBuf {
+        self.dir.join("inventory.ini")
+    }
+
+    /// The variables of the lab's `env` file, for spawning `etcdctl`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        read_env_file(&self.dir.join("env"))
+    }
+
+    /// The directory of a lab host (`etcd-1`, `master-1`, ...).
+    pub fn host_dir(&self, host: &str) -> PathBuf {
+        self.dir.join("hosts").join(host)
+    }
+}
