@@ -111,3 +111,19 @@ fn globals_are_visible_inside_functions_and_locals_shadow_them() {
         .success()
         .stdout_has("in fn: 2\nin closure: 3\nshadowed: mine\n");
 }
+
+#[test]
+fn every_global_is_defined() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "types.rhai",
+        "fn in_fn() { [type_of(inventory), type_of(etcd), type_of(lease), type_of(master)] }\nprint(in_fn());\n",
+    );
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "types.rhai"])
+        .run()
+        .success()
+        .stdout_has("[\"Inventory\", \"Etcd\", \"Lease\", \"Master\"]");
+}

@@ -117,6 +117,7 @@ pub const VARIABLES: &[VarSpec] = &[
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),
     var("openshift_service_type", Text("atomic-openshift"), Masters, "Prefix of the master services (`atomic-openshift` or `origin`): `<type>-master-api`, `<type>-master-controllers`."),
+    var("runbook_master_services", DefaultValue::None, Masters, "The master services in start order, comma-separated (e.g. `atomic-openshift-master` for a single-service master); unset means `<openshift_service_type>-master-api,<openshift_service_type>-master-controllers`. They are stopped in reverse order."),
 ];
 
 /// The table entry for `name`.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Names the engine provides as globals, visible inside script-defined functions too.
-pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease"];
+pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease", "master"];
 
 /// Builds the engine for one run. `module_path` lists the directories
 /// searched for `import "name"` (the script's directory, then the stdlib).
@@ -27,6 +27,7 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
     engine.register_global_module(rhai::exported_module!(api::host::host_api).into());
     engine.register_global_module(rhai::exported_module!(api::service::service_api).into());
     engine.register_global_module(rhai::exported_module!(api::inventory::inventory_api).into());
+    engine.register_global_module(rhai::exported_module!(api::master::master_api).into());
 
     let reporter = ctx.reporter.clone();
     engine.on_print(move |text| reporter.print(text));
@@ -60,6 +61,9 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
                 ctx: globals_ctx.clone(),
             })),
             "lease" => Some(Dynamic::from(api::etcd::ScriptLease {
+                ctx: globals_ctx.clone(),
+            })),
+            "master" => Some(Dynamic::from(api::master::ScriptMaster {
                 ctx: globals_ctx.clone(),
             })),
             _ => None,

@@ -9,4 +9,5 @@ pub mod etcd_status;
 pub mod host;
 pub mod inventory;
 pub mod lease;
+pub mod master;
 pub mod service;
