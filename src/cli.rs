@@ -57,6 +57,18 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub script_args: ScriptArgs,
+
+    /// Continue an interrupted run: skip the steps it finished, go on from the next.
+    #[arg(long, conflicts_with = "restart")]
+    pub resume: bool,
+
+    /// Start over although the last run did not finish (the journal keeps its record).
+    #[arg(long)]
+    pub restart: bool,
+
+    /// Skip every step before this one (by name).
+    #[arg(long, value_name = "STEP")]
+    pub start_at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

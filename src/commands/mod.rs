@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod failure;
+pub mod journal_gate;
 pub mod lab;
 pub mod run;
 pub mod runtime;

@@ -24,6 +24,7 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
 
     api::error::register(&mut engine);
     api::etcd::register(&mut engine);
+    api::step::register(&mut engine, ctx.clone());
     engine.register_global_module(rhai::exported_module!(api::host::host_api).into());
     engine.register_global_module(rhai::exported_module!(api::service::service_api).into());
     engine.register_global_module(rhai::exported_module!(api::inventory::inventory_api).into());

@@ -11,3 +11,4 @@ pub mod inventory;
 pub mod lease;
 pub mod master;
 pub mod service;
+pub mod step;
