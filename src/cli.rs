@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a runbook.
     Run(RunArgs),
+    /// List the shipped runbooks with what each does.
+    List,
     /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
     #[command(subcommand)]
     Lab(LabCommand),
@@ -52,7 +54,7 @@ pub struct ScriptArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The runbook file (.rhai).
+    /// The runbook: a .rhai file, or the name of a shipped runbook (`runbook list`).
     pub script: PathBuf,
 
     #[command(flatten)]

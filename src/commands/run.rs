@@ -7,6 +7,7 @@ use crate::journal::EventKind;
 use crate::report::Reporter;
 use crate::script::context::RunContext;
 use crate::script::run::{run_file, RunFailure};
+use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
 use serde_json::json;
 
@@ -29,7 +30,14 @@ pub fn load_inventory(args: &ScriptArgs) -> Result<Inventory, Failure> {
     }
 }
 
-pub fn run(args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
+pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
+    args.script = runbooks::resolve(&args.script).ok_or_else(|| {
+        Failure::bad_input(RunError::Unreadable {
+            path: args.script.display().to_string(),
+            reason: "no such file here, and no shipped runbook of that name (see `runbook list`)"
+                .into(),
+        })
+    })?;
     let inventory = load_inventory(&args.script_args)?;
     let stdlib = locate_stdlib(args.script_args.stdlib.as_deref());
     let steps = journal_gate::open(&args)?;
