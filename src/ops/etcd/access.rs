@@ -154,6 +154,14 @@ impl EtcdAccess {
             .cloned()
     }
 
+    /// The member's client URL for messages, with the ssh session when tunnelled.
+    pub async fn endpoint_text(&self, member: &EtcdMember) -> String {
+        match self.route(member).await {
+            Ok(route) => route.describe(&member.endpoint.client_url),
+            Err(_) => member.endpoint.client_url.clone(),
+        }
+    }
+
     async fn open_route(&self, member: &EtcdMember) -> Result<Route, AccessError> {
         let direct = Route {
             url: member.endpoint.client_url.clone(),

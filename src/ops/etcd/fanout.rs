@@ -34,8 +34,11 @@ where
 /// An error and its causes on one line ("cannot connect ...: transport error: refused"),
 /// skipping a cause whose text the line already holds.
 pub fn error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
+    with_causes(error.to_string(), error.source())
+}
+
+/// `text` followed by each cause's text it does not already hold.
+fn with_causes(mut text: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
     while let Some(cause) = source {
         let line = cause.to_string();
         if !text.contains(&line) {
@@ -54,16 +57,10 @@ pub fn v3_error_text(error: &etcd_client::Error) -> String {
     let etcd_client::Error::GRpcStatus(status) = error else {
         return error_text(error);
     };
-    let mut text = status.message().to_string();
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        let line = cause.to_string();
-        if !text.contains(&line) {
-            text.push_str(": ");
-            text.push_str(&line);
-        }
-        source = cause.source();
-    }
+    let mut text = with_causes(
+        status.message().to_string(),
+        std::error::Error::source(status),
+    );
     if text.is_empty() {
         text = format!("gRPC status {}", i32::from(status.code()));
     }

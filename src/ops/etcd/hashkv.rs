@@ -199,10 +199,7 @@ pub async fn collect(
     .await;
     let mut out = Vec::with_capacity(members.len());
     for (member, result) in members.iter().zip(answers) {
-        let endpoint = match access.route(member).await {
-            Ok(route) => route.describe(&member.endpoint.client_url),
-            Err(_) => member.endpoint.client_url.clone(),
-        };
+        let endpoint = access.endpoint_text(member).await;
         out.push(MemberHashKv {
             member: member.name.clone(),
             host: member.host.name.clone(),

@@ -150,10 +150,7 @@ pub async fn collect(
     let answers = ask_each(members, timeout, |member| member_status(access, member)).await;
     let mut statuses = Vec::with_capacity(members.len());
     for (member, status) in members.iter().zip(answers) {
-        let endpoint = match access.route(member).await {
-            Ok(route) => route.describe(&member.endpoint.client_url),
-            Err(_) => member.endpoint.client_url.clone(),
-        };
+        let endpoint = access.endpoint_text(member).await;
         statuses.push(MemberStatus {
             member: member.name.clone(),
             host: member.host.name.clone(),

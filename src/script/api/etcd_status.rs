@@ -34,15 +34,21 @@ fn int(value: u64) -> Dynamic {
     Dynamic::from(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
+/// A member's map with the fields every report shares.
+fn member_map(member: &str, host: &str, endpoint: &str) -> Map {
+    let mut map = Map::new();
+    map.insert("member".into(), member.into());
+    map.insert("host".into(), host.into());
+    map.insert("endpoint".into(), endpoint.into());
+    map
+}
+
 fn health_members(report: &ClusterHealth) -> Array {
     report
         .members
         .iter()
         .map(|m| {
-            let mut map = Map::new();
-            map.insert("member".into(), m.member.clone().into());
-            map.insert("host".into(), m.host.clone().into());
-            map.insert("endpoint".into(), m.endpoint.clone().into());
+            let mut map = member_map(&m.member, &m.host, &m.endpoint);
             map.insert("v2_healthy".into(), m.v2_healthy.into());
             map.insert("v3_healthy".into(), m.v3_healthy.into());
             map.insert("healthy".into(), m.healthy().into());
@@ -65,10 +71,7 @@ fn status_members(report: &ClusterStatus) -> Array {
         .members
         .iter()
         .map(|m| {
-            let mut map = Map::new();
-            map.insert("member".into(), m.member.clone().into());
-            map.insert("host".into(), m.host.clone().into());
-            map.insert("endpoint".into(), m.endpoint.clone().into());
+            let mut map = member_map(&m.member, &m.host, &m.endpoint);
             match &m.status {
                 Ok(s) => {
                     map.insert("id".into(), hex_id(s.id).into());
@@ -96,10 +99,7 @@ fn hashkv_members(report: &ClusterHashKv) -> Array {
         .members
         .iter()
         .map(|m| {
-            let mut map = Map::new();
-            map.insert("member".into(), m.member.clone().into());
-            map.insert("host".into(), m.host.clone().into());
-            map.insert("endpoint".into(), m.endpoint.clone().into());
+            let mut map = member_map(&m.member, &m.host, &m.endpoint);
             match &m.result {
                 Ok(h) => {
                     map.insert("hash".into(), int(u64::from(h.hash)));
