@@ -6,7 +6,7 @@ use crate::inventory::Inventory;
 use crate::journal::EventKind;
 use crate::report::Reporter;
 use crate::script::context::RunContext;
-use crate::script::run::{run_file, RunFailure};
+use crate::script::run::{run_file, Finished, RunFailure};
 use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
 use serde_json::json;
@@ -74,14 +74,11 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
     // Connections and tasks end with the runtime; do not wait for stragglers.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {
-        Ok(value) => {
+        Ok(Finished { value, text }) => {
             if !value.is_unit() {
-                let machine = rhai::serde::from_dynamic::<serde_json::Value>(&value)
-                    .unwrap_or(json!(value.to_string()));
-                reporter.result(
-                    &value.to_string(),
-                    json!({"status": "ok", "value": machine}),
-                );
+                let machine =
+                    rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));
+                reporter.result(&text, json!({"status": "ok", "value": machine}));
             } else {
                 reporter.result("", json!({"status": "ok"}));
             }
