@@ -56,6 +56,12 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
             "inventory" => Some(Dynamic::from(api::inventory::ScriptInventory {
                 ctx: globals_ctx.clone(),
             })),
+            "etcd" => Some(Dynamic::from(api::etcd::ScriptEtcd {
+                ctx: globals_ctx.clone(),
+            })),
+            "lease" => Some(Dynamic::from(api::etcd::ScriptLease {
+                ctx: globals_ctx.clone(),
+            })),
             _ => None,
         })
     });
