@@ -115,18 +115,7 @@ pub async fn migrate_member(
     cancel: &CancellationToken,
 ) -> Result<MigrateOutcome, MigrateError> {
     migrate_guards::check(members, target, facts, cancel).await?;
-    let Some((_, transport)) = members
-        .iter()
-        .find(|(m, _)| m.host_name() == target.host_name())
-    else {
-        return Err(StepError::Failed {
-            host: target.host_name().to_string(),
-            step: "finding the member".into(),
-            code: -1,
-            detail: "not in the [etcd] group".into(),
-        }
-        .into());
-    };
+    let transport = migrate_guards::transport_of(members, target)?;
     let host = target.host_name().to_string();
 
     // Recorded everywhere before anything changes; the target first.

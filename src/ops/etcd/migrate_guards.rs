@@ -103,6 +103,23 @@ fn describe(found: &FoundRecord) -> String {
     }
 }
 
+/// The transport to `target` among the connected members.
+pub fn transport_of<'a>(
+    members: &'a [(EtcdMember, Arc<Transport>)],
+    target: &EtcdMember,
+) -> Result<&'a Arc<Transport>, StepError> {
+    members
+        .iter()
+        .find(|(m, _)| m.host_name() == target.host_name())
+        .map(|(_, transport)| transport)
+        .ok_or_else(|| StepError::Failed {
+            host: target.host_name().to_string(),
+            step: "finding the member".into(),
+            code: -1,
+            detail: "not in the [etcd] group".into(),
+        })
+}
+
 /// Refuses if any member records a migration.
 pub async fn check_no_record(
     members: &[(EtcdMember, Arc<Transport>)],
@@ -140,18 +157,7 @@ pub async fn check(
         }
     }
 
-    let Some((_, transport)) = members
-        .iter()
-        .find(|(m, _)| m.host_name() == target.host_name())
-    else {
-        return Err(StepError::Failed {
-            host: target.host_name().to_string(),
-            step: "finding the member".into(),
-            code: -1,
-            detail: "not in the [etcd] group".into(),
-        }
-        .into());
-    };
+    let transport = transport_of(members, target)?;
 
     if !snapshot_check::has_v2_snapshot(transport, &target.data_dir, cancel).await? {
         return Err(MigrateRefusal::NoSnapshot {
