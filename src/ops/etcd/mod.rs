@@ -3,10 +3,13 @@
 pub mod access;
 pub mod endpoint;
 pub mod facts;
+pub mod lease_attach;
+pub mod lease_paging;
 pub mod member;
 pub mod tls;
 pub mod v2;
 pub mod v3;
+pub mod verify;
 
 pub use access::{AccessError, EtcdAccess};
 pub use endpoint::{EndpointError, EtcdEndpoint};
