@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a runbook.
     Run(RunArgs),
+    /// List the shipped runbooks with what each does.
+    List,
     /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
     #[command(subcommand)]
     Lab(LabCommand),
@@ -52,11 +54,23 @@ pub struct ScriptArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The runbook file (.rhai).
+    /// The runbook: a .rhai file, or the name of a shipped runbook (`runbook list`).
     pub script: PathBuf,
 
     #[command(flatten)]
     pub script_args: ScriptArgs,
+
+    /// Continue an interrupted run: skip the steps it finished, go on from the next.
+    #[arg(long, conflicts_with = "restart")]
+    pub resume: bool,
+
+    /// Start over although the last run did not finish (the journal keeps its record).
+    #[arg(long)]
+    pub restart: bool,
+
+    /// Skip every step before this one (by name).
+    #[arg(long, value_name = "STEP")]
+    pub start_at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod duration;
 pub mod exit;
 pub mod inventory;
+pub mod journal;
 pub mod lab;
 pub mod ops;
 pub mod report;

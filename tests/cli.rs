@@ -111,3 +111,59 @@ fn globals_are_visible_inside_functions_and_locals_shadow_them() {
         .success()
         .stdout_has("in fn: 2\nin closure: 3\nshadowed: mine\n");
 }
+
+#[test]
+fn every_global_is_defined() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "types.rhai",
+        "fn in_fn() { [type_of(inventory), type_of(etcd), type_of(lease), type_of(master)] }\nprint(in_fn());\n",
+    );
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "types.rhai"])
+        .run()
+        .success()
+        .stdout_has("[\"Inventory\", \"Etcd\", \"Lease\", \"Master\"]");
+}
+
+#[test]
+fn shipped_runbooks_are_listed_and_found_by_name() {
+    let listed = Runbook::new().arg("list").run().success();
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("v2-to-v3.rhai") && l.contains("OpenShift 3.x etcd v2 -> v3")),
+        "{}",
+        listed.stdout
+    );
+    // By name from anywhere: the shipped preflight refuses an inventory without [etcd].
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "inv.ini",
+        "[masters]\nm1 ansible_connection=local\n",
+    );
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "v2-to-v3", "-i", "inv.ini"])
+        .run()
+        .code(1)
+        .stderr_has("the inventory has no [etcd] group");
+    // A file in the current directory wins over the shipped one.
+    write_file(dir.path(), "v2-to-v3.rhai", "print(\"local copy\");\n");
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "v2-to-v3.rhai"])
+        .run()
+        .success()
+        .stdout_has("local copy");
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "nonexistent"])
+        .run()
+        .code(2)
+        .stderr_has("no shipped runbook of that name");
+}

@@ -2,7 +2,9 @@
 
 pub mod completions;
 pub mod failure;
+pub mod journal_gate;
 pub mod lab;
+pub mod list;
 pub mod run;
 pub mod runtime;
 
@@ -17,6 +19,10 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(args) => run::run(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
+        Command::List => {
+            list::print(&reporter);
+            Ok(())
+        }
         Command::Completions { shell } => {
             completions::print(shell);
             Ok(())

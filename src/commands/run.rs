@@ -1,11 +1,13 @@
 //! `runbook run SCRIPT`: load the inventory, run the runbook, map the outcome to an exit code.
 
-use super::{runtime, Failure};
+use super::{journal_gate, runtime, Failure};
 use crate::cli::{RunArgs, ScriptArgs};
 use crate::inventory::Inventory;
+use crate::journal::EventKind;
 use crate::report::Reporter;
 use crate::script::context::RunContext;
 use crate::script::run::{run_file, RunFailure};
+use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
 use serde_json::json;
 
@@ -28,18 +30,47 @@ pub fn load_inventory(args: &ScriptArgs) -> Result<Inventory, Failure> {
     }
 }
 
-pub fn run(args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
+pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
+    args.script = runbooks::resolve(&args.script).ok_or_else(|| {
+        Failure::bad_input(RunError::Unreadable {
+            path: args.script.display().to_string(),
+            reason: "no such file here, and no shipped runbook of that name (see `runbook list`)"
+                .into(),
+        })
+    })?;
     let inventory = load_inventory(&args.script_args)?;
     let stdlib = locate_stdlib(args.script_args.stdlib.as_deref());
+    let steps = journal_gate::open(&args)?;
     let (runtime, cancel) =
         runtime::start().map_err(|e| Failure::failed(RunError::Runtime(e.to_string())))?;
-    let ctx = RunContext::new(
+    let ctx = RunContext::with_steps(
         runtime.handle().clone(),
         cancel.clone(),
         inventory,
         reporter.clone(),
+        steps,
     );
-    let outcome = run_file(ctx, &args.script, &stdlib);
+    let outcome = run_file(ctx.clone(), &args.script, &stdlib);
+    let outcome = match (outcome, ctx.steps.unreached_start()) {
+        (Ok(_), Some(step)) => Err(RunFailure::Failed(Box::new(
+            crate::script::diagnostics::plain(
+                format!("the runbook has no step `{step}` (given with --start-at)"),
+                "runbook::run::no_such_step",
+                "check the step names the runbook prints (==> step NAME)",
+            ),
+        ))),
+        (outcome, _) => outcome,
+    };
+    let ended = if outcome.is_ok() {
+        EventKind::RunFinished
+    } else {
+        EventKind::RunFailed
+    };
+    if let Err(error) = ctx.steps.record(ended, None, |_| {}) {
+        tracing::error!("{error}");
+    }
+    // Connections close with the context, before the runtime goes.
+    drop(ctx);
     // Connections and tasks end with the runtime; do not wait for stragglers.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {

@@ -114,9 +114,11 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate."),
     var("etcd_peer_key_file", Template("{etcd_conf_dir}/peer.key"), Etcd, "Key of `etcd_peer_cert_file`."),
     var("etcd_service", Text("etcd"), Etcd, "Name of the etcd service (`etcd_container` for containerized etcd)."),
+    var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),
     var("openshift_service_type", Text("atomic-openshift"), Masters, "Prefix of the master services (`atomic-openshift` or `origin`): `<type>-master-api`, `<type>-master-controllers`."),
+    var("runbook_master_services", DefaultValue::None, Masters, "The master services in start order, comma-separated (e.g. `atomic-openshift-master` for a single-service master); unset means `<openshift_service_type>-master-api,<openshift_service_type>-master-controllers`. They are stopped in reverse order."),
 ];
 
 /// The table entry for `name`.

@@ -3,6 +3,7 @@
 
 use super::api::error::to_rhai;
 use crate::inventory::{Host, Inventory};
+use crate::journal::Steps;
 use crate::ops::etcd::facts::RunFacts;
 use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
 use crate::report::Reporter;
@@ -21,6 +22,8 @@ pub struct RunContext {
     pub etcd: EtcdAccess,
     pub facts: Mutex<RunFacts>,
     pub reporter: Reporter,
+    /// The run's steps and their journal.
+    pub steps: Steps,
 }
 
 impl RunContext {
@@ -29,6 +32,17 @@ impl RunContext {
         cancel: CancellationToken,
         inventory: Inventory,
         reporter: Reporter,
+    ) -> Arc<RunContext> {
+        RunContext::with_steps(runtime, cancel, inventory, reporter, Steps::unrecorded())
+    }
+
+    /// A context whose steps are journaled (or skipped on resume) by `steps`.
+    pub fn with_steps(
+        runtime: tokio::runtime::Handle,
+        cancel: CancellationToken,
+        inventory: Inventory,
+        reporter: Reporter,
+        steps: Steps,
     ) -> Arc<RunContext> {
         let transports = Arc::new(TransportPool::new());
         Arc::new(RunContext {
@@ -39,6 +53,7 @@ impl RunContext {
             transports,
             facts: Mutex::new(RunFacts::default()),
             reporter,
+            steps,
         })
     }
 
@@ -54,6 +69,7 @@ impl RunContext {
 
     /// The transport to a host, connecting on first use.
     pub async fn transport(&self, host: &Host) -> Result<Arc<Transport>, TransportError> {
+        self.steps.touch(&host.name);
         let target = ConnectionTarget::from_host(host)?;
         self.transports.get(&host.name, &target, &self.cancel).await
     }

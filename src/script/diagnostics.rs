@@ -67,6 +67,18 @@ impl ScriptDiagnostic {
     }
 }
 
+/// A diagnostic with no source location.
+pub fn plain(message: String, code: &str, help: &str) -> ScriptDiagnostic {
+    ScriptDiagnostic {
+        message,
+        code: code.to_string(),
+        help: Some(help.to_string()),
+        source: None,
+        label: None,
+        related: Vec::new(),
+    }
+}
+
 /// A syntax error in `source_name` (whose text is in `sources`).
 pub fn from_parse_error(
     error: &ParseError,
@@ -143,6 +155,12 @@ pub fn from_eval_error(
         })
         .collect();
     diagnostic
+}
+
+/// The innermost message of a runtime error, on one line (for journals and summaries).
+pub fn short_message(error: &EvalAltResult) -> String {
+    let message = from_eval_error(error, "", &SourceMap::new()).message;
+    message.lines().next().unwrap_or("").to_string()
 }
 
 fn leaf(error: &EvalAltResult, source: &str, sources: &SourceMap) -> ScriptDiagnostic {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Names the engine provides as globals, visible inside script-defined functions too.
-pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease"];
+pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease", "master"];
 
 /// Builds the engine for one run. `module_path` lists the directories
 /// searched for `import "name"` (the script's directory, then the stdlib).
@@ -24,9 +24,11 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
 
     api::error::register(&mut engine);
     api::etcd::register(&mut engine);
+    api::step::register(&mut engine, ctx.clone());
     engine.register_global_module(rhai::exported_module!(api::host::host_api).into());
     engine.register_global_module(rhai::exported_module!(api::service::service_api).into());
     engine.register_global_module(rhai::exported_module!(api::inventory::inventory_api).into());
+    engine.register_global_module(rhai::exported_module!(api::master::master_api).into());
 
     let reporter = ctx.reporter.clone();
     engine.on_print(move |text| reporter.print(text));
@@ -54,6 +56,15 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
         }
         Ok(match name {
             "inventory" => Some(Dynamic::from(api::inventory::ScriptInventory {
+                ctx: globals_ctx.clone(),
+            })),
+            "etcd" => Some(Dynamic::from(api::etcd::ScriptEtcd {
+                ctx: globals_ctx.clone(),
+            })),
+            "lease" => Some(Dynamic::from(api::etcd::ScriptLease {
+                ctx: globals_ctx.clone(),
+            })),
+            "master" => Some(Dynamic::from(api::master::ScriptMaster {
                 ctx: globals_ctx.clone(),
             })),
             _ => None,

@@ -5,5 +5,6 @@ pub mod context;
 pub mod diagnostics;
 pub mod engine;
 pub mod run;
+pub mod runbooks;
 pub mod sources;
 pub mod stdlib;

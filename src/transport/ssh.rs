@@ -277,6 +277,25 @@ impl SshTransport {
     pub fn address(&self) -> &str {
         &self.address
     }
+
+    /// Forwards `listen` on this machine to `remote_host:remote_port` as the host
+    /// sees it (`ssh -L`), through this session's master connection; the forward
+    /// ends with the session.
+    pub async fn forward_local(
+        &self,
+        listen: std::net::SocketAddr,
+        remote_host: &str,
+        remote_port: u16,
+    ) -> Result<(), String> {
+        let connect = openssh::Socket::TcpSocket {
+            host: remote_host.into(),
+            port: remote_port,
+        };
+        self.session
+            .request_port_forward(openssh::ForwardType::Local, listen, connect)
+            .await
+            .map_err(|err| error_chain(&err))
+    }
 }
 
 fn session_builder(host_name: &str, target: &SshTarget, control_dir: &Path) -> SessionBuilder {

@@ -104,6 +104,11 @@ impl Finished {
         self
     }
 
+    /// stderr with miette's wrapped message lines joined again.
+    pub fn stderr_unwrapped(&self) -> String {
+        self.stderr.replace("\n  │ ", " ")
+    }
+
     pub fn stderr_has(self, needle: &str) -> Finished {
         assert!(
             self.stderr.contains(needle),

@@ -1,18 +1,21 @@
 //! Reaching etcd members from the control machine: TLS material read from each
-//! member's host (through its transport), and v3 and v2 clients per member or
-//! for the whole cluster, with a timeout on every call.
+//! member's host (through its transport), the route to each member (direct, or
+//! an ssh tunnel through its host), and v3 and v2 clients per member or for the
+//! whole cluster, with a timeout on every call.
 
 use super::member::EtcdMember;
 use super::tls::{TlsError, TlsMaterial};
+use super::tls_name::reqwest_builder_for_name;
+use super::tunnel::{self, TunnelError};
 use super::v2::{V2Client, V2Error};
 use super::v3::{self, V3Error};
 use crate::transport::files::FileError;
-use crate::transport::{ConnectionTarget, TransportError, TransportPool};
+use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 use tokio_util::sync::CancellationToken;
 
 /// Why a member could not be reached.
@@ -36,6 +39,41 @@ pub enum AccessError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     V2(#[from] V2Error),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Tunnel(#[from] TunnelError),
+    #[error("{member}: etcd client URL {url} is not usable: {reason}")]
+    #[diagnostic(
+        code(runbook::etcd::client_url),
+        help("check etcd_url_scheme, etcd_ip and etcd_client_port for {member} in the inventory")
+    )]
+    ClientUrl {
+        member: String,
+        url: String,
+        reason: String,
+    },
+}
+
+/// How the control machine reaches one member's client port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// The URL to dial: the member's client URL, or the local end of a tunnel.
+    pub url: String,
+    /// Through a tunnel: the name (or IP) the member's certificate is issued
+    /// for, which TLS checks instead of the dialled 127.0.0.1.
+    pub server_name: Option<String>,
+    /// Through a tunnel: `user@host:port` of the ssh session carrying it.
+    pub via: Option<String>,
+}
+
+impl Route {
+    /// `https://10.0.0.5:2379 via ssh root@10.0.0.5:22`, for messages.
+    pub fn describe(&self, client_url: &str) -> String {
+        match &self.via {
+            Some(via) => format!("{client_url} via ssh {via}"),
+            None => client_url.to_string(),
+        }
+    }
 }
 
 /// Connections to etcd for one run, shared by every primitive.
@@ -44,6 +82,8 @@ pub struct EtcdAccess {
     cancel: CancellationToken,
     timeout: Duration,
     tls: Mutex<HashMap<String, Option<TlsMaterial>>>,
+    /// One route per member host, worked out (and any tunnel opened) on first use.
+    routes: Mutex<HashMap<String, Arc<OnceCell<Route>>>>,
 }
 
 impl EtcdAccess {
@@ -53,12 +93,18 @@ impl EtcdAccess {
             cancel,
             timeout: Duration::from_secs(10),
             tls: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
         }
     }
 
     /// The timeout applied to each call.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Cancelled when the run is interrupted (Ctrl-C).
+    pub fn cancel_token(&self) -> &CancellationToken {
+        &self.cancel
     }
 
     /// The member's client TLS material, read once from its host (so certificates
@@ -96,18 +142,89 @@ impl EtcdAccess {
         Ok(material)
     }
 
-    /// A v3 client talking to this member only.
-    pub async fn v3_member(&self, member: &EtcdMember) -> Result<etcd_client::Client, AccessError> {
-        let tls = self.tls(member).await?;
-        Ok(v3::connect(
-            std::slice::from_ref(&member.endpoint.client_url),
-            tls.as_ref(),
-            self.timeout,
-        )
-        .await?)
+    /// How to reach the member: through an ssh tunnel when its host is an ssh
+    /// host (unless `runbook_etcd_tunnel=false`), else its client URL directly.
+    pub async fn route(&self, member: &EtcdMember) -> Result<Route, AccessError> {
+        let cell = {
+            let mut routes = self.routes.lock().await;
+            Arc::clone(routes.entry(member.host.name.clone()).or_default())
+        };
+        cell.get_or_try_init(|| self.open_route(member))
+            .await
+            .cloned()
     }
 
-    /// A v3 client balanced over every given member (TLS of the first).
+    /// The member's client URL for messages, with the ssh session when tunnelled.
+    pub async fn endpoint_text(&self, member: &EtcdMember) -> String {
+        match self.route(member).await {
+            Ok(route) => route.describe(&member.endpoint.client_url),
+            Err(_) => member.endpoint.client_url.clone(),
+        }
+    }
+
+    async fn open_route(&self, member: &EtcdMember) -> Result<Route, AccessError> {
+        let direct = Route {
+            url: member.endpoint.client_url.clone(),
+            server_name: None,
+            via: None,
+        };
+        let setting = tunnel::tunnel_setting(&member.host)?;
+        let target = ConnectionTarget::from_host(&member.host)?;
+        // A local host has no ssh session to tunnel through.
+        if setting == Some(false) || target == ConnectionTarget::Local {
+            return Ok(direct);
+        }
+        let url_error = |reason: &str| AccessError::ClientUrl {
+            member: member.name.clone(),
+            url: member.endpoint.client_url.clone(),
+            reason: reason.to_string(),
+        };
+        let url = reqwest::Url::parse(&member.endpoint.client_url)
+            .map_err(|e| url_error(&e.to_string()))?;
+        let host = url.host_str().ok_or_else(|| url_error("it has no host"))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| url_error("it has no port"))?;
+        let transport = self
+            .transports
+            .get(&member.host.name, &target, &self.cancel)
+            .await?;
+        let Transport::Ssh(ssh) = &*transport else {
+            return Ok(direct);
+        };
+        let local = tunnel::open(ssh, &member.name, host, port).await?;
+        Ok(Route {
+            url: format!("{}://{local}", url.scheme()),
+            server_name: Some(host.trim_matches(['[', ']']).to_string()),
+            via: Some(ssh.address().to_string()),
+        })
+    }
+
+    /// A v3 client talking to this member only.
+    pub async fn v3_member(&self, member: &EtcdMember) -> Result<etcd_client::Client, AccessError> {
+        let route = self.route(member).await?;
+        let tls = self.tls(member).await?;
+        self.v3_on_route(&route, tls.as_ref()).await
+    }
+
+    async fn v3_on_route(
+        &self,
+        route: &Route,
+        tls: Option<&TlsMaterial>,
+    ) -> Result<etcd_client::Client, AccessError> {
+        let options = match (tls, &route.server_name) {
+            (Some(tls), Some(name)) => etcd_client::ConnectOptions::new()
+                .with_tls(tls.etcd_tls_options().domain_name(name.clone())),
+            (Some(tls), None) => tls.connect_options(),
+            (None, _) => etcd_client::ConnectOptions::new(),
+        };
+        Ok(v3::connect_with(std::slice::from_ref(&route.url), options, self.timeout).await?)
+    }
+
+    /// A v3 client balanced over every given member (TLS of the first). Members
+    /// reached through ssh tunnels each have their own certificate name, which one
+    /// client cannot check for several endpoints: then the client talks to the
+    /// first member whose tunnel opens.
     pub async fn v3_cluster(
         &self,
         members: &[EtcdMember],
@@ -119,20 +236,41 @@ impl EtcdAccess {
             }
             .into());
         };
+        let mut routes = Vec::with_capacity(members.len());
+        let mut last_error = None;
+        for member in members {
+            match self.route(member).await {
+                Ok(route) => routes.push((member, route)),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        if let Some((member, route)) = routes.iter().find(|(_, r)| r.via.is_some()) {
+            let tls = self.tls(member).await?;
+            return self.v3_on_route(route, tls.as_ref()).await;
+        }
+        if routes.is_empty() {
+            if let Some(error) = last_error {
+                return Err(error);
+            }
+        }
         let tls = self.tls(first).await?;
-        let endpoints: Vec<String> = members
-            .iter()
-            .map(|m| m.endpoint.client_url.clone())
-            .collect();
+        let endpoints: Vec<String> = routes.iter().map(|(_, r)| r.url.clone()).collect();
         Ok(v3::connect(&endpoints, tls.as_ref(), self.timeout).await?)
     }
 
     /// A v2 HTTP client talking to this member only.
     pub async fn v2_member(&self, member: &EtcdMember) -> Result<V2Client, AccessError> {
+        let route = self.route(member).await?;
         let tls = self.tls(member).await?;
-        Ok(V2Client::new(
-            std::slice::from_ref(&member.endpoint.client_url),
-            tls.as_ref(),
-        )?)
+        let url = reqwest::Url::parse(&route.url).map_err(|e| V2Error::Url {
+            url: route.url.clone(),
+            reason: e.to_string(),
+        })?;
+        let builder = match (&tls, &route.server_name) {
+            (Some(tls), Some(name)) => reqwest_builder_for_name(tls, name)?,
+            (Some(tls), None) => tls.reqwest_builder()?,
+            (None, _) => reqwest::Client::builder(),
+        };
+        Ok(V2Client::from_builder(vec![url], builder, self.timeout)?)
     }
 }

@@ -196,6 +196,19 @@ impl V2Client {
             Some(tls) => tls.reqwest_builder()?,
             None => reqwest::Client::builder(),
         };
+        Self::from_builder(urls, builder, timeout)
+    }
+
+    /// A client for parsed `endpoints` over a prepared HTTP client builder (for
+    /// example one whose TLS checks a member's name while dialling a tunnel).
+    pub fn from_builder(
+        urls: Vec<reqwest::Url>,
+        builder: reqwest::ClientBuilder,
+        timeout: Duration,
+    ) -> Result<V2Client, V2Error> {
+        if urls.is_empty() {
+            return Err(V2Error::NoEndpoint);
+        }
         let http = builder
             .timeout(timeout)
             .pool_max_idle_per_host(256)

@@ -30,9 +30,17 @@ pub async fn connect(
     let options = match tls {
         Some(tls) => tls.connect_options(),
         None => etcd_client::ConnectOptions::new(),
-    }
-    .with_connect_timeout(timeout)
-    .with_timeout(timeout);
+    };
+    connect_with(endpoints, options, timeout).await
+}
+
+/// Connects to `endpoints` with the given options (TLS and the like) and timeouts.
+pub async fn connect_with(
+    endpoints: &[String],
+    options: etcd_client::ConnectOptions,
+    timeout: Duration,
+) -> Result<etcd_client::Client, V3Error> {
+    let options = options.with_connect_timeout(timeout).with_timeout(timeout);
     etcd_client::Client::connect(endpoints, Some(options))
         .await
         .map_err(|e| V3Error::Connect {

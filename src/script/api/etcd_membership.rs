@@ -1,6 +1,240 @@
-//! Rhai methods of `etcd`/`lease`: force-new-cluster, member add/remove, join.
+//! Rhai methods of `etcd`: members, member add/remove, force-new-cluster, join.
 
+use super::error::{to_rhai, ScriptError};
+use super::etcd::ScriptEtcd;
+use super::host::ScriptHost;
+use crate::duration::parse_duration;
+use crate::ops::etcd::force_new_cluster::force_new_cluster;
+use crate::ops::etcd::join::join;
+use crate::ops::etcd::member_host::MemberHost;
+use crate::ops::etcd::member_ready::Readiness;
+use crate::ops::etcd::membership::{self, client_through};
+use crate::ops::etcd::membership_error::MembershipError;
+use crate::ops::etcd::EtcdMember;
+use crate::script::context::RunContext;
 use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+/// The etcd member a script names, by host value or host name.
+pub fn find_member(
+    ctx: &RunContext,
+    host: &Dynamic,
+) -> Result<(EtcdMember, Vec<EtcdMember>), Box<EvalAltResult>> {
+    let name = match host.clone().try_cast::<ScriptHost>() {
+        Some(host) => host.name().to_string(),
+        None if host.is_string() => host.to_string(),
+        None => {
+            return Err(ScriptError::new(
+                format!(
+                    "expected an etcd host or host name, got {}",
+                    host.type_name()
+                ),
+                "runbook::etcd::not_a_host",
+                Some("pass a host from `inventory.group(\"etcd\")` or its name".into()),
+            )
+            .into_rhai())
+        }
+    };
+    let members = ctx.etcd_members()?;
+    let Some(member) = members.iter().find(|m| m.host.name == name).cloned() else {
+        return Err(ScriptError::new(
+            format!("{name} is not in the inventory's [etcd] group"),
+            "runbook::etcd::not_a_member",
+            Some(format!(
+                "the etcd members are: {}",
+                members
+                    .iter()
+                    .map(|m| m.host.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        )
+        .into_rhai());
+    };
+    let others = members
+        .into_iter()
+        .filter(|m| m.host.name != name)
+        .collect();
+    Ok((member, others))
+}
+
+async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, MembershipError> {
+    Ok(MemberHost::new(
+        member.clone(),
+        ctx.transport(&member.host).await?,
+    ))
+}
+
+fn readiness(options: &Map) -> Result<Readiness, Box<EvalAltResult>> {
+    let mut readiness = Readiness::default();
+    for (key, value) in options {
+        match key.as_str() {
+            "timeout" => readiness.timeout = parse_duration(&value.to_string()).map_err(to_rhai)?,
+            other => {
+                return Err(ScriptError::new(
+                    format!("unknown option `{other}`"),
+                    "runbook::etcd::option",
+                    Some("the only option is `timeout` (for example `#{timeout: \"2m\"}`)".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+    Ok(readiness)
+}
+
+fn to_map<T: serde::Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
+    rhai::serde::to_dynamic(value)
+}
+
+fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<EvalAltResult>> {
+    let ctx = &etcd.ctx;
+    let readiness = readiness(options)?;
+    let (member, others) = find_member(ctx, host)?;
+    let forced = ctx.block_on(async {
+        let first = on_host(ctx, &member).await?;
+        let mut rest = Vec::new();
+        for other in &others {
+            rest.push(on_host(ctx, other).await?);
+        }
+        force_new_cluster(
+            &ctx.etcd,
+            &first,
+            &rest,
+            readiness,
+            &ctx.reporter,
+            &ctx.cancel,
+        )
+        .await
+    })?;
+    let mut map = Map::new();
+    map.insert("host".into(), forced.host.into());
+    map.insert("member_id".into(), forced.member_id.into());
+    map.insert("peer_url".into(), forced.peer_url.into());
+    map.insert("peer_url_updated".into(), forced.peer_url_updated.into());
+    map.insert("conf_backup".into(), forced.conf_backup.into());
+    Ok(map)
+}
+
+fn join_member(
+    etcd: &ScriptEtcd,
+    host: &Dynamic,
+    options: &Map,
+) -> Result<Map, Box<EvalAltResult>> {
+    let ctx = &etcd.ctx;
+    let readiness = readiness(options)?;
+    let (member, others) = find_member(ctx, host)?;
+    let joined = ctx.block_on(async {
+        let joining = on_host(ctx, &member).await?;
+        let running: Vec<&EtcdMember> = others.iter().collect();
+        join(
+            &ctx.etcd,
+            &joining,
+            &running,
+            readiness,
+            &ctx.reporter,
+            &ctx.cancel,
+        )
+        .await
+    })?;
+    let mut map = Map::new();
+    map.insert("host".into(), joined.host.into());
+    map.insert("member_id".into(), joined.member_id.into());
+    map.insert(
+        "moved_to".into(),
+        joined.moved_to.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
+    );
+    map.insert("initial_cluster".into(), joined.initial_cluster.into());
+    map.insert("conf_backup".into(), joined.conf_backup.into());
+    map.insert("raft_index".into(), (joined.raft_index as i64).into());
+    Ok(map)
+}
 
 #[export_module]
-pub mod etcd_membership_api {}
+pub mod etcd_membership_api {
+    use super::*;
+
+    /// The members the cluster knows: `#{id, name, peer_urls, client_urls, is_learner}` each.
+    #[rhai_fn(pure, return_raw)]
+    pub fn members(etcd: &mut ScriptEtcd) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &etcd.ctx;
+        let all = ctx.etcd_members()?;
+        let listed = ctx.block_on(async {
+            let refs: Vec<&EtcdMember> = all.iter().collect();
+            let (mut client, through) = client_through(&ctx.etcd, &refs, "list members").await?;
+            membership::list(&mut client, &through.endpoint.client_url).await
+        })?;
+        listed.iter().map(to_map).collect()
+    }
+
+    /// Adds a host of the [etcd] group to the running cluster (`member add`, retried; an
+    /// earlier add of the same peer URL counts). Returns `#{id, initial_cluster, already_present}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        let ctx = &etcd.ctx;
+        let (member, others) = find_member(ctx, &host)?;
+        let added = ctx.block_on(async {
+            let running: Vec<&EtcdMember> = others.iter().collect();
+            let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
+            membership::add(&mut client, &through.endpoint.client_url, &member).await
+        })?;
+        let mut map = Map::new();
+        map.insert("id".into(), added.id.into());
+        map.insert("initial_cluster".into(), added.initial_cluster.into());
+        map.insert("already_present".into(), added.already_present.into());
+        Ok(map)
+    }
+
+    /// Removes a host's member from the cluster. Returns the removed member.
+    #[rhai_fn(pure, return_raw)]
+    pub fn member_remove(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let ctx = &etcd.ctx;
+        let (member, others) = find_member(ctx, &host)?;
+        let removed = ctx.block_on(async {
+            let through: Vec<&EtcdMember> = others.iter().collect();
+            let (mut client, via) = client_through(&ctx.etcd, &through, "remove a member").await?;
+            membership::remove(&mut client, &via.endpoint.client_url, &member).await
+        })?;
+        to_map(&removed)
+    }
+
+    /// Starts a stopped member as a new one-member cluster with its data
+    /// (`ETCD_FORCE_NEW_CLUSTER=true`, then without it), every other member stopped.
+    #[rhai_fn(pure, return_raw)]
+    pub fn force_new_cluster(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        force(etcd, &host, &Map::new())
+    }
+
+    /// `force_new_cluster` with options: `#{timeout: "2m"}` for each wait.
+    #[rhai_fn(name = "force_new_cluster", pure, return_raw)]
+    pub fn force_new_cluster_with(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        force(etcd, &host, &options)
+    }
+
+    /// Joins a stopped member to the running cluster: its old data moved to
+    /// `member.old.<stamp>`, `member add`, etcd.conf rewritten, started, caught up.
+    #[rhai_fn(pure, return_raw)]
+    pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        join_member(etcd, &host, &Map::new())
+    }
+
+    /// `join` with options: `#{timeout: "2m"}`.
+    #[rhai_fn(name = "join", pure, return_raw)]
+    pub fn join_with(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        join_member(etcd, &host, &options)
+    }
+}

@@ -9,4 +9,6 @@ pub mod etcd_status;
 pub mod host;
 pub mod inventory;
 pub mod lease;
+pub mod master;
 pub mod service;
+pub mod step;

@@ -1,0 +1,86 @@
+//! Before a run: read the runbook's journal and decide whether this run may start,
+//! and what it skips (`--resume`, `--restart`, `--start-at`).
+
+use super::Failure;
+use crate::cli::RunArgs;
+use crate::journal::file::journal_path;
+use crate::journal::{EventKind, Journal, LastRun, Steps};
+use std::collections::BTreeMap;
+
+/// Why a run may not start as asked.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum GateError {
+    #[error("the last run of {script} did not finish{where_}")]
+    #[diagnostic(
+        code(runbook::journal::unfinished),
+        help("continue it with `runbook run {script} --resume` (finished steps are skipped), or start over with `--restart`; the journal is {journal}")
+    )]
+    Unfinished {
+        script: String,
+        where_: String,
+        journal: String,
+    },
+    #[error("nothing to resume: {reason}")]
+    #[diagnostic(
+        code(runbook::journal::nothing_to_resume),
+        help("run without --resume")
+    )]
+    NothingToResume { reason: String },
+}
+
+/// Opens the journal and builds this run's steps, or refuses.
+pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
+    let path = journal_path(args.script_args.inventory.as_deref(), &args.script);
+    let (journal, history) = Journal::open(&path).map_err(Failure::bad_input)?;
+    let script = args.script.display().to_string();
+    let last = history.last_run();
+    let (finished, resumes) = match (&last, args.resume, args.restart) {
+        (LastRun::Unfinished { run, .. }, true, _) => (history.finished_steps(), Some(run.clone())),
+        (LastRun::Unfinished { .. }, false, true) => (BTreeMap::new(), None),
+        (
+            LastRun::Unfinished {
+                last_done,
+                in_progress,
+                failed,
+                ..
+            },
+            false,
+            false,
+        ) => {
+            let mut where_ = match last_done {
+                Some(step) => format!(": its last finished step is `{step}`"),
+                None => ": no step finished".to_string(),
+            };
+            if let Some(step) = in_progress {
+                where_.push_str(&format!(
+                    ", `{step}` {}",
+                    if *failed { "failed" } else { "was interrupted" }
+                ));
+            }
+            return Err(Failure::bad_input(GateError::Unfinished {
+                script,
+                where_,
+                journal: path.display().to_string(),
+            }));
+        }
+        (LastRun::None, true, _) => {
+            return Err(Failure::bad_input(GateError::NothingToResume {
+                reason: "this runbook has not run here before".into(),
+            }))
+        }
+        (LastRun::Finished, true, _) => {
+            return Err(Failure::bad_input(GateError::NothingToResume {
+                reason: "the last run finished".into(),
+            }))
+        }
+        _ => (BTreeMap::new(), None),
+    };
+    let steps = Steps::new(Some(journal), finished, args.start_at.clone());
+    steps
+        .record(EventKind::RunStarted, None, |event| {
+            event.script = Some(script.clone());
+            event.resumes = resumes;
+        })
+        .map_err(Failure::bad_input)?;
+    Ok(steps)
+}

@@ -1,0 +1,85 @@
+//! Adding a member back to a running cluster, as the procedure's scale-up does:
+//! move its old data aside (never delete it), `member add`, rewrite its etcd.conf
+//! (`ETCD_NAME`, `ETCD_INITIAL_CLUSTER_STATE=existing`, `ETCD_INITIAL_CLUSTER`, its
+//! advertised peer URL), start it, and wait until it has caught up.
+
+use super::access::EtcdAccess;
+use super::member::EtcdMember;
+use super::member_host::{stamp, MemberHost};
+use super::member_ready::{wait_ready, Readiness};
+use super::membership::{add, client_through};
+use super::membership_error::MembershipError;
+use crate::duration::format_duration;
+use crate::ops::service::ServiceAction;
+use crate::report::Reporter;
+use tokio_util::sync::CancellationToken;
+
+/// What a join did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub host: String,
+    pub member_id: String,
+    /// Where the old `member` directory went, if there was one.
+    pub moved_to: Option<String>,
+    pub initial_cluster: String,
+    pub conf_backup: String,
+    pub raft_index: u64,
+}
+
+/// Joins `joining` (stopped) to the cluster that `running` members serve.
+pub async fn join(
+    access: &EtcdAccess,
+    joining: &MemberHost,
+    running: &[&EtcdMember],
+    readiness: Readiness,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<Joined, MembershipError> {
+    if joining.is_running(cancel).await? {
+        return Err(MembershipError::Running {
+            host: joining.member.host.name.clone(),
+            operation: "join the cluster",
+        });
+    }
+    let (mut client, through) = client_through(access, running, "add a member").await?;
+    let stamp = stamp();
+    let moved_to = joining.move_member_dir_aside(&stamp, cancel).await?;
+    if let Some(moved) = &moved_to {
+        reporter.status(&format!("{}: old data moved to {moved}", joining.name()));
+    }
+    let added = add(&mut client, &through.endpoint.client_url, &joining.member).await?;
+    reporter.status(&format!(
+        "{}: added as member {} ({})",
+        joining.name(),
+        added.id,
+        added.initial_cluster
+    ));
+
+    let member = &joining.member;
+    let (_, backup) = joining
+        .edit_conf(&stamp, cancel, |conf| {
+            conf.set("ETCD_NAME", &member.name);
+            conf.set("ETCD_INITIAL_CLUSTER_STATE", "existing");
+            conf.set("ETCD_INITIAL_CLUSTER", &added.initial_cluster);
+            conf.set("ETCD_INITIAL_ADVERTISE_PEER_URLS", &member.peer_url);
+            conf.remove("ETCD_FORCE_NEW_CLUSTER");
+        })
+        .await?;
+    joining.service(ServiceAction::Start, cancel).await?;
+    let raft_index = wait_ready(access, member, Some(&through), readiness, cancel)
+        .await
+        .map_err(|last| MembershipError::NotReady {
+            member: member.name.clone(),
+            waited: format_duration(readiness.timeout),
+            last,
+            backup: backup.clone(),
+        })?;
+    Ok(Joined {
+        host: member.host.name.clone(),
+        member_id: added.id,
+        moved_to,
+        initial_cluster: added.initial_cluster,
+        conf_backup: backup,
+        raft_index,
+    })
+}

@@ -1,0 +1,131 @@
+//! Patching or unpatching a master's master-config.yaml on its host: a timestamped
+//! copy of the original beside it, an atomic write, and a diff to show.
+
+use super::config_patch::{self, PatchError};
+use super::diff::unified_diff;
+use crate::inventory::Host;
+use crate::transport::files::FileError;
+use crate::transport::{shell_quote, RunOptions, Transport};
+use tokio_util::sync::CancellationToken;
+
+/// Which way to switch the storage backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Switch {
+    /// To etcd3 (`master.patch()`).
+    Etcd3,
+    /// Back to the default (`master.unpatch()`).
+    Default,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ConfigFileError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Patch(#[from] PatchError),
+}
+
+/// What happened to one master's config.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConfigChange {
+    pub host: String,
+    pub path: String,
+    pub changed: bool,
+    /// The copy of the original, when the file was changed.
+    pub backup: Option<String>,
+    pub diff: String,
+    /// Unpatch restored the bytes of the copy taken before the patch.
+    pub restored_original: bool,
+}
+
+/// `<openshift_master_config_dir>/master-config.yaml`.
+pub fn config_path(host: &Host) -> String {
+    let dir = host
+        .var_str("openshift_master_config_dir")
+        .unwrap_or_else(|| "/etc/origin/master".to_string());
+    format!("{}/master-config.yaml", dir.trim_end_matches('/'))
+}
+
+/// Switches one master's config; writes nothing when it already has the wanted shape.
+pub async fn switch(
+    host: &Host,
+    transport: &Transport,
+    switch: Switch,
+    stamp: &str,
+    cancel: &CancellationToken,
+) -> Result<ConfigChange, ConfigFileError> {
+    let path = config_path(host);
+    let before = String::from_utf8_lossy(&transport.read_file(&path, cancel).await?).into_owned();
+    let patched = match switch {
+        Switch::Etcd3 => config_patch::patch(&path, &before)?,
+        Switch::Default => config_patch::unpatch(&path, &before)?,
+    };
+    let mut change = ConfigChange {
+        host: host.name.clone(),
+        path: path.clone(),
+        changed: patched.changed,
+        backup: None,
+        diff: String::new(),
+        restored_original: false,
+    };
+    if !patched.changed {
+        return Ok(change);
+    }
+    let mut after = patched.text;
+    if switch == Switch::Default {
+        // Prefer the exact bytes of a copy taken before a patch, when it says the same.
+        if let Some(original) = matching_copy(transport, &path, &after, cancel).await? {
+            after = original;
+            change.restored_original = true;
+        }
+    }
+    let backup = free_name(transport, &format!("{path}.runbook-{stamp}"), cancel).await?;
+    transport
+        .write_file(&backup, before.as_bytes(), cancel)
+        .await?;
+    transport
+        .write_file(&path, after.as_bytes(), cancel)
+        .await?;
+    change.backup = Some(backup);
+    change.diff = unified_diff(&path, &before, &after);
+    Ok(change)
+}
+
+/// The newest `master-config.yaml.runbook-*` copy that is semantically `wanted`.
+async fn matching_copy(
+    transport: &Transport,
+    path: &str,
+    wanted: &str,
+    cancel: &CancellationToken,
+) -> Result<Option<String>, FileError> {
+    let wanted = config_patch::parse(path, wanted).ok();
+    let list = format!(
+        "ls -1 {}.runbook-* 2>/dev/null | sort -r | head -n 20",
+        shell_quote(path)
+    );
+    let output = transport.run(&list, &RunOptions::default(), cancel).await?;
+    for copy in output.stdout_text().lines().filter(|l| !l.is_empty()) {
+        let text = String::from_utf8_lossy(&transport.read_file(copy, cancel).await?).into_owned();
+        if wanted.is_some() && config_patch::parse(path, &text).ok() == wanted {
+            return Ok(Some(text));
+        }
+    }
+    Ok(None)
+}
+
+/// `base`, or `base.1`, `base.2`, ... whichever does not exist yet: copies are never overwritten.
+async fn free_name(
+    transport: &Transport,
+    base: &str,
+    cancel: &CancellationToken,
+) -> Result<String, FileError> {
+    let mut candidate = base.to_string();
+    let mut n = 0;
+    while transport.path_exists(&candidate, cancel).await? {
+        n += 1;
+        candidate = format!("{base}.{n}");
+    }
+    Ok(candidate)
+}

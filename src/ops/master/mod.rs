@@ -1,0 +1,7 @@
+//! The OpenShift masters: their master-config.yaml and their services.
+
+pub mod config_file;
+pub mod config_patch;
+pub mod diff;
+pub mod services;
+pub mod ttl_durations;

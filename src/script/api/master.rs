@@ -1,0 +1,201 @@
+//! The `master` global: the OpenShift masters' config (etcd3 storage on or off,
+//! the TTLs it implies) and their services.
+
+use super::error::{to_rhai, ScriptError};
+use crate::duration::{format_duration, parse_duration};
+use crate::inventory::Host;
+use crate::ops::etcd::member_host::stamp;
+use crate::ops::master::config_file::{config_path, switch, ConfigFileError, Switch};
+use crate::ops::master::services::{self, MasterServiceError};
+use crate::ops::master::ttl_durations;
+use crate::ops::service::ServiceError;
+use crate::script::context::RunContext;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `master` global.
+#[derive(Clone)]
+pub struct ScriptMaster {
+    pub ctx: Arc<RunContext>,
+}
+
+impl ScriptMaster {
+    fn hosts(&self) -> Result<Vec<Host>, Box<EvalAltResult>> {
+        match self.ctx.inventory.group("masters") {
+            Some(hosts) if !hosts.is_empty() => Ok(hosts.into_iter().cloned().collect()),
+            _ => Err(ScriptError::new(
+                "the inventory has no hosts in [masters]",
+                "runbook::master::no_masters",
+                Some("list the OpenShift masters under [masters]".into()),
+            )
+            .into_rhai()),
+        }
+    }
+
+    fn switch_all(&self, direction: Switch) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &self.ctx;
+        let stamp = stamp();
+        let mut results = Array::new();
+        for host in self.hosts()? {
+            let change = ctx.block_on(async {
+                let transport = ctx
+                    .transport(&host)
+                    .await
+                    .map_err(|e| ConfigFileError::File(e.into()))?;
+                switch(&host, &transport, direction, &stamp, &ctx.cancel).await
+            })?;
+            if change.changed {
+                ctx.reporter.status(&format!(
+                    "{}: {} changed (copy: {})",
+                    host.name,
+                    change.path,
+                    change.backup.as_deref().unwrap_or("")
+                ));
+                ctx.reporter.status(change.diff.trim_end());
+            } else {
+                ctx.reporter
+                    .status(&format!("{}: {} already as wanted", host.name, change.path));
+            }
+            results.push(rhai::serde::to_dynamic(&change)?);
+        }
+        Ok(results)
+    }
+
+    fn restart_all(&self, wait: Duration) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &self.ctx;
+        let mut results = Array::new();
+        for host in self.hosts()? {
+            let restarted = ctx.block_on(async {
+                let transport = ctx.transport(&host).await.map_err(ServiceError::from)?;
+                services::restart(&host, &transport, wait, &ctx.cancel).await
+            })?;
+            results.push(service_map(&host, restarted));
+        }
+        Ok(results)
+    }
+}
+
+fn service_map(host: &Host, services: Vec<String>) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("host".into(), host.name.clone().into());
+    map.insert(
+        "services".into(),
+        services
+            .into_iter()
+            .map(Dynamic::from)
+            .collect::<Array>()
+            .into(),
+    );
+    map.into()
+}
+
+#[export_module]
+pub mod master_api {
+    use super::*;
+
+    pub type Master = ScriptMaster;
+
+    /// The masters, in inventory order.
+    #[rhai_fn(pure, return_raw)]
+    pub fn hosts(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = master.ctx.clone();
+        Ok(master
+            .hosts()?
+            .into_iter()
+            .map(|h| Dynamic::from(super::super::host::ScriptHost::new(h, ctx.clone())))
+            .collect())
+    }
+
+    /// Sets `storage-backend: [etcd3]` and `storage-media-type: [application/vnd.kubernetes.protobuf]`
+    /// in every master's master-config.yaml (idempotent; a timestamped copy of the original is kept
+    /// beside it; the diff is shown). Returns `#{host, path, changed, backup, diff}` per master.
+    #[rhai_fn(pure, return_raw)]
+    pub fn patch(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        master.switch_all(Switch::Etcd3)
+    }
+
+    /// Removes the two storage arguments again, restoring the original file's exact
+    /// bytes when a copy of it says the same.
+    #[rhai_fn(pure, return_raw)]
+    pub fn unpatch(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        master.switch_all(Switch::Default)
+    }
+
+    /// The lease duration of each TTL prefix, from the first master's config:
+    /// `[#{prefix, duration, source}, ...]` in the procedure's order.
+    #[rhai_fn(pure, return_raw)]
+    pub fn ttl_durations(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &master.ctx;
+        let host = master.hosts()?.remove(0);
+        let path = config_path(&host);
+        let text = ctx.block_on(async {
+            let transport = ctx
+                .transport(&host)
+                .await
+                .map_err(crate::transport::files::FileError::from)?;
+            transport.read_file(&path, &ctx.cancel).await
+        })?;
+        let prefixes = ttl_durations::ttl_durations(&path, &String::from_utf8_lossy(&text))
+            .map_err(to_rhai)?;
+        Ok(prefixes
+            .into_iter()
+            .map(|p| {
+                let mut map = Map::new();
+                map.insert("prefix".into(), p.prefix.into());
+                map.insert("duration".into(), format_duration(p.duration).into());
+                map.insert("seconds".into(), (p.duration.as_secs() as i64).into());
+                map.insert("source".into(), p.source.into());
+                Dynamic::from(map)
+            })
+            .collect())
+    }
+
+    /// Stops every master's services, controllers before the API.
+    #[rhai_fn(pure, return_raw)]
+    pub fn stop(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &master.ctx;
+        let mut results = Array::new();
+        for host in master.hosts()? {
+            let stopped = ctx.block_on(async {
+                let transport = ctx
+                    .transport(&host)
+                    .await
+                    .map_err(|e| MasterServiceError::Service(e.into()))?;
+                services::stop(&host, &transport, &ctx.cancel).await
+            })?;
+            results.push(service_map(&host, stopped));
+        }
+        Ok(results)
+    }
+
+    /// Restarts every master's services, API before controllers, and waits until each is active.
+    #[rhai_fn(pure, return_raw)]
+    pub fn restart(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        master.restart_all(Duration::from_secs(120))
+    }
+
+    /// `restart` with options: `#{timeout: "5m"}` to wait for each service.
+    #[rhai_fn(name = "restart", pure, return_raw)]
+    pub fn restart_with(
+        master: &mut ScriptMaster,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        let mut wait = Duration::from_secs(120);
+        for (key, value) in options {
+            match key.as_str() {
+                "timeout" => wait = parse_duration(&value.to_string()).map_err(to_rhai)?,
+                other => {
+                    return Err(ScriptError::new(
+                        format!("unknown option `{other}`"),
+                        "runbook::master::option",
+                        Some("the only option is `timeout`".into()),
+                    )
+                    .into_rhai())
+                }
+            }
+        }
+        master.restart_all(wait)
+    }
+}

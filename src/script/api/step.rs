@@ -1,0 +1,82 @@
+//! `step("name", || { ... })`: a named, timed, journaled part of a runbook.
+
+use super::error::to_rhai;
+use crate::journal::Decision;
+use crate::script::context::RunContext;
+use crate::script::diagnostics::short_message;
+use rhai::{Dynamic, EvalAltResult, FnPtr, NativeCallContext};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Registers `step(name, closure)`.
+pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
+    engine.register_fn(
+        "step",
+        move |call: NativeCallContext,
+              name: &str,
+              body: FnPtr|
+              -> Result<Dynamic, Box<EvalAltResult>> { run_step(&ctx, &call, name, &body) },
+    );
+}
+
+fn run_step(
+    ctx: &RunContext,
+    call: &NativeCallContext,
+    name: &str,
+    body: &FnPtr,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let steps = &ctx.steps;
+    let key = match steps.begin(name) {
+        Decision::Skip { key, result, why } => {
+            ctx.reporter.event(
+                "step_skipped",
+                serde_json::json!({"step": key, "why": why, "message": format!("--- step {key}: skipped ({why})")}),
+            );
+            steps
+                .record(crate::journal::EventKind::StepSkipped, Some(&key), |_| {})
+                .map_err(to_rhai)?;
+            return match result {
+                Some(value) => rhai::serde::to_dynamic(value),
+                None => Ok(Dynamic::UNIT),
+            };
+        }
+        Decision::Run { key } => key,
+    };
+    ctx.reporter.event(
+        "step_started",
+        serde_json::json!({"step": key, "message": format!("==> step {key}")}),
+    );
+    steps
+        .record(crate::journal::EventKind::StepStarted, Some(&key), |_| {})
+        .map_err(to_rhai)?;
+    let started = Instant::now();
+    let outcome = body.call_within_context::<Dynamic>(call, ());
+    let elapsed = started.elapsed();
+    let seconds = elapsed.as_secs_f64();
+    match outcome {
+        Ok(value) => {
+            let result = rhai::serde::from_dynamic::<serde_json::Value>(&value)
+                .ok()
+                .filter(|v| !v.is_null());
+            steps
+                .step_ended(&key, elapsed, Ok(result))
+                .map_err(to_rhai)?;
+            ctx.reporter.event(
+                "step_finished",
+                serde_json::json!({"step": key, "seconds": seconds, "message": format!("<== step {key}: done in {seconds:.1}s")}),
+            );
+            Ok(value)
+        }
+        Err(error) => {
+            let first_line = short_message(&error);
+            steps
+                .step_ended(&key, elapsed, Err(first_line))
+                .map_err(to_rhai)?;
+            ctx.reporter.event(
+                "step_failed",
+                serde_json::json!({"step": key, "seconds": seconds, "message": format!("<== step {key}: FAILED after {seconds:.1}s")}),
+            );
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The `master` global on a real lab master: patching master-config.yaml for etcd3 and back,
+//! the TTL durations it implies, and the services restarted in the right order.
+
+mod support;
+
+use std::path::Path;
+use support::command::{write_file, Runbook};
+use support::lab::TestLab;
+
+fn yaml(text: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(text).expect("valid YAML")
+}
+
+fn keys(value: &serde_yaml::Value) -> Vec<String> {
+    value
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn run(dir: &Path, inventory: &Path, name: &str, script: &str) -> support::command::Finished {
+    write_file(dir, name, script);
+    Runbook::new()
+        .current_dir(dir)
+        .arg("run")
+        .arg(name)
+        .arg("-i")
+        .arg(inventory)
+        .run()
+}
+
+#[test]
+fn patch_restart_and_unpatch_on_the_lab_master() {
+    let lab = TestLab::up(&["--keys", "20"]);
+    let work = tempfile::tempdir().unwrap();
+    let config_dir = lab.host_dir("master-1").join("etc/origin/master");
+    let config = config_dir.join("master-config.yaml");
+    let original = std::fs::read_to_string(&config).unwrap();
+
+    let patched_run = run(
+        work.path(),
+        &lab.inventory(),
+        "patch.rhai",
+        "let first = master.patch();\nprint(`changed=${first[0].changed}`);\nlet second = master.patch();\nprint(`again=${second[0].changed}`);\nmaster.restart();\nfor t in master.ttl_durations() { print(`${t.prefix} ${t.duration}`); }\n",
+    )
+    .success();
+    assert!(
+        patched_run.stdout.contains("changed=true\nagain=false\n"),
+        "{}",
+        patched_run.stdout
+    );
+    assert!(
+        patched_run
+            .stderr
+            .contains("+    storage-backend:\n+    - etcd3"),
+        "diff shown: {}",
+        patched_run.stderr
+    );
+    for expected in [
+        "/kubernetes.io/events 1h",
+        "/kubernetes.io/masterleases 10s",
+        "/openshift.io/oauth/accesstokens 1d",
+        "/openshift.io/oauth/authorizetokens 8m20s",
+        "/openshift.io/leases/controllers 30s",
+    ] {
+        assert!(
+            patched_run.stdout.contains(expected),
+            "{expected}: {}",
+            patched_run.stdout
+        );
+    }
+
+    // The patch: the two arguments set, everything else the same, in the same order.
+    let patched = std::fs::read_to_string(&config).unwrap();
+    let (before, mut after) = (yaml(&original), yaml(&patched));
+    let arguments = after["kubernetesMasterConfig"]["apiServerArguments"]
+        .as_mapping_mut()
+        .unwrap();
+    assert_eq!(
+        arguments.shift_remove("storage-backend"),
+        Some(yaml("[etcd3]"))
+    );
+    assert_eq!(
+        arguments.shift_remove("storage-media-type"),
+        Some(yaml("[application/vnd.kubernetes.protobuf]"))
+    );
+    assert_eq!(after, before, "nothing else changed");
+    assert_eq!(keys(&after), keys(&before), "top-level key order kept");
+    let copies: Vec<_> = std::fs::read_dir(&config_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("master-config.yaml.runbook-")
+        })
+        .collect();
+    assert_eq!(
+        copies.len(),
+        1,
+        "one copy, taken by the first patch only: {copies:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&copies[0]).unwrap(), original);
+
+    // The restarted masters read the new config.
+    for service in [
+        "atomic-openshift-master-api",
+        "atomic-openshift-master-controllers",
+    ] {
+        let log = std::fs::read_to_string(
+            lab.host_dir("master-1")
+                .join(format!("var/log/{service}.log")),
+        )
+        .unwrap();
+        let last = log.lines().last().unwrap();
+        assert!(last.contains("storage-backend=etcd3"), "{service}: {last}");
+    }
+
+    run(
+        work.path(),
+        &lab.inventory(),
+        "unpatch.rhai",
+        "let r = master.unpatch();\nprint(`restored=${r[0].restored_original}`);\n",
+    )
+    .success()
+    .stdout_has("restored=true");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        original,
+        "byte for byte"
+    );
+}
+
+#[test]
+fn services_stop_controllers_first_and_restart_api_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls.log");
+    let svc = write_file(
+        dir.path(),
+        "svc.sh",
+        &format!(
+            "#!/bin/sh\necho \"$1 $2\" >> '{}'\n[ \"$1\" != is-active ] || exit 0\n",
+            calls.display()
+        ),
+    );
+    std::fs::set_permissions(&svc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let inventory = write_file(
+        dir.path(),
+        "inventory.ini",
+        &format!(
+            "[masters]\nm1 ansible_connection=local openshift_service_type=origin runbook_service_command=\"{} {{action}} {{service}}\"\nm2 ansible_connection=local runbook_master_services=atomic-openshift-master runbook_service_command=\"{} {{action}} {{service}}\"\n",
+            svc.display(),
+            svc.display()
+        ),
+    );
+    run(
+        dir.path(),
+        &inventory,
+        "svc.rhai",
+        "master.stop();\nmaster.restart();\n",
+    )
+    .success();
+    let log = std::fs::read_to_string(&calls).unwrap();
+    let actions: Vec<&str> = log
+        .lines()
+        .filter(|l| !l.starts_with("is-active"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "stop origin-master-controllers",
+            "stop origin-master-api",
+            "stop atomic-openshift-master",
+            "restart origin-master-api",
+            "restart origin-master-controllers",
+            "restart atomic-openshift-master",
+        ]
+    );
+}
+
+#[test]
+fn a_master_config_that_is_not_yaml_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("master");
+    let config = write_file(
+        &config_dir,
+        "master-config.yaml",
+        "kubernetesMasterConfig:\n  apiServerArguments: [not, a, map]\n",
+    );
+    let inventory = write_file(
+        dir.path(),
+        "inventory.ini",
+        &format!(
+            "[masters]\nm1 ansible_connection=local openshift_master_config_dir=\"{}\"\n",
+            config_dir.display()
+        ),
+    );
+    run(dir.path(), &inventory, "p.rhai", "master.patch();\n")
+        .code(1)
+        .stderr_has("`apiServerArguments` is a list, expected a mapping");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "kubernetesMasterConfig:\n  apiServerArguments: [not, a, map]\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(&config_dir).unwrap().count(),
+        1,
+        "no copy, no temp file"
+    );
+}
