@@ -16,6 +16,8 @@ pub mod health;
 pub mod host_step;
 pub mod join;
 pub mod key_count;
+pub mod lease_attach;
+pub mod lease_paging;
 pub mod manifest;
 pub mod member;
 pub mod member_host;
@@ -33,6 +35,7 @@ pub mod tls_name;
 pub mod tunnel;
 pub mod v2;
 pub mod v3;
+pub mod verify;
 
 pub use access::{AccessError, EtcdAccess};
 pub use endpoint::{EndpointError, EtcdEndpoint};

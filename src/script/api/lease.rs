@@ -1,6 +1,169 @@
 //! Rhai methods of `etcd`/`lease`: lease.attach and etcd.verify.
 
+use super::error::{to_rhai, ScriptError};
+use super::etcd::{ScriptEtcd, ScriptLease};
+use crate::ops::etcd::lease_attach::{attach, parse_ttl, AttachOptions, AttachReport};
+use crate::ops::etcd::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
+use crate::ops::etcd::EtcdMember;
+use crate::script::context::RunContext;
 use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+
+/// Reads `#{re_lease, page_size, batch_size, concurrency}`; anything else is refused.
+fn attach_options(options: &Map) -> Result<AttachOptions, Box<EvalAltResult>> {
+    let mut out = AttachOptions::default();
+    for (name, value) in options {
+        let count = |value: &Dynamic| -> Result<usize, Box<EvalAltResult>> {
+            value
+                .as_int()
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    ScriptError::new(
+                        format!("lease.attach option `{name}` must be a positive integer, not `{value}`"),
+                        "runbook::lease::option",
+                        Some(format!("for example #{{{name}: 100}}")),
+                    )
+                    .into_rhai()
+                })
+        };
+        match name.as_str() {
+            "re_lease" => {
+                out.re_lease = value.as_bool().map_err(|_| {
+                    ScriptError::new(
+                        format!("lease.attach option `re_lease` must be true or false, not `{value}`"),
+                        "runbook::lease::option",
+                        Some("#{re_lease: true} also moves keys already on a lease".into()),
+                    )
+                    .into_rhai()
+                })?
+            }
+            "page_size" => out.page_size = count(value)?,
+            "batch_size" => out.batch_size = count(value)?,
+            "concurrency" => out.concurrency = count(value)?,
+            other => {
+                return Err(ScriptError::new(
+                    format!("lease.attach has no option `{other}`"),
+                    "runbook::lease::option",
+                    Some("options: re_lease, page_size, batch_size, concurrency".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn attach_map(prefix: &str, report: &AttachReport) -> Map {
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut map = Map::new();
+    map.insert("prefix".into(), prefix.into());
+    // Hex, as etcdctl prints and takes lease IDs.
+    map.insert("lease".into(), format!("{:x}", report.lease).into());
+    map.insert("lease_id".into(), Dynamic::from_int(report.lease));
+    map.insert("ttl".into(), Dynamic::from_int(report.ttl));
+    map.insert("revision".into(), Dynamic::from_int(report.revision));
+    map.insert("keys".into(), int(report.keys));
+    map.insert("attached".into(), int(report.attached));
+    map.insert("skipped".into(), int(report.skipped));
+    map.insert("conflicts".into(), int(report.conflicts));
+    map.insert("deleted".into(), int(report.deleted));
+    map
+}
+
+fn run_attach(
+    ctx: &RunContext,
+    prefix: &str,
+    duration: &str,
+    options: &Map,
+) -> Result<Map, Box<EvalAltResult>> {
+    let ttl = parse_ttl(duration).map_err(to_rhai)?;
+    let options = attach_options(options)?;
+    let members = ctx.etcd_members()?;
+    let client = ctx.block_on(ctx.etcd.v3_cluster(&members))?;
+    let label = format!("lease.attach {prefix}");
+    let reporter = ctx.reporter.clone();
+    let mut progress = |done: u64, total: u64| reporter.progress(&label, done, total);
+    let report = ctx.block_on(attach(
+        &client,
+        prefix,
+        ttl,
+        &options,
+        &ctx.cancel,
+        &mut progress,
+    ))?;
+    Ok(attach_map(prefix, &report))
+}
+
+fn verify_map(member: &str, report: &VerifyReport) -> Map {
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut map = Map::new();
+    map.insert("member".into(), member.into());
+    map.insert("v2_keys".into(), int(report.v2_keys));
+    map.insert("v3_checked".into(), int(report.v3_checked));
+    map.insert("missing".into(), int(report.missing));
+    map.insert("different_value".into(), int(report.different_value));
+    map.insert("different_revision".into(), int(report.different_revision));
+    let shown: Array = report
+        .mismatches
+        .iter()
+        .map(|m| Dynamic::from(m.to_string()))
+        .collect();
+    map.insert("mismatches".into(), shown.into());
+    map
+}
+
+fn run_verify(ctx: &RunContext, host: &str) -> Result<Map, Box<EvalAltResult>> {
+    let members = ctx.etcd_members()?;
+    let Some(member) = members.iter().find(|m| m.host_name() == host) else {
+        let names: Vec<&str> = members.iter().map(EtcdMember::host_name).collect();
+        return Err(ScriptError::new(
+            format!("{host} is not in the inventory's [etcd] group"),
+            "runbook::etcd::unknown_member",
+            Some(format!("etcd members: {}", names.join(", "))),
+        )
+        .into_rhai());
+    };
+    let v2 = ctx.block_on(ctx.etcd.v2_member(member))?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(member))?;
+    let report = ctx.block_on(verify(host, &v2, &v3, VERIFY_PAGE_SIZE))?;
+    Ok(verify_map(host, &report))
+}
 
 #[export_module]
-pub mod lease_api {}
+pub mod lease_api {
+    use super::*;
+
+    /// Grants one lease of `duration` (`"1h"`, `"10s"`, `"86400s"`; at least 1s) and
+    /// attaches every key under `prefix/` to it, never rewriting a value. Keys already on a
+    /// lease are skipped. Returns `#{lease, lease_id, ttl, keys, attached, skipped, conflicts, deleted, ...}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn attach(
+        lease: &mut ScriptLease,
+        prefix: &str,
+        duration: &str,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        run_attach(&lease.ctx, prefix, duration, &Map::new())
+    }
+
+    /// `attach` with options: `#{re_lease: true}` also moves keys already on a lease;
+    /// `page_size`, `batch_size` (at most 128) and `concurrency` tune the work.
+    #[rhai_fn(name = "attach", pure, return_raw)]
+    pub fn attach_with(
+        lease: &mut ScriptLease,
+        prefix: &str,
+        duration: &str,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        run_attach(&lease.ctx, prefix, duration, &options)
+    }
+
+    /// On a member migrated in place (it still holds its v2 store), compares every v2 leaf
+    /// key with v3: present, same value, same create and mod revisions. Throws, naming the
+    /// first mismatches, if any key is missing or different; else returns the counts.
+    #[rhai_fn(pure, return_raw)]
+    pub fn verify(etcd: &mut ScriptEtcd, host: &str) -> Result<Map, Box<EvalAltResult>> {
+        run_verify(&etcd.ctx, host)
+    }
+}

@@ -1,0 +1,168 @@
+//! Walking the v3 keys under a prefix in bounded pages at one pinned revision,
+//! so a large keyspace is read once, consistently, without holding it all in memory.
+
+use etcd_client::{GetOptions, KeyValue};
+
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum PagingError {
+    #[error("reading the keys under {prefix} at revision {revision} failed: {reason}")]
+    #[diagnostic(
+        code(runbook::etcd::paging),
+        help("check that etcd is healthy; if the revision was compacted meanwhile, run the operation again")
+    )]
+    Read {
+        prefix: String,
+        revision: i64,
+        reason: String,
+    },
+}
+
+/// The `[start, end)` range of the keys under `prefix` + `/` (the `/` is implied, so
+/// `/a/events` never matches `/a/eventsX`). An empty prefix or `/` covers every key
+/// starting with `/`.
+pub fn prefix_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut start = prefix.as_bytes().to_vec();
+    if start.last() != Some(&b'/') {
+        start.push(b'/');
+    }
+    let end = range_end(&start);
+    (start, end)
+}
+
+/// The smallest key greater than every key starting with `prefix` (etcd's `GetPrefixRangeEnd`):
+/// the prefix with its last byte below 0xff incremented; `\0` (to the end) if all bytes are 0xff.
+pub fn range_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![0]
+}
+
+/// Pages of keys in `[start, end)` at one revision, in key order.
+pub struct KeyPager {
+    client: etcd_client::Client,
+    prefix: String,
+    next: Option<Vec<u8>>,
+    end: Vec<u8>,
+    revision: i64,
+    page_size: i64,
+    keys_only: bool,
+}
+
+impl KeyPager {
+    /// Pins the current revision and counts the keys under `prefix/` (count only, no keys sent).
+    /// Returns the pager and the count.
+    pub async fn pin(
+        client: &etcd_client::Client,
+        prefix: &str,
+        page_size: usize,
+        keys_only: bool,
+    ) -> Result<(KeyPager, u64), PagingError> {
+        let (start, end) = prefix_range(prefix);
+        KeyPager::pin_range(client, prefix, start, end, page_size, keys_only).await
+    }
+
+    /// Like [`KeyPager::pin`] for the keys in `[start, end)`; `label` names the range in errors.
+    pub async fn pin_range(
+        client: &etcd_client::Client,
+        label: &str,
+        start: Vec<u8>,
+        end: Vec<u8>,
+        page_size: usize,
+        keys_only: bool,
+    ) -> Result<(KeyPager, u64), PagingError> {
+        let mut kv = client.kv_client();
+        let answer = kv
+            .get(
+                start.clone(),
+                Some(GetOptions::new().with_range(end.clone()).with_count_only()),
+            )
+            .await
+            .map_err(|e| PagingError::Read {
+                prefix: label.to_string(),
+                revision: 0,
+                reason: e.to_string(),
+            })?;
+        let revision = answer.header().map(|h| h.revision()).unwrap_or(0);
+        let pager = KeyPager {
+            client: client.clone(),
+            prefix: label.to_string(),
+            next: Some(start),
+            end,
+            revision,
+            page_size: i64::try_from(page_size.max(1)).unwrap_or(i64::MAX),
+            keys_only,
+        };
+        Ok((pager, u64::try_from(answer.count()).unwrap_or(0)))
+    }
+
+    /// The revision every page is read at.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<KeyValue>>, PagingError> {
+        let Some(start) = self.next.take() else {
+            return Ok(None);
+        };
+        let mut options = GetOptions::new()
+            .with_range(self.end.clone())
+            .with_revision(self.revision)
+            .with_limit(self.page_size);
+        if self.keys_only {
+            options = options.with_keys_only();
+        }
+        let mut answer = self
+            .client
+            .kv_client()
+            .get(start, Some(options))
+            .await
+            .map_err(|e| PagingError::Read {
+                prefix: self.prefix.clone(),
+                revision: self.revision,
+                reason: e.to_string(),
+            })?;
+        let more = answer.more();
+        let page = answer.take_kvs();
+        if more {
+            if let Some(last) = page.last() {
+                // The smallest key after `last`.
+                let mut next = last.key().to_vec();
+                next.push(0);
+                self.next = Some(next);
+            }
+        }
+        if page.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slash_is_implied() {
+        let (start, end) = prefix_range("/kubernetes.io/events");
+        assert_eq!(start, b"/kubernetes.io/events/");
+        assert_eq!(end, b"/kubernetes.io/events0");
+        assert!(b"/kubernetes.io/eventsX/a".as_slice() >= end.as_slice());
+        assert_eq!(prefix_range("/a/").0, b"/a/");
+        assert_eq!(prefix_range("").0, b"/");
+    }
+
+    #[test]
+    fn range_end_carries_over_0xff() {
+        assert_eq!(range_end(b"a\xff"), b"b");
+        assert_eq!(range_end(b"\xff\xff"), vec![0]);
+        assert_eq!(range_end(b"ab"), b"ac");
+    }
+}
