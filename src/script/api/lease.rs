@@ -32,7 +32,9 @@ fn attach_options(options: &Map) -> Result<AttachOptions, Box<EvalAltResult>> {
             "re_lease" => {
                 out.re_lease = value.as_bool().map_err(|_| {
                     ScriptError::new(
-                        format!("lease.attach option `re_lease` must be true or false, not `{value}`"),
+                        format!(
+                            "lease.attach option `re_lease` must be true or false, not `{value}`"
+                        ),
                         "runbook::lease::option",
                         Some("#{re_lease: true} also moves keys already on a lease".into()),
                     )
