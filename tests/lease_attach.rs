@@ -59,12 +59,10 @@ async fn put_all(client: &Client, keys: &[String], value: &str, lease: i64) {
 
 async fn get(client: &Client, key: &str) -> Option<(String, i64)> {
     let answer = client.kv_client().get(key, None).await.expect("get");
-    answer.kvs().first().map(|kv| {
-        (
-            String::from_utf8_lossy(kv.value()).into_owned(),
-            kv.lease(),
-        )
-    })
+    answer
+        .kvs()
+        .first()
+        .map(|kv| (String::from_utf8_lossy(kv.value()).into_owned(), kv.lease()))
 }
 
 /// `etcdctl lease timetolive --keys`: (granted TTL, attached keys).
@@ -231,7 +229,11 @@ async fn page_all(client: &Client, prefix: &str, page_size: usize) -> Vec<String
                 .map(|kv| String::from_utf8_lossy(kv.key()).into_owned()),
         );
     }
-    assert_eq!(keys.len() as u64, count, "count-only total matches the pages");
+    assert_eq!(
+        keys.len() as u64,
+        count,
+        "count-only total matches the pages"
+    );
     keys
 }
 
@@ -265,8 +267,16 @@ fn paging_sees_every_key_once_and_a_concurrent_writer_always_wins() {
         }
         // One pinned revision: later puts and deletes do not change what is paged.
         let (mut pager, count) = KeyPager::pin(&client, "/p4/x", 5, true).await.expect("pin");
-        client.kv_client().put("/p4/x/new", "v", None).await.expect("put");
-        client.kv_client().delete("/p4/x/0", None).await.expect("del");
+        client
+            .kv_client()
+            .put("/p4/x/new", "v", None)
+            .await
+            .expect("put");
+        client
+            .kv_client()
+            .delete("/p4/x/0", None)
+            .await
+            .expect("del");
         let mut seen = 0;
         while let Some(page) = pager.next_page().await.expect("page") {
             seen += page.len() as u64;
@@ -348,7 +358,10 @@ fn paging_sees_every_key_once_and_a_concurrent_writer_always_wins() {
     assert_eq!(report.skipped, 0);
     assert_eq!(report.keys, report.attached + report.deleted);
     assert!(report.conflicts > 0, "the writer interleaved: {report:?}");
-    assert!(report.deleted > 0, "the writer deleted during attach: {report:?}");
+    assert!(
+        report.deleted > 0,
+        "the writer deleted during attach: {report:?}"
+    );
 
     rt.block_on(async {
         let answer = client
