@@ -2,9 +2,9 @@
 
 use super::error::{to_rhai, ScriptError};
 use super::etcd::{ScriptEtcd, ScriptLease};
+use super::etcd_membership::find_member;
 use crate::ops::etcd::lease_attach::{attach, parse_ttl, AttachOptions, AttachReport};
 use crate::ops::etcd::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
-use crate::ops::etcd::EtcdMember;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
@@ -116,21 +116,13 @@ fn verify_map(member: &str, report: &VerifyReport) -> Map {
     map
 }
 
-fn run_verify(ctx: &RunContext, host: &str) -> Result<Map, Box<EvalAltResult>> {
-    let members = ctx.etcd_members()?;
-    let Some(member) = members.iter().find(|m| m.host_name() == host) else {
-        let names: Vec<&str> = members.iter().map(EtcdMember::host_name).collect();
-        return Err(ScriptError::new(
-            format!("{host} is not in the inventory's [etcd] group"),
-            "runbook::etcd::unknown_member",
-            Some(format!("etcd members: {}", names.join(", "))),
-        )
-        .into_rhai());
-    };
-    let v2 = ctx.block_on(ctx.etcd.v2_member(member))?;
-    let v3 = ctx.block_on(ctx.etcd.v3_member(member))?;
-    let report = ctx.block_on(verify(host, &v2, &v3, VERIFY_PAGE_SIZE))?;
-    Ok(verify_map(host, &report))
+fn run_verify(ctx: &RunContext, host: &Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    let (member, _) = find_member(ctx, host)?;
+    let v2 = ctx.block_on(ctx.etcd.v2_member(&member))?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
+    let name = member.host_name();
+    let report = ctx.block_on(verify(name, &v2, &v3, VERIFY_PAGE_SIZE))?;
+    Ok(verify_map(name, &report))
 }
 
 #[export_module]
@@ -162,10 +154,10 @@ pub mod lease_api {
     }
 
     /// On a member migrated in place (it still holds its v2 store), compares every v2 leaf
-    /// key with v3: present, same value, same create and mod revisions. Throws, naming the
+    /// key with v3 (`host`: an etcd host or its name): present, same value, same create and mod revisions. Throws, naming the
     /// first mismatches, if any key is missing or different; else returns the counts.
     #[rhai_fn(pure, return_raw)]
-    pub fn verify(etcd: &mut ScriptEtcd, host: &str) -> Result<Map, Box<EvalAltResult>> {
-        run_verify(&etcd.ctx, host)
+    pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        run_verify(&etcd.ctx, &host)
     }
 }
