@@ -4,6 +4,7 @@ use super::{journal_gate, runtime, Failure};
 use crate::cli::{RunArgs, ScriptArgs};
 use crate::inventory::Inventory;
 use crate::journal::EventKind;
+use crate::ops::etcd::facts::RunFacts;
 use crate::report::Reporter;
 use crate::script::context::RunContext;
 use crate::script::run::{run_file, Finished, RunFailure};
@@ -50,6 +51,14 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
         reporter.clone(),
         steps,
     );
+    if let Some(facts) = ctx.steps.restored_facts() {
+        match serde_json::from_value::<RunFacts>(facts.clone()) {
+            Ok(facts) => *ctx.facts.lock().unwrap_or_else(|e| e.into_inner()) = facts,
+            Err(error) => tracing::warn!(
+                "the journal's facts could not be read back ({error}); guards will ask again"
+            ),
+        }
+    }
     let outcome = run_file(ctx.clone(), &args.script, &stdlib);
     let outcome = match (outcome, ctx.steps.unreached_start()) {
         (Ok(_), Some(step)) => Err(RunFailure::Failed(Box::new(

@@ -1,15 +1,16 @@
 //! What a run has established about the cluster, which later guards rely on
 //! (for example: the v3 key count last seen, the verified backups).
 //!
-//! Facts live only as long as one `runbook run`: a new run starts knowing
-//! nothing, so guards that need a fact ask the operator to establish it again.
+//! Facts live as long as one `runbook run` and the runs that `--resume` it (they
+//! are journaled with each finished step): a fresh run starts knowing nothing, so
+//! guards that need a fact ask the operator to establish it again.
 //! What must survive the control machine (an earlier migration) is recorded on
 //! the members' hosts instead (see `migration_record`).
 
 use chrono::{DateTime, Local, Utc};
 
 /// The v3 key count as last seen in this run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KeyCount {
     /// Number of keys in the whole v3 keyspace.
     pub count: u64,
@@ -20,7 +21,7 @@ pub struct KeyCount {
 }
 
 /// A backup whose files were hashed against its manifest in this run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VerifiedBackup {
     /// Inventory name of the member's host.
     pub host: String,
@@ -35,7 +36,7 @@ pub struct VerifiedBackup {
 }
 
 /// A migration `etcd.migrate` ran to success in this run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MigrationFact {
     pub host: String,
     /// `migrated` or `no_v2_keys`.
@@ -43,8 +44,9 @@ pub struct MigrationFact {
     pub at: DateTime<Utc>,
 }
 
-/// Facts gathered during one run.
-#[derive(Debug, Default)]
+/// Facts gathered during one run. They are journaled after every step, so a
+/// run resumed with `--resume` starts with what the interrupted run knew.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunFacts {
     v3_keys: Option<KeyCount>,
     backups: Vec<VerifiedBackup>,
