@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a runbook.
     Run(RunArgs),
+    /// Dry run: run a runbook's checks for real and print the numbered plan of what it would change.
+    Check(CheckArgs),
     /// List the shipped runbooks with what each does.
     List,
     /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
@@ -71,6 +73,19 @@ pub struct RunArgs {
     /// Skip every step before this one (by name).
     #[arg(long, value_name = "STEP")]
     pub start_at: Option<String>,
+
+    /// Do not ask before the first change (asked only when run from a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The runbook: a .rhai file, or the name of a shipped runbook (`runbook list`).
+    pub script: PathBuf,
+
+    #[command(flatten)]
+    pub script_args: ScriptArgs,
 }
 
 #[derive(Debug, Subcommand)]

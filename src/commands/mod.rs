@@ -1,5 +1,6 @@
 //! What each subcommand does, between parsed arguments and the library.
 
+pub mod check;
 pub mod completions;
 pub mod failure;
 pub mod journal_gate;
@@ -18,6 +19,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(cli.output);
     match cli.command {
         Command::Run(args) => run::run(args, reporter),
+        Command::Check(args) => check::check(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
         Command::List => {
             list::print(&reporter);

@@ -1,6 +1,7 @@
 //! The Rhai side: engine set-up, diagnostics, and the script-facing API.
 
 pub mod api;
+pub mod changes;
 pub mod context;
 pub mod diagnostics;
 pub mod engine;
