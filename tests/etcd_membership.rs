@@ -85,7 +85,8 @@ for h in hosts.extract(1) {
     print(`joined: ${joined.host} moved=${joined.moved_to != ()}`);
 }
 print(`members: ${etcd.members().len()}`);
-try { etcd.join(hosts[1]); } catch (e) { print(`join while running: ${e.message}`); }
+print(`join again: already=${etcd.join(hosts[1]).already_joined}`);
+try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running cluster: ${e.message}`); }
 "#,
     )
     .success();
@@ -101,7 +102,8 @@ try { etcd.join(hosts[1]); } catch (e) { print(`join while running: ${e.message}
     );
     assert!(out.contains("members: 3"), "{out}");
     assert!(
-        out.contains("join while running: etcd is running on etcd-2"),
+        out.contains("join again: already=true")
+            && out.contains("force on a running cluster: etcd is still running on etcd-2, etcd-3"),
         "{out}"
     );
 

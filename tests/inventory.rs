@@ -855,3 +855,45 @@ fn crlf_line_endings_parse_like_lf() {
         assert_eq!(a.vars, b.vars, "{}", a.name);
     }
 }
+
+#[test]
+fn the_etcd_layout_sets_data_dir_and_service_defaults() {
+    let inv = Inventory::from_text(
+        "layouts.ini",
+        "[etcd]\nrpm-1\nsc-1 runbook_etcd_layout=system_container\nemb-1 runbook_etcd_layout=embedded\nown-1 runbook_etcd_layout=system_container etcd_data_dir=/srv/etcd etcd_service=my-etcd\n",
+        &[],
+    )
+    .unwrap();
+    let pair = |name: &str| {
+        let host = inv.host(name).unwrap();
+        (
+            host.var_str("etcd_data_dir").unwrap(),
+            host.var_str("etcd_service").unwrap(),
+        )
+    };
+    assert_eq!(pair("rpm-1"), ("/var/lib/etcd".into(), "etcd".into()));
+    assert_eq!(
+        pair("sc-1"),
+        ("/var/lib/etcd/etcd.etcd".into(), "etcd_container".into())
+    );
+    assert_eq!(
+        pair("emb-1"),
+        (
+            "/var/lib/origin/openshift.local.etcd".into(),
+            "atomic-openshift-master".into()
+        )
+    );
+    assert_eq!(
+        pair("own-1"),
+        ("/srv/etcd".into(), "my-etcd".into()),
+        "explicit values win"
+    );
+    assert_eq!(
+        inv.host("sc-1")
+            .unwrap()
+            .var_str("etcd_conf_file")
+            .as_deref(),
+        Some("/etc/etcd/etcd.conf"),
+        "the config stays where the package put it"
+    );
+}

@@ -34,9 +34,13 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
     let (journal, history) = Journal::open(&path).map_err(Failure::bad_input)?;
     let script = args.script.display().to_string();
     let last = history.last_run();
-    let (finished, resumes) = match (&last, args.resume, args.restart) {
-        (LastRun::Unfinished { run, .. }, true, _) => (history.finished_steps(), Some(run.clone())),
-        (LastRun::Unfinished { .. }, false, true) => (BTreeMap::new(), None),
+    let (finished, resumes, facts) = match (&last, args.resume, args.restart) {
+        (LastRun::Unfinished { run, .. }, true, _) => (
+            history.finished_steps(),
+            Some(run.clone()),
+            history.last_facts(),
+        ),
+        (LastRun::Unfinished { .. }, false, true) => (BTreeMap::new(), None, None),
         (
             LastRun::Unfinished {
                 last_done,
@@ -73,9 +77,10 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
                 reason: "the last run finished".into(),
             }))
         }
-        _ => (BTreeMap::new(), None),
+        _ => (BTreeMap::new(), None, None),
     };
-    let steps = Steps::new(Some(journal), finished, args.start_at.clone());
+    let steps =
+        Steps::new(Some(journal), finished, args.start_at.clone()).with_restored_facts(facts);
     steps
         .record(EventKind::RunStarted, None, |event| {
             event.script = Some(script.clone());

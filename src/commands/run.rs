@@ -4,9 +4,10 @@ use super::{journal_gate, runtime, Failure};
 use crate::cli::{RunArgs, ScriptArgs};
 use crate::inventory::Inventory;
 use crate::journal::EventKind;
+use crate::ops::etcd::facts::RunFacts;
 use crate::report::Reporter;
 use crate::script::context::RunContext;
-use crate::script::run::{run_file, RunFailure};
+use crate::script::run::{run_file, Finished, RunFailure};
 use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
 use serde_json::json;
@@ -50,6 +51,14 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
         reporter.clone(),
         steps,
     );
+    if let Some(facts) = ctx.steps.restored_facts() {
+        match serde_json::from_value::<RunFacts>(facts.clone()) {
+            Ok(facts) => *ctx.facts.lock().unwrap_or_else(|e| e.into_inner()) = facts,
+            Err(error) => tracing::warn!(
+                "the journal's facts could not be read back ({error}); guards will ask again"
+            ),
+        }
+    }
     let outcome = run_file(ctx.clone(), &args.script, &stdlib);
     let outcome = match (outcome, ctx.steps.unreached_start()) {
         (Ok(_), Some(step)) => Err(RunFailure::Failed(Box::new(
@@ -74,14 +83,11 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
     // Connections and tasks end with the runtime; do not wait for stragglers.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {
-        Ok(value) => {
+        Ok(Finished { value, text }) => {
             if !value.is_unit() {
-                let machine = rhai::serde::from_dynamic::<serde_json::Value>(&value)
-                    .unwrap_or(json!(value.to_string()));
-                reporter.result(
-                    &value.to_string(),
-                    json!({"status": "ok", "value": machine}),
-                );
+                let machine =
+                    rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));
+                reporter.result(&text, json!({"status": "ok", "value": machine}));
             } else {
                 reporter.result("", json!({"status": "ok"}));
             }

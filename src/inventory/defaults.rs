@@ -20,7 +20,13 @@ pub enum DefaultValue {
     /// `{inventory_hostname}` by the host's inventory name. If a referenced variable is unset,
     /// the variable stays unset. A template that is only one `{name}` copies that value as is.
     Template(&'static str),
+    /// Depends on the host's `runbook_etcd_layout`: one value per layout, the first
+    /// for `rpm` (also used when the layout is unset).
+    PerLayout(&'static [(&'static str, &'static str)]),
 }
+
+/// The etcd layouts OpenShift 3.x installs know, by `runbook_etcd_layout`.
+pub const ETCD_LAYOUTS: [&str; 3] = ["rpm", "system_container", "embedded"];
 
 impl DefaultValue {
     /// How the default reads in the documentation: `` `22` ``, `` `{etcd_conf_dir}/ca.crt` ``, `none`.
@@ -30,6 +36,11 @@ impl DefaultValue {
             DefaultValue::Text(s) | DefaultValue::Template(s) => format!("`{s}`"),
             DefaultValue::Int(n) => format!("`{n}`"),
             DefaultValue::Bool(b) => format!("`{b}`"),
+            DefaultValue::PerLayout(values) => values
+                .iter()
+                .map(|(layout, value)| format!("`{value}` ({layout})"))
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -104,7 +115,8 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_peer_port", Int(2380), Etcd, "Peer port."),
     var("etcd_url_scheme", Text("https"), Etcd, "Scheme of client URLs: `https` or `http`."),
     var("etcd_peer_url_scheme", Text("https"), Etcd, "Scheme of peer URLs: `https` or `http`."),
-    var("etcd_data_dir", Text("/var/lib/etcd"), Etcd, "etcd's data directory."),
+    var("runbook_etcd_layout", Text("rpm"), Etcd, "How etcd is installed: `rpm` (the etcd package), `system_container` (etcd in a runc system container) or `embedded` (inside the master; must first be moved to an external etcd). Sets the defaults of `etcd_data_dir` and `etcd_service`."),
+    var("etcd_data_dir", DefaultValue::PerLayout(&[("rpm", "/var/lib/etcd"), ("system_container", "/var/lib/etcd/etcd.etcd"), ("embedded", "/var/lib/origin/openshift.local.etcd")]), Etcd, "etcd's data directory."),
     var("etcd_conf_dir", Text("/etc/etcd"), Etcd, "Directory of etcd's configuration and certificates."),
     var("etcd_conf_file", Template("{etcd_conf_dir}/etcd.conf"), Etcd, "etcd's environment file (`ETCD_*` settings)."),
     var("etcd_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for client TLS."),
@@ -113,7 +125,7 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_peer_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for peer TLS."),
     var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate."),
     var("etcd_peer_key_file", Template("{etcd_conf_dir}/peer.key"), Etcd, "Key of `etcd_peer_cert_file`."),
-    var("etcd_service", Text("etcd"), Etcd, "Name of the etcd service (`etcd_container` for containerized etcd)."),
+    var("etcd_service", DefaultValue::PerLayout(&[("rpm", "etcd"), ("system_container", "etcd_container"), ("embedded", "atomic-openshift-master")]), Etcd, "Name of the etcd service."),
     var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),
@@ -153,6 +165,15 @@ fn default_of(spec: &VarSpec, host_name: &str, vars: &VarMap, depth: usize) -> O
         DefaultValue::Int(n) => Some(Value::from(n)),
         DefaultValue::Bool(b) => Some(Value::Bool(b)),
         DefaultValue::Template(t) => fill(t, host_name, vars, depth),
+        DefaultValue::PerLayout(values) => {
+            let layout =
+                lookup("runbook_etcd_layout", host_name, vars, depth).and_then(|v| value_text(&v));
+            let chosen = values
+                .iter()
+                .find(|(name, _)| Some(*name) == layout.as_deref())
+                .or(values.first())?;
+            Some(Value::String(chosen.1.to_string()))
+        }
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Event {
     /// On `run_started`: the run this one resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumes: Option<String>,
+    /// On `step_finished`: what the run knew about the cluster after the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<serde_json::Value>,
     /// On `run_started`: the runbook file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
@@ -55,6 +58,7 @@ impl Event {
             result: None,
             error: None,
             resumes: None,
+            facts: None,
             script: None,
         }
     }

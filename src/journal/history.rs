@@ -129,6 +129,16 @@ impl History {
         done
     }
 
+    /// The facts journaled with the last finished step of the last run and the runs it resumed.
+    pub fn last_facts(&self) -> Option<serde_json::Value> {
+        self.chain()
+            .iter()
+            .flat_map(|r| r.events.iter())
+            .filter(|e| e.event == EventKind::StepFinished)
+            .filter_map(|e| e.facts.clone())
+            .next_back()
+    }
+
     /// The last run and, back through `resumes`, the runs it continued; oldest first.
     fn chain(&self) -> Vec<&Run> {
         let mut chain = Vec::new();

@@ -27,6 +27,7 @@ pub struct Steps {
     start_at: Mutex<Option<String>>,
     counts: Mutex<HashMap<String, usize>>,
     touched: Mutex<BTreeSet<String>>,
+    restored_facts: Option<serde_json::Value>,
 }
 
 impl Steps {
@@ -47,7 +48,18 @@ impl Steps {
             start_at: Mutex::new(start_at),
             counts: Mutex::new(HashMap::new()),
             touched: Mutex::new(BTreeSet::new()),
+            restored_facts: None,
         }
+    }
+
+    /// What the resumed run knew about the cluster, to start this run with.
+    pub fn with_restored_facts(mut self, facts: Option<serde_json::Value>) -> Steps {
+        self.restored_facts = facts;
+        self
+    }
+
+    pub fn restored_facts(&self) -> Option<&serde_json::Value> {
+        self.restored_facts.as_ref()
     }
 
     pub fn journal(&self) -> Option<&Journal> {
@@ -139,6 +151,7 @@ impl Steps {
         key: &str,
         elapsed: Duration,
         outcome: Result<Option<serde_json::Value>, String>,
+        facts: Option<serde_json::Value>,
     ) -> Result<(), JournalError> {
         let kind = if outcome.is_ok() {
             EventKind::StepFinished
@@ -148,7 +161,10 @@ impl Steps {
         self.record(kind, Some(key), |event| {
             event.elapsed_ms = Some(elapsed.as_millis() as u64);
             match outcome {
-                Ok(result) => event.result = result,
+                Ok(result) => {
+                    event.result = result;
+                    event.facts = facts;
+                }
                 Err(error) => event.error = Some(error),
             }
         })

@@ -20,7 +20,11 @@ pub enum RunFailure {
 }
 
 /// Reads, compiles and runs a runbook. Imports are searched next to the script, then in `stdlib`.
-pub fn run_file(ctx: Arc<RunContext>, script: &Path, stdlib: &Path) -> Result<Dynamic, RunFailure> {
+pub fn run_file(
+    ctx: Arc<RunContext>,
+    script: &Path,
+    stdlib: &Path,
+) -> Result<Finished, RunFailure> {
     let text = std::fs::read_to_string(script).map_err(|err| RunFailure::Unreadable {
         path: script.to_path_buf(),
         reason: err.to_string(),
@@ -40,7 +44,7 @@ pub fn run_source(
     name: &str,
     text: &str,
     module_path: Vec<PathBuf>,
-) -> Result<Dynamic, RunFailure> {
+) -> Result<Finished, RunFailure> {
     let sources = SourceMap::new();
     sources.insert(name, text);
     let engine = build_engine(ctx, module_path, sources.clone());
@@ -48,7 +52,25 @@ pub fn run_source(
         .compile(text)
         .map_err(|err| RunFailure::Syntax(Box::new(from_parse_error(&err, name, &sources))))?;
     ast.set_source(name);
-    engine
+    let value = engine
         .eval_ast::<Dynamic>(&ast)
-        .map_err(|err| RunFailure::Failed(Box::new(from_eval_error(&err, name, &sources))))
+        .map_err(|err| RunFailure::Failed(Box::new(from_eval_error(&err, name, &sources))))?;
+    let text = display(&engine, &value);
+    Ok(Finished { value, text })
+}
+
+/// The value as the script's own `to_string` shows it (tables for reports, not type names).
+fn display(engine: &rhai::Engine, value: &Dynamic) -> String {
+    let mut scope = rhai::Scope::new();
+    scope.push("result", value.clone());
+    engine
+        .eval_with_scope::<String>(&mut scope, "result.to_string()")
+        .unwrap_or_else(|_| value.to_string())
+}
+
+/// A runbook's last value, and how it reads.
+#[derive(Debug)]
+pub struct Finished {
+    pub value: Dynamic,
+    pub text: String,
 }

@@ -4,6 +4,7 @@
 //! and make sure the member advertises the inventory's peer URL.
 
 use super::access::EtcdAccess;
+use super::conf_edit::EnvFile;
 use super::member_host::{stamp, MemberHost};
 use super::member_ready::{wait_ready, Readiness};
 use super::membership::{list, request};
@@ -23,6 +24,8 @@ pub struct ForcedCluster {
     pub conf_backup: String,
     /// The peer URL had to be corrected to the inventory's.
     pub peer_url_updated: bool,
+    /// It already ran as a one-member cluster (an interrupted run got that far).
+    pub resumed: bool,
 }
 
 /// Runs force-new-cluster on `first`; `others` are the cluster's other members,
@@ -35,13 +38,6 @@ pub async fn force_new_cluster(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<ForcedCluster, MembershipError> {
-    let operation = "start a new cluster";
-    if first.is_running(cancel).await? {
-        return Err(MembershipError::Running {
-            host: first.member.host.name.clone(),
-            operation,
-        });
-    }
     let mut running = Vec::new();
     for other in others {
         if other.is_running(cancel).await? {
@@ -53,6 +49,9 @@ pub async fn force_new_cluster(
             hosts: running.join(", "),
             operation: "force-new-cluster",
         });
+    }
+    if first.is_running(cancel).await? {
+        return resume(access, first, readiness, reporter, cancel).await;
     }
 
     let stamp = stamp();
@@ -79,7 +78,67 @@ pub async fn force_new_cluster(
     first.write_conf(&original, cancel).await?;
     first.service(ServiceAction::Restart, cancel).await?;
     wait(access, first, readiness, &backup, cancel).await?;
+    settle(access, first, backup, false, reporter).await
+}
 
+/// `first` already runs: if it is alone in its cluster, an interrupted run got this far;
+/// finish the job (drop a force flag still in etcd.conf, restart). Otherwise refuse.
+async fn resume(
+    access: &EtcdAccess,
+    first: &MemberHost,
+    readiness: Readiness,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<ForcedCluster, MembershipError> {
+    let running = || MembershipError::Running {
+        host: first.member.host.name.clone(),
+        operation: "start a new cluster",
+    };
+    let mut client = access
+        .v3_member(&first.member)
+        .await
+        .map_err(|_| running())?;
+    let members = list(&mut client, &first.member.endpoint.client_url)
+        .await
+        .map_err(|_| running())?;
+    let alone = matches!(members.as_slice(), [only] if only.name == first.member.name);
+    if !alone {
+        return Err(running());
+    }
+    reporter.status(&format!(
+        "{}: already runs as a one-member cluster",
+        first.name()
+    ));
+    let mut backup = String::new();
+    let conf = first.read_conf(cancel).await?;
+    if EnvFile::parse(&conf)
+        .get("ETCD_FORCE_NEW_CLUSTER")
+        .is_some()
+    {
+        let (_, copy) = first
+            .edit_conf(&stamp(), cancel, |conf| {
+                conf.remove("ETCD_FORCE_NEW_CLUSTER");
+            })
+            .await?;
+        backup = copy;
+        reporter.status(&format!(
+            "{}: restarting etcd without the force flag",
+            first.name()
+        ));
+        first.service(ServiceAction::Restart, cancel).await?;
+        wait(access, first, readiness, &backup, cancel).await?;
+    }
+    settle(access, first, backup, true, reporter).await
+}
+
+/// Checks the cluster has only `first`, and sets its peer URL to the inventory's.
+async fn settle(
+    access: &EtcdAccess,
+    first: &MemberHost,
+    conf_backup: String,
+    resumed: bool,
+    reporter: &Reporter,
+) -> Result<ForcedCluster, MembershipError> {
     let mut client = access.v3_member(&first.member).await?;
     let via = first.member.endpoint.client_url.clone();
     let members = list(&mut client, &via).await?;
@@ -106,8 +165,9 @@ pub async fn force_new_cluster(
         host: first.member.host.name.clone(),
         member_id: only.id.clone(),
         peer_url: first.member.peer_url.clone(),
-        conf_backup: backup,
+        conf_backup,
         peer_url_updated,
+        resumed,
     })
 }
 

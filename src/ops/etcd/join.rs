@@ -7,7 +7,7 @@ use super::access::EtcdAccess;
 use super::member::EtcdMember;
 use super::member_host::{stamp, MemberHost};
 use super::member_ready::{wait_ready, Readiness};
-use super::membership::{add, client_through};
+use super::membership::{add, client_through, list};
 use super::membership_error::MembershipError;
 use crate::duration::format_duration;
 use crate::ops::service::ServiceAction;
@@ -24,6 +24,8 @@ pub struct Joined {
     pub initial_cluster: String,
     pub conf_backup: String,
     pub raft_index: u64,
+    /// It was already a running member (a join finished by an interrupted run).
+    pub already_joined: bool,
 }
 
 /// Joins `joining` (stopped) to the cluster that `running` members serve.
@@ -35,13 +37,41 @@ pub async fn join(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Joined, MembershipError> {
+    let (mut client, through) = client_through(access, running, "add a member").await?;
     if joining.is_running(cancel).await? {
-        return Err(MembershipError::Running {
+        // A join that an interrupted run already finished: the member runs and is in the cluster.
+        let members = list(&mut client, &through.endpoint.client_url).await?;
+        let Some(found) = members.iter().find(|m| {
+            m.name == joining.member.name && m.peer_urls.contains(&joining.member.peer_url)
+        }) else {
+            return Err(MembershipError::Running {
+                host: joining.member.host.name.clone(),
+                operation: "join the cluster",
+            });
+        };
+        let raft_index = wait_ready(access, &joining.member, Some(&through), readiness, cancel)
+            .await
+            .map_err(|last| MembershipError::NotReady {
+                member: joining.member.name.clone(),
+                waited: format_duration(readiness.timeout),
+                last,
+                backup: joining.member.conf_file.clone(),
+            })?;
+        reporter.status(&format!(
+            "{}: already a running member ({})",
+            joining.name(),
+            found.id
+        ));
+        return Ok(Joined {
             host: joining.member.host.name.clone(),
-            operation: "join the cluster",
+            member_id: found.id.clone(),
+            moved_to: None,
+            initial_cluster: String::new(),
+            conf_backup: String::new(),
+            raft_index,
+            already_joined: true,
         });
     }
-    let (mut client, through) = client_through(access, running, "add a member").await?;
     let stamp = stamp();
     let moved_to = joining.move_member_dir_aside(&stamp, cancel).await?;
     if let Some(moved) = &moved_to {
@@ -81,5 +111,6 @@ pub async fn join(
         initial_cluster: added.initial_cluster,
         conf_backup: backup,
         raft_index,
+        already_joined: false,
     })
 }

@@ -1,22 +1,33 @@
 //! etcd operations: v2 HTTP API, v3 client, endpoints and TLS.
 
 pub mod access;
+pub mod backup;
+pub mod backup_verify;
 pub mod conf_edit;
 pub mod converge;
+pub mod disk_space;
 pub mod endpoint;
+pub mod etcd_stopped;
 pub mod facts;
 pub mod fanout;
 pub mod force_new_cluster;
 pub mod hashkv;
 pub mod health;
+pub mod host_step;
 pub mod join;
+pub mod key_count;
 pub mod lease_attach;
 pub mod lease_paging;
+pub mod manifest;
 pub mod member;
 pub mod member_host;
 pub mod member_ready;
 pub mod membership;
 pub mod membership_error;
+pub mod migrate;
+pub mod migrate_guards;
+pub mod migration_record;
+pub mod snapshot_check;
 pub mod status;
 pub mod table;
 pub mod tls;

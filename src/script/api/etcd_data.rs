@@ -1,6 +1,324 @@
-//! Rhai methods of `etcd`/`lease`: backup, backup verification, v2 snapshot check, migrate.
+//! Rhai methods of `etcd`: v3 key count, v2 snapshot check, backup, backup
+//! verification and the guarded migrate. They convert arguments and results
+//! and record what the run learns in its `RunFacts`; the work is in `ops::etcd`.
 
+use super::error::{to_rhai, ScriptError};
+use super::etcd::ScriptEtcd;
+use super::host::ScriptHost;
+use crate::ops::etcd::backup::{self, BackupPlan};
+use crate::ops::etcd::backup_verify::{self, BackupSummary, VerifyError};
+use crate::ops::etcd::facts::{RunFacts, VerifiedBackup};
+use crate::ops::etcd::migrate::{self, MigrateError};
+use crate::ops::etcd::migrate_guards::GuardFacts;
+use crate::ops::etcd::{key_count, snapshot_check, EtcdMember};
+use crate::script::context::RunContext;
+use crate::transport::files::FileError;
+use crate::transport::Transport;
+use chrono::Utc;
 use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use std::sync::{Arc, MutexGuard};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+fn facts(ctx: &RunContext) -> MutexGuard<'_, RunFacts> {
+    // A panic elsewhere cannot leave the facts half-written: every update is one call.
+    ctx.facts.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn bad_argument(message: String, help: &str) -> Box<EvalAltResult> {
+    ScriptError::new(message, "runbook::etcd::argument", Some(help.to_string())).into_rhai()
+}
+
+/// The host name in a Host or a string argument.
+fn host_name(value: &Dynamic, what: &str) -> RhaiResult<String> {
+    if let Some(host) = value.clone().try_cast::<ScriptHost>() {
+        return Ok(host.name().to_string());
+    }
+    if value.is_string() {
+        return Ok(value.to_string());
+    }
+    Err(bad_argument(
+        format!(
+            "{what} must be a host or a host name, not {}",
+            value.type_name()
+        ),
+        "pass a member of inventory.group(\"etcd\"), or its name",
+    ))
+}
+
+/// The `[etcd]` member running on the named host.
+fn member_named(ctx: &RunContext, name: &str) -> RhaiResult<EtcdMember> {
+    let members = ctx.etcd_members()?;
+    let names: Vec<String> = members.iter().map(|m| m.host_name().to_string()).collect();
+    members
+        .into_iter()
+        .find(|m| m.host_name() == name)
+        .ok_or_else(|| {
+            ScriptError::new(
+                format!("{name} is not a member of the [etcd] group"),
+                "runbook::etcd::not_a_member",
+                Some(format!("the etcd members are: {}", names.join(", "))),
+            )
+            .into_rhai()
+        })
+}
+
+async fn connect(ctx: &RunContext, member: &EtcdMember) -> Result<Arc<Transport>, FileError> {
+    Ok(ctx.transport(&member.host).await?)
+}
+
+fn summary_map(summary: &BackupSummary) -> Map {
+    let mut map = Map::new();
+    map.insert("host".into(), summary.host.clone().into());
+    map.insert("dir".into(), summary.dir.clone().into());
+    map.insert("files".into(), (summary.files as i64).into());
+    map.insert("bytes".into(), (summary.bytes as i64).into());
+    map
+}
+
+fn record_verified(ctx: &RunContext, summary: &BackupSummary) {
+    facts(ctx).record_backup(VerifiedBackup {
+        host: summary.host.clone(),
+        dir: summary.dir.clone(),
+        files: summary.files,
+        bytes: summary.bytes,
+        verified_at: Utc::now(),
+    });
+}
+
+/// The `#{hosts, dir}` options of `backup`.
+fn backup_options(ctx: &RunContext, options: &Map) -> RhaiResult<(Vec<EtcdMember>, BackupPlan)> {
+    for key in options.keys() {
+        if !matches!(key.as_str(), "hosts" | "dir") {
+            return Err(bad_argument(
+                format!("unknown option `{key}` for etcd.backup"),
+                "the options are `hosts` (etcd members, default all) and `dir` (default <data_dir>/openshift-backup-pre-migration<timestamp>; `{host}` is replaced by the host name)",
+            ));
+        }
+    }
+    let members = match options.get("hosts") {
+        None => ctx.etcd_members()?,
+        Some(hosts) => {
+            let Some(hosts) = hosts.clone().try_cast::<Array>() else {
+                return Err(bad_argument(
+                    "`hosts` must be an array of hosts or host names".into(),
+                    "for example #{hosts: inventory.group(\"etcd\")}",
+                ));
+            };
+            let mut members = Vec::with_capacity(hosts.len());
+            for host in &hosts {
+                members.push(member_named(ctx, &host_name(host, "each of `hosts`")?)?);
+            }
+            members
+        }
+    };
+    let dir = match options.get("dir") {
+        None => None,
+        Some(dir) if dir.is_string() => Some(dir.to_string()),
+        Some(other) => {
+            return Err(bad_argument(
+                format!("`dir` must be a string, not {}", other.type_name()),
+                "for example #{dir: \"/var/backups/etcd-{host}\"}",
+            ))
+        }
+    };
+    let stamp = facts(ctx).backup_stamp();
+    Ok((members, BackupPlan { dir, stamp }))
+}
+
+fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
+    let ctx = etcd.ctx.clone();
+    let (members, plan) = backup_options(&ctx, options)?;
+    let result = ctx.runtime.block_on(backup::backup_members(
+        &members,
+        ctx.transports.clone(),
+        &plan,
+        &ctx.cancel,
+    ));
+    match result {
+        Ok(summaries) => {
+            for summary in &summaries {
+                record_verified(&ctx, summary);
+            }
+            Ok(summaries.iter().map(|s| summary_map(s).into()).collect())
+        }
+        Err(gate) => {
+            // The backups that succeeded are real and verified: the run knows them.
+            for summary in &gate.succeeded {
+                record_verified(&ctx, summary);
+            }
+            Err(to_rhai(gate))
+        }
+    }
+}
+
+/// Which backup a `verify_backup` argument means: `(member, dir or None for the latest)`.
+fn backup_target(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, Option<String>)> {
+    if let Some(map) = value.clone().try_cast::<Map>() {
+        let (Some(host), Some(dir)) = (map.get("host"), map.get("dir")) else {
+            return Err(bad_argument(
+                "a backup map needs `host` and `dir`".into(),
+                "pass what etcd.backup() returned, or #{host: \"etcd-1\", dir: \"/var/lib/etcd/openshift-backup-...\"}",
+            ));
+        };
+        let member = member_named(ctx, &host_name(host, "`host`")?)?;
+        return Ok((member, Some(dir.to_string())));
+    }
+    let name = host_name(value, "the backup")?;
+    let member = member_named(ctx, &name)?;
+    let recorded = facts(ctx).backup_of(&name).map(|b| b.dir.clone());
+    Ok((member, recorded))
+}
+
+fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> RhaiResult<Map> {
+    let result = ctx.runtime.block_on(async {
+        let transport = connect(ctx, member).await.map_err(VerifyError::from)?;
+        let dir = match dir {
+            Some(dir) => dir,
+            None => {
+                backup_verify::latest_backup_dir(&transport, &member.data_dir, &ctx.cancel).await?
+            }
+        };
+        let verified = backup_verify::verify_backup(&transport, &dir, &ctx.cancel).await;
+        if verified.is_err() {
+            // A backup that no longer verifies no longer counts for `migrate`.
+            facts(ctx).forget_backup(member.host_name(), &dir);
+        }
+        verified.map(|(_, summary)| summary)
+    });
+    match result {
+        Ok(summary) => {
+            record_verified(ctx, &summary);
+            Ok(summary_map(&summary))
+        }
+        Err(error) => Err(to_rhai(error)),
+    }
+}
 
 #[export_module]
-pub mod etcd_data_api {}
+pub mod etcd_data_api {
+    use super::*;
+
+    /// Number of keys in the cluster's v3 keyspace (counted, not fetched).
+    /// Recorded for this run: `etcd.migrate` refuses unless the last count was 0.
+    #[rhai_fn(pure, return_raw)]
+    pub fn v3_key_count(etcd: &mut ScriptEtcd) -> RhaiResult<i64> {
+        let ctx = etcd.ctx.clone();
+        let members = ctx.etcd_members()?;
+        let count = ctx.block_on(key_count::v3_key_count(&ctx.etcd, &members))?;
+        let n = i64::try_from(count.count).unwrap_or(i64::MAX);
+        facts(&ctx).record_key_count(count);
+        Ok(n)
+    }
+
+    /// Whether the member's data dir holds a v2 snapshot (`member/snap/*.snap`).
+    #[rhai_fn(pure, return_raw)]
+    pub fn has_v2_snapshot(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<bool> {
+        let ctx = etcd.ctx.clone();
+        let member = member_named(&ctx, &host_name(&host, "the host")?)?;
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(crate::ops::etcd::host_step::StepError::from)?;
+            snapshot_check::has_v2_snapshot(&transport, &member.data_dir, &ctx.cancel).await
+        })
+    }
+
+    /// Backs up every etcd member concurrently into
+    /// `<data_dir>/openshift-backup-pre-migration<YYYYmmddHHMMSS>` (one stamp per run):
+    /// free-space check, `etcdctl backup`, copy of `member/snap/db`, sha256 manifest, mode 0700.
+    /// Fails if any member fails, listing every host's outcome.
+    /// Returns `[#{host, dir, files, bytes}]`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn backup(etcd: &mut ScriptEtcd) -> RhaiResult<Array> {
+        run_backup(etcd, &Map::new())
+    }
+
+    /// `backup` with options: `#{hosts: [..], dir: "/path/{host}"}`.
+    #[rhai_fn(name = "backup", pure, return_raw)]
+    pub fn backup_with(etcd: &mut ScriptEtcd, options: Map) -> RhaiResult<Array> {
+        run_backup(etcd, &options)
+    }
+
+    /// Re-hashes a backup on its host against its manifest. Takes what `backup`
+    /// returned (an array or one map), or a host (its backup in this run, else
+    /// its newest `openshift-backup-pre-migration*`). Missing, extra or changed
+    /// files are errors naming the file. Verified backups count for `migrate`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn verify_backup(etcd: &mut ScriptEtcd, backups: Dynamic) -> RhaiResult<Dynamic> {
+        let ctx = etcd.ctx.clone();
+        let Some(list) = backups.clone().try_cast::<Array>() else {
+            let (member, dir) = backup_target(&ctx, &backups)?;
+            return verify_one(&ctx, &member, dir).map(Dynamic::from);
+        };
+        let mut verified = Array::with_capacity(list.len());
+        let mut failures = Vec::new();
+        for item in &list {
+            let (member, dir) = backup_target(&ctx, item)?;
+            match verify_one(&ctx, &member, dir) {
+                Ok(map) => verified.push(map.into()),
+                Err(error) => failures.push(error),
+            }
+        }
+        match failures.len() {
+            0 => Ok(verified.into()),
+            1 => Err(failures.remove(0)),
+            n => {
+                let messages: Vec<String> = failures
+                    .iter()
+                    .map(|e| match &**e {
+                        EvalAltResult::ErrorRuntime(value, _) => value
+                            .clone()
+                            .try_cast::<ScriptError>()
+                            .map(|s| s.message().to_string())
+                            .unwrap_or_else(|| value.to_string()),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                Err(ScriptError::new(
+                    format!("{n} of {} backups do not verify:\n{}", list.len(), messages.join("\n")),
+                    "runbook::etcd::backup::mismatch",
+                    Some("those backups changed after they were taken and cannot be trusted for a restore: take new ones with etcd.backup() while etcd is running".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+
+    /// Runs `ETCDCTL_API=3 etcdctl migrate --data-dir=<data_dir>` on ONE member,
+    /// only if: no migration is recorded on any member; etcd is stopped; a v2
+    /// snapshot exists; the last v3 key count of this run was 0; a backup of
+    /// that member was verified in this run. Returns `#{host, result, output}`
+    /// with result `"migrated"` or `"no_v2_keys"`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+        let ctx = etcd.ctx.clone();
+        let target = member_named(&ctx, &host_name(&host, "the host")?)?;
+        let members = ctx.etcd_members()?;
+        let guard_facts = {
+            let facts = facts(&ctx);
+            GuardFacts {
+                key_count: facts.last_key_count().cloned(),
+                backup: facts.backup_of(target.host_name()).cloned(),
+            }
+        };
+        let outcome = ctx.block_on(async {
+            let mut connected = Vec::with_capacity(members.len());
+            for member in members {
+                let transport = ctx.transport(&member.host).await.map_err(|e| {
+                    MigrateError::from(crate::ops::etcd::host_step::StepError::from(e))
+                })?;
+                connected.push((member, transport));
+            }
+            migrate::migrate_member(&connected, &target, &guard_facts, &ctx.cancel).await
+        })?;
+        facts(&ctx).record_migration(outcome.fact());
+        let mut map = Map::new();
+        map.insert("host".into(), outcome.host.into());
+        map.insert("result".into(), outcome.result.as_str().into());
+        map.insert("output".into(), outcome.output.into());
+        Ok(map)
+    }
+}

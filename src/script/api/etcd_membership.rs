@@ -113,6 +113,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
     map.insert("peer_url".into(), forced.peer_url.into());
     map.insert("peer_url_updated".into(), forced.peer_url_updated.into());
     map.insert("conf_backup".into(), forced.conf_backup.into());
+    map.insert("resumed".into(), forced.resumed.into());
     Ok(map)
 }
 
@@ -147,6 +148,7 @@ fn join_member(
     map.insert("initial_cluster".into(), joined.initial_cluster.into());
     map.insert("conf_backup".into(), joined.conf_backup.into());
     map.insert("raft_index".into(), (joined.raft_index as i64).into());
+    map.insert("already_joined".into(), joined.already_joined.into());
     Ok(map)
 }
 

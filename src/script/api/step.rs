@@ -58,8 +58,10 @@ fn run_step(
             let result = rhai::serde::from_dynamic::<serde_json::Value>(&value)
                 .ok()
                 .filter(|v| !v.is_null());
+            let facts =
+                serde_json::to_value(&*ctx.facts.lock().unwrap_or_else(|e| e.into_inner())).ok();
             steps
-                .step_ended(&key, elapsed, Ok(result))
+                .step_ended(&key, elapsed, Ok(result), facts)
                 .map_err(to_rhai)?;
             ctx.reporter.event(
                 "step_finished",
@@ -70,7 +72,7 @@ fn run_step(
         Err(error) => {
             let first_line = short_message(&error);
             steps
-                .step_ended(&key, elapsed, Err(first_line))
+                .step_ended(&key, elapsed, Err(first_line), None)
                 .map_err(to_rhai)?;
             ctx.reporter.event(
                 "step_failed",
