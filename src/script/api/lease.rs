@@ -177,9 +177,14 @@ pub mod lease_api {
     /// first mismatches, if any key is missing or different; else returns the counts.
     #[rhai_fn(pure, return_raw)]
     pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        let shown = host
+            .clone()
+            .try_cast::<crate::script::api::host::ScriptHost>()
+            .map(|h| h.name().to_string())
+            .unwrap_or_else(|| host.to_string());
         if etcd
             .ctx
-            .planned_read(|| format!("compare every v2 key with v3 on {host}"))
+            .planned_read(|| format!("compare every v2 key with v3 on {shown}"))
         {
             return Ok(Map::new());
         }
