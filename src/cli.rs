@@ -104,6 +104,11 @@ pub enum LabCommand {
         /// Number of v2 keys to seed.
         #[arg(long, default_value_t = 1000)]
         keys: usize,
+        /// How etcd is installed on the members (sets `runbook_etcd_layout`): `rpm`
+        /// (service `etcd`, data in var/lib/etcd) or `system_container` (service
+        /// `etcd_container`, data in var/lib/etcd/etcd.etcd).
+        #[arg(long, value_enum, default_value_t = crate::lab::EtcdLayout::Rpm)]
+        layout: crate::lab::EtcdLayout,
     },
     /// Stop exactly the processes this lab started and remove DIR.
     Down {
