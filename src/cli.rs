@@ -28,6 +28,14 @@ pub enum Command {
     Check(CheckArgs),
     /// List the shipped runbooks with what each does.
     List,
+    /// Describe the primitives runbooks can call (all, or those matching NAME).
+    Doc {
+        /// A primitive, e.g. `etcd.backup` or `backup`.
+        name: Option<String>,
+        /// The whole reference as Markdown (what docs/primitives.md holds).
+        #[arg(long, conflicts_with = "name")]
+        markdown: bool,
+    },
     /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
     #[command(subcommand)]
     Lab(LabCommand),

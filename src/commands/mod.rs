@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod doc;
 pub mod failure;
 pub mod journal_gate;
 pub mod lab;
@@ -21,6 +22,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run::run(args, reporter),
         Command::Check(args) => check::check(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
+        Command::Doc { name, markdown } => doc::print(name.as_deref(), markdown, &reporter),
         Command::List => {
             list::print(&reporter);
             Ok(())

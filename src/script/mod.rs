@@ -5,6 +5,7 @@ pub mod changes;
 pub mod context;
 pub mod diagnostics;
 pub mod engine;
+pub mod registry;
 pub mod run;
 pub mod runbooks;
 pub mod sources;
