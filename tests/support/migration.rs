@@ -27,7 +27,7 @@ fn master_config_path(lab: &TestLab) -> std::path::PathBuf {
         .join("etc/origin/master/master-config.yaml")
 }
 
-fn v2_leaves(node: &V2Node, into: &mut BTreeMap<String, (String, u64, u64)>) {
+pub fn v2_leaves(node: &V2Node, into: &mut BTreeMap<String, (String, u64, u64)>) {
     if node.dir {
         for child in &node.nodes {
             v2_leaves(child, into);
