@@ -24,8 +24,18 @@ pub struct Cli {
 pub enum Command {
     /// Run a runbook.
     Run(RunArgs),
+    /// Dry run: run a runbook's checks for real and print the numbered plan of what it would change.
+    Check(CheckArgs),
     /// List the shipped runbooks with what each does.
     List,
+    /// Describe the primitives runbooks can call (all, or those matching NAME).
+    Doc {
+        /// A primitive, e.g. `etcd.backup` or `backup`.
+        name: Option<String>,
+        /// The whole reference as Markdown (what docs/primitives.md holds).
+        #[arg(long, conflicts_with = "name")]
+        markdown: bool,
+    },
     /// A local rehearsal cluster of real etcd 3.4 members with OpenShift-shaped v2 data.
     #[command(subcommand)]
     Lab(LabCommand),
@@ -71,6 +81,19 @@ pub struct RunArgs {
     /// Skip every step before this one (by name).
     #[arg(long, value_name = "STEP")]
     pub start_at: Option<String>,
+
+    /// Do not ask before the first change (asked only when run from a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The runbook: a .rhai file, or the name of a shipped runbook (`runbook list`).
+    pub script: PathBuf,
+
+    #[command(flatten)]
+    pub script_args: ScriptArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +112,11 @@ pub enum LabCommand {
         /// Number of v2 keys to seed.
         #[arg(long, default_value_t = 1000)]
         keys: usize,
+        /// How etcd is installed on the members (sets `runbook_etcd_layout`): `rpm`
+        /// (service `etcd`, data in var/lib/etcd) or `system_container` (service
+        /// `etcd_container`, data in var/lib/etcd/etcd.etcd).
+        #[arg(long, value_enum, default_value_t = crate::lab::EtcdLayout::Rpm)]
+        layout: crate::lab::EtcdLayout,
     },
     /// Stop exactly the processes this lab started and remove DIR.
     Down {

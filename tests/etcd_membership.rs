@@ -3,26 +3,9 @@
 
 mod support;
 
-use std::path::Path;
-use support::command::{write_file, Runbook};
+use support::command::run_script;
 use support::etcd::etcdctl;
 use support::lab::TestLab;
-
-fn run_script(
-    dir: &Path,
-    inventory: &Path,
-    name: &str,
-    script: &str,
-) -> support::command::Finished {
-    write_file(dir, name, script);
-    Runbook::new()
-        .current_dir(dir)
-        .arg("run")
-        .arg(name)
-        .arg("-i")
-        .arg(inventory)
-        .run()
-}
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))

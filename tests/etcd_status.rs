@@ -10,21 +10,10 @@ use runbook::ops::etcd::{hashkv, health, EtcdAccess, EtcdMember};
 use runbook::transport::TransportPool;
 use std::path::Path;
 use std::sync::Arc;
-use support::command::{write_file, Finished, Runbook};
+use support::command::{run_script, write_file};
 use support::etcd::{etcdctl, runtime};
 use support::lab::TestLab;
 use tokio_util::sync::CancellationToken;
-
-fn run_script(dir: &Path, inventory: &Path, name: &str, script: &str) -> Finished {
-    write_file(dir, name, script);
-    Runbook::new()
-        .current_dir(dir)
-        .arg("run")
-        .arg(name)
-        .arg("-i")
-        .arg(inventory)
-        .run()
-}
 
 fn members(inventory: &Path) -> Vec<EtcdMember> {
     let inventory = Inventory::load(inventory, &[]).expect("lab inventory loads");

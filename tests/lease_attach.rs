@@ -199,6 +199,8 @@ for d in ["1x", "-5s", "0s", "10", "500ms", "1500ms"] {
 }
 try { lease.attach("/t/events", "1h", #{relase: true}); print("accepted relase"); }
 catch (e) { print(`refused option: ${e.message}`); }
+try { lease.attach("/", "1h"); print("accepted /"); }
+catch (e) { print(`refused prefix: ${e.code}`); }
 "#,
     )
     .success();
@@ -214,6 +216,9 @@ catch (e) { print(`refused option: ${e.message}`); }
     assert!(refused
         .stdout
         .contains("refused option: lease.attach has no option `relase`"));
+    assert!(refused
+        .stdout
+        .contains("refused prefix: runbook::lease::prefix"));
 }
 
 /// Every key of the pager's pages, in order.

@@ -3,8 +3,7 @@
 
 mod support;
 
-use std::path::Path;
-use support::command::{write_file, Runbook};
+use support::command::{run_script, write_file};
 use support::lab::TestLab;
 
 fn yaml(text: &str) -> serde_yaml::Value {
@@ -20,17 +19,6 @@ fn keys(value: &serde_yaml::Value) -> Vec<String> {
         .collect()
 }
 
-fn run(dir: &Path, inventory: &Path, name: &str, script: &str) -> support::command::Finished {
-    write_file(dir, name, script);
-    Runbook::new()
-        .current_dir(dir)
-        .arg("run")
-        .arg(name)
-        .arg("-i")
-        .arg(inventory)
-        .run()
-}
-
 #[test]
 fn patch_restart_and_unpatch_on_the_lab_master() {
     let lab = TestLab::up(&["--keys", "20"]);
@@ -39,8 +27,7 @@ fn patch_restart_and_unpatch_on_the_lab_master() {
     let config = config_dir.join("master-config.yaml");
     let original = std::fs::read_to_string(&config).unwrap();
 
-    let patched_run = run(
-        work.path(),
+    let patched_run = run_script(work.path(),
         &lab.inventory(),
         "patch.rhai",
         "let first = master.patch();\nprint(`changed=${first[0].changed}`);\nlet second = master.patch();\nprint(`again=${second[0].changed}`);\nmaster.restart();\nfor t in master.ttl_durations() { print(`${t.prefix} ${t.duration}`); }\n",
@@ -119,7 +106,7 @@ fn patch_restart_and_unpatch_on_the_lab_master() {
         assert!(last.contains("storage-backend=etcd3"), "{service}: {last}");
     }
 
-    run(
+    run_script(
         work.path(),
         &lab.inventory(),
         "unpatch.rhai",
@@ -156,7 +143,7 @@ fn services_stop_controllers_first_and_restart_api_first() {
             svc.display()
         ),
     );
-    run(
+    run_script(
         dir.path(),
         &inventory,
         "svc.rhai",
@@ -198,7 +185,7 @@ fn a_master_config_that_is_not_yaml_is_refused_and_left_alone() {
             config_dir.display()
         ),
     );
-    run(dir.path(), &inventory, "p.rhai", "master.patch();\n")
+    run_script(dir.path(), &inventory, "p.rhai", "master.patch();\n")
         .code(1)
         .stderr_has("`apiServerArguments` is a list, expected a mapping");
     assert_eq!(

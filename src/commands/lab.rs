@@ -15,12 +15,14 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 members,
                 tls,
                 keys,
+                layout,
             } => {
                 let options = LabOptions {
                     dir,
                     members: members as usize,
                     tls,
                     keys,
+                    etcd_layout: layout,
                 };
                 lab::up(&options, &reporter, &cancel).await
             }

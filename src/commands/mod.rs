@@ -1,6 +1,8 @@
 //! What each subcommand does, between parsed arguments and the library.
 
+pub mod check;
 pub mod completions;
+pub mod doc;
 pub mod failure;
 pub mod journal_gate;
 pub mod lab;
@@ -18,7 +20,9 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(cli.output);
     match cli.command {
         Command::Run(args) => run::run(args, reporter),
+        Command::Check(args) => check::check(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
+        Command::Doc { name, markdown } => doc::print(name.as_deref(), markdown, &reporter),
         Command::List => {
             list::print(&reporter);
             Ok(())

@@ -3,14 +3,16 @@
 use super::{journal_gate, runtime, Failure};
 use crate::cli::{RunArgs, ScriptArgs};
 use crate::inventory::Inventory;
-use crate::journal::EventKind;
+use crate::journal::{EventKind, Steps};
 use crate::ops::etcd::facts::RunFacts;
 use crate::report::Reporter;
+use crate::script::changes::{Changes, PlanEntry};
 use crate::script::context::RunContext;
 use crate::script::run::{run_file, Finished, RunFailure};
 use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
 use serde_json::json;
+use std::path::{Path, PathBuf};
 
 /// Why a runbook could not start.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -31,17 +33,45 @@ pub fn load_inventory(args: &ScriptArgs) -> Result<Inventory, Failure> {
     }
 }
 
-pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
-    args.script = runbooks::resolve(&args.script).ok_or_else(|| {
+/// The runbook file named on the command line: a file, or a shipped runbook's name.
+pub fn resolve_script(script: &Path) -> Result<PathBuf, Failure> {
+    runbooks::resolve(script).ok_or_else(|| {
         Failure::bad_input(RunError::Unreadable {
-            path: args.script.display().to_string(),
+            path: script.display().to_string(),
             reason: "no such file here, and no shipped runbook of that name (see `runbook list`)"
                 .into(),
         })
-    })?;
+    })
+}
+
+/// `runbook run`: the journal gate, then the runbook, recorded step by step.
+pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
+    args.script = resolve_script(&args.script)?;
     let inventory = load_inventory(&args.script_args)?;
-    let stdlib = locate_stdlib(args.script_args.stdlib.as_deref());
     let steps = journal_gate::open(&args)?;
+    let changes = Changes::apply(args.yes);
+    let (finished, _) = execute(
+        &args.script_args,
+        &args.script,
+        inventory,
+        steps,
+        changes,
+        &reporter,
+    )?;
+    report_value(&reporter, finished);
+    Ok(())
+}
+
+/// Runs a script with the given journal and change policy; returns its value and the plan.
+pub fn execute(
+    script_args: &ScriptArgs,
+    script: &Path,
+    inventory: Inventory,
+    steps: Steps,
+    changes: Changes,
+    reporter: &Reporter,
+) -> Result<(Finished, Vec<PlanEntry>), Failure> {
+    let stdlib = locate_stdlib(script_args.stdlib.as_deref());
     let (runtime, cancel) =
         runtime::start().map_err(|e| Failure::failed(RunError::Runtime(e.to_string())))?;
     let ctx = RunContext::with_steps(
@@ -50,6 +80,7 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
         inventory,
         reporter.clone(),
         steps,
+        changes,
     );
     if let Some(facts) = ctx.steps.restored_facts() {
         match serde_json::from_value::<RunFacts>(facts.clone()) {
@@ -59,7 +90,7 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
             ),
         }
     }
-    let outcome = run_file(ctx.clone(), &args.script, &stdlib);
+    let outcome = run_file(ctx.clone(), script, &stdlib);
     let outcome = match (outcome, ctx.steps.unreached_start()) {
         (Ok(_), Some(step)) => Err(RunFailure::Failed(Box::new(
             crate::script::diagnostics::plain(
@@ -78,21 +109,13 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
     if let Err(error) = ctx.steps.record(ended, None, |_| {}) {
         tracing::error!("{error}");
     }
+    let plan = ctx.changes.entries();
     // Connections close with the context, before the runtime goes.
     drop(ctx);
     // Connections and tasks end with the runtime; do not wait for stragglers.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match outcome {
-        Ok(Finished { value, text }) => {
-            if !value.is_unit() {
-                let machine =
-                    rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));
-                reporter.result(&text, json!({"status": "ok", "value": machine}));
-            } else {
-                reporter.result("", json!({"status": "ok"}));
-            }
-            Ok(())
-        }
+        Ok(finished) => Ok((finished, plan)),
         Err(RunFailure::Unreadable { path, reason }) => {
             Err(Failure::bad_input(RunError::Unreadable {
                 path: path.display().to_string(),
@@ -104,5 +127,15 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
             Err(Failure::interrupted(*diagnostic))
         }
         Err(RunFailure::Failed(diagnostic)) => Err(Failure::failed(*diagnostic)),
+    }
+}
+
+/// The script's last value: text for people, JSON for machines.
+fn report_value(reporter: &Reporter, Finished { value, text }: Finished) {
+    if value.is_unit() {
+        reporter.result("", json!({"status": "ok"}));
+    } else {
+        let machine = rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));
+        reporter.result(&text, json!({"status": "ok", "value": machine}));
     }
 }

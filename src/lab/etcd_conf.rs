@@ -17,7 +17,7 @@ pub fn variables(state: &LabState, member: &Member, host: &HostLayout) -> Vec<(S
     let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
     let mut vars = vec![
         ("ETCD_NAME", member.name.clone()),
-        ("ETCD_DATA_DIR", path(host.etcd_data_dir())),
+        ("ETCD_DATA_DIR", path(host.etcd_data_dir(state.layout))),
         ("ETCD_LISTEN_CLIENT_URLS", client_url.clone()),
         ("ETCD_ADVERTISE_CLIENT_URLS", client_url),
         ("ETCD_LISTEN_PEER_URLS", peer_url.clone()),

@@ -1,6 +1,7 @@
 //! `DIR/inventory.ini`: an openshift-ansible style inventory of the lab, ready for
 //! `runbook run ... -i DIR/inventory.ini` (local connection, lab paths and ports).
 
+use super::etcd_layout::EtcdLayout;
 use super::layout::{LabLayout, MASTER_HOST};
 use super::service_script::command_template;
 use super::state::LabState;
@@ -34,7 +35,7 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
     let scheme = state.scheme();
     let master = layout.host(&state.master);
     let mut text = format!(
-        "# runbook lab in {dir}: {n} etcd member(s), {tls}.\n\
+        "# runbook lab in {dir}: {n} etcd member(s), {tls}{etcd_layout}.\n\
          # Services are controlled by {script} (runbook_service_command).\n\n\
          [OSEv3:children]\nmasters\nnodes\netcd\n\n\
          [OSEv3:vars]\nansible_connection=local\ndeployment_type=openshift-enterprise\n\
@@ -48,6 +49,10 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
             "no TLS"
         },
         script = layout.service_script().display(),
+        etcd_layout = match state.layout {
+            EtcdLayout::Rpm => String::new(),
+            other => format!(", etcd as {other} (service {})", other.service()),
+        },
     );
     text.push_str(&host_line(
         &state.master,
@@ -64,17 +69,22 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
     text.push_str("\n\n[etcd]\n");
     for member in &state.members {
         let host = layout.host(&member.name);
-        text.push_str(&host_line(
-            &member.name,
-            &[
-                ("etcd_ip", "127.0.0.1".to_string()),
-                ("etcd_client_port", member.client_port.to_string()),
-                ("etcd_peer_port", member.peer_port.to_string()),
-                ("etcd_data_dir", path(host.etcd_data_dir())),
-                ("etcd_conf_dir", path(host.etcd_conf_dir())),
-                ("runbook_service_command", command_template(layout, &host)),
-            ],
-        ));
+        let mut vars = vec![
+            ("etcd_ip", "127.0.0.1".to_string()),
+            ("etcd_client_port", member.client_port.to_string()),
+            ("etcd_peer_port", member.peer_port.to_string()),
+        ];
+        // The layout's own default picks `etcd_service`; only the data dir is set, because
+        // the lab's paths are not the real ones. An rpm lab leaves the layout at its default.
+        if state.layout != EtcdLayout::Rpm {
+            vars.push(("runbook_etcd_layout", state.layout.name().to_string()));
+        }
+        vars.extend([
+            ("etcd_data_dir", path(host.etcd_data_dir(state.layout))),
+            ("etcd_conf_dir", path(host.etcd_conf_dir())),
+            ("runbook_service_command", command_template(layout, &host)),
+        ]);
+        text.push_str(&host_line(&member.name, &vars));
         text.push('\n');
     }
     text

@@ -1,6 +1,8 @@
 //! Where everything of a lab lives: `DIR/hosts/<name>/` mirrors a real host's
-//! filesystem (`etc/etcd`, `var/lib/etcd`, `etc/origin/master`, `var/log`, `run`).
+//! filesystem (`etc/etcd`, `var/lib/etcd`, `etc/origin/master`, `var/log`, `run`); where
+//! etcd's data and service are depends on the lab's `EtcdLayout`.
 
+use super::etcd_layout::EtcdLayout;
 use std::path::{Path, PathBuf};
 
 /// The name of the lab's master host.
@@ -10,8 +12,6 @@ pub const MASTER_SERVICES: [&str; 2] = [
     "atomic-openshift-master-api",
     "atomic-openshift-master-controllers",
 ];
-/// The etcd service name on every member.
-pub const ETCD_SERVICE: &str = "etcd";
 
 /// The name of the `index`-th (0-based) etcd member: `etcd-1`, `etcd-2`, ...
 pub fn member_name(index: usize) -> String {
@@ -69,9 +69,9 @@ pub struct HostLayout {
 }
 
 impl HostLayout {
-    /// `etcd_data_dir`.
-    pub fn etcd_data_dir(&self) -> PathBuf {
-        self.root.join("var/lib/etcd")
+    /// `etcd_data_dir` of a member installed as `etcd`.
+    pub fn etcd_data_dir(&self, etcd: EtcdLayout) -> PathBuf {
+        self.root.join(etcd.data_dir())
     }
 
     /// `etcd_conf_dir`.

@@ -9,6 +9,7 @@ pub mod down;
 pub mod env_file;
 pub mod error;
 pub mod etcd_conf;
+pub mod etcd_layout;
 pub mod fsutil;
 pub mod inventory_file;
 pub mod layout;
@@ -24,6 +25,7 @@ pub mod status;
 pub mod up;
 
 pub use error::LabError;
+pub use etcd_layout::EtcdLayout;
 
 use crate::ops::etcd::{TlsFiles, TlsMaterial, V2Client};
 use crate::report::Reporter;
@@ -40,6 +42,8 @@ pub struct LabOptions {
     pub members: usize,
     pub tls: bool,
     pub keys: usize,
+    /// How the members are installed: data dir and service name.
+    pub etcd_layout: EtcdLayout,
 }
 
 /// `runbook lab up`: start the members, seed v2 data, write `inventory.ini` and `env`.

@@ -4,7 +4,7 @@
 
 use super::error::LabError;
 use super::fsutil::{shell_quote, write_executable};
-use super::layout::{HostLayout, LabLayout, ETCD_SERVICE};
+use super::layout::{HostLayout, LabLayout};
 
 /// The controller: `lab-service HOST_DIR start|stop|restart|is-active SERVICE`.
 pub const CONTROLLER: &str = include_str!("lab-service.sh");
@@ -16,10 +16,17 @@ pub fn write_controller(layout: &LabLayout) -> Result<(), LabError> {
     write_executable(&layout.service_script(), CONTROLLER.as_bytes())
 }
 
-/// Writes a member's etcd start script, which runs the etcd binary at `etcd`.
-pub fn write_etcd_start(host: &HostLayout, etcd: &std::path::Path) -> Result<(), LabError> {
-    let script = ETCD_START.replace("@ETCD@", &shell_quote(&etcd.to_string_lossy()));
-    write_executable(&host.service_start_script(ETCD_SERVICE), script.as_bytes())
+/// Writes a member's etcd start script for the service named `service` (`etcd`,
+/// `etcd_container`), which runs the etcd binary at `etcd`.
+pub fn write_etcd_start(
+    host: &HostLayout,
+    service: &str,
+    etcd: &std::path::Path,
+) -> Result<(), LabError> {
+    let script = ETCD_START
+        .replace("@SERVICE@", service)
+        .replace("@ETCD@", &shell_quote(&etcd.to_string_lossy()));
+    write_executable(&host.service_start_script(service), script.as_bytes())
 }
 
 /// Writes the start script of a master stand-in service.

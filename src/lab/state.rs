@@ -2,6 +2,7 @@
 //! so `down` and `status` know exactly what the lab holds.
 
 use super::error::LabError;
+use super::etcd_layout::EtcdLayout;
 use super::layout::LabLayout;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,9 @@ pub struct LabState {
     pub version: u32,
     pub tls: bool,
     pub keys: usize,
+    /// How the members are installed; labs from before layouts existed are `rpm`.
+    #[serde(default)]
+    pub layout: EtcdLayout,
     pub members: Vec<Member>,
     pub master: String,
     /// False until `up` has started, seeded and written everything.
@@ -50,12 +54,17 @@ impl LabState {
         self.members.iter().map(|m| self.client_url(m)).collect()
     }
 
+    /// The etcd service on every member.
+    pub fn etcd_service(&self) -> &'static str {
+        self.layout.service()
+    }
+
     /// Every (host, service) the lab runs, etcd members first.
     pub fn services(&self) -> Vec<(String, String)> {
         let mut services: Vec<(String, String)> = self
             .members
             .iter()
-            .map(|m| (m.name.clone(), super::layout::ETCD_SERVICE.to_string()))
+            .map(|m| (m.name.clone(), self.etcd_service().to_string()))
             .collect();
         for service in super::layout::MASTER_SERVICES {
             services.push((self.master.clone(), service.to_string()));

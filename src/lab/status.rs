@@ -2,7 +2,8 @@
 //! v3 keys), and the master services' state; a table for people, JSON for machines.
 
 use super::error::LabError;
-use super::layout::{LabLayout, ETCD_SERVICE, MASTER_SERVICES};
+use super::etcd_layout::EtcdLayout;
+use super::layout::{LabLayout, MASTER_SERVICES};
 use super::pidfile::recorded_processes;
 use super::services::LabServices;
 use super::state::LabState;
@@ -44,6 +45,10 @@ pub struct LabStatus {
     pub dir: std::path::PathBuf,
     pub tls: bool,
     pub seeded_keys: usize,
+    /// How the members are installed.
+    pub layout: EtcdLayout,
+    /// The members' etcd service (`etcd`, `etcd_container`).
+    pub etcd_service: String,
     pub members: Vec<MemberStatus>,
     pub services: Vec<ServiceStatus>,
 }
@@ -78,12 +83,12 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
     for (index, member) in state.members.iter().enumerate() {
         let url = state.client_url(member);
         let running = services
-            .is_active(&member.name, ETCD_SERVICE, &cancel)
+            .is_active(&member.name, state.etcd_service(), &cancel)
             .await?;
         let mut status = MemberStatus {
             name: member.name.clone(),
             client_url: url.clone(),
-            pid: pid_of(&member.name, ETCD_SERVICE),
+            pid: pid_of(&member.name, state.etcd_service()),
             running,
             healthy: false,
             v2_keys: None,
@@ -130,6 +135,8 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
         dir: dir.to_path_buf(),
         tls: state.tls,
         seeded_keys: state.keys,
+        layout: state.layout,
+        etcd_service: state.etcd_service().to_string(),
         members,
         services: master_services,
     })
@@ -150,10 +157,12 @@ fn count(value: Option<u64>) -> String {
 /// The status as a table.
 pub fn render(status: &LabStatus) -> String {
     let mut text = format!(
-        "lab in {} ({}, {} keys seeded)\n",
+        "lab in {} ({}, {} keys seeded, etcd layout {}: service {})\n",
         status.dir.display(),
         if status.tls { "TLS" } else { "no TLS" },
-        status.seeded_keys
+        status.seeded_keys,
+        status.layout,
+        status.etcd_service
     );
     let url_width = status
         .members

@@ -5,7 +5,7 @@
 use super::certs::LabCa;
 use super::error::LabError;
 use super::fsutil::{create_dir, create_private_dir, shell_quote, write_file};
-use super::layout::{member_name, LabLayout, ETCD_SERVICE, MASTER_HOST, MASTER_SERVICES};
+use super::layout::{member_name, LabLayout, MASTER_HOST, MASTER_SERVICES};
 use super::pidfile::recorded_processes;
 use super::seed::{seed, SeedStats};
 use super::seed_plan::SeedPlan;
@@ -52,6 +52,12 @@ pub async fn up(
                 "the lab in {} is already up; nothing changed",
                 layout.dir.display()
             ));
+            if state.layout != options.etcd_layout {
+                reporter.status(&format!(
+                    "note: its etcd layout is {}, not {}; `runbook lab down` it first to change that",
+                    state.layout, options.etcd_layout
+                ));
+            }
             print_summary(&layout, &state, None, reporter, true);
             return Ok(());
         }
@@ -128,10 +134,12 @@ async fn build(
 ) -> Result<(), LabError> {
     let names: Vec<String> = (0..options.members).map(member_name).collect();
     reporter.status(&format!(
-        "creating a lab in {}: {} member(s), {}",
+        "creating a lab in {}: {} member(s), {}, etcd layout {} (service {})",
         layout.dir.display(),
         names.len(),
-        if options.tls { "TLS" } else { "no TLS" }
+        if options.tls { "TLS" } else { "no TLS" },
+        options.etcd_layout,
+        options.etcd_layout.service()
     ));
     create_dir(&layout.dir)?;
     service_script::write_controller(layout)?;
@@ -139,11 +147,11 @@ async fn build(
     for name in &names {
         let host = layout.host(name);
         create_private_dir(&host.etcd_conf_dir())?;
-        create_private_dir(&host.etcd_data_dir())?;
+        create_private_dir(&host.etcd_data_dir(options.etcd_layout))?;
         create_dir(&host.root.join("run"))?;
         create_dir(&host.root.join("var/log"))?;
         ca.write_member(&host)?;
-        service_script::write_etcd_start(&host, etcd)?;
+        service_script::write_etcd_start(&host, options.etcd_layout.service(), etcd)?;
     }
     let master = layout.host(MASTER_HOST);
     create_private_dir(&master.master_config_dir())?;
@@ -216,6 +224,7 @@ async fn start_members(
             version: 1,
             tls: options.tls,
             keys: options.keys,
+            layout: options.etcd_layout,
             members: names
                 .iter()
                 .enumerate()
@@ -236,11 +245,12 @@ async fn start_members(
                 etcd_conf::render(&state, member, &host).as_bytes(),
             )?;
         }
+        let service = state.etcd_service();
         let mut failure = None;
         for member in &state.members {
             check_cancel(cancel)?;
             if let Err(error) = services
-                .control(&member.name, ETCD_SERVICE, ServiceAction::Start, cancel)
+                .control(&member.name, service, ServiceAction::Start, cancel)
                 .await
             {
                 failure = Some(error);
@@ -251,7 +261,7 @@ async fn start_members(
             return Ok(state);
         };
         let port_taken = state.members.iter().any(|m| {
-            std::fs::read_to_string(layout.host(&m.name).log_file(ETCD_SERVICE))
+            std::fs::read_to_string(layout.host(&m.name).log_file(service))
                 .map(|log| log.contains("address already in use"))
                 .unwrap_or(false)
         });
@@ -260,13 +270,13 @@ async fn start_members(
         }
         for member in &state.members {
             let _ = services
-                .control(&member.name, ETCD_SERVICE, ServiceAction::Stop, cancel)
+                .control(&member.name, service, ServiceAction::Stop, cancel)
                 .await;
             let host = layout.host(&member.name);
-            let data = host.etcd_data_dir();
+            let data = host.etcd_data_dir(state.layout);
             std::fs::remove_dir_all(&data).map_err(|e| LabError::io("remove", &data, e))?;
             create_private_dir(&data)?;
-            let log = host.log_file(ETCD_SERVICE);
+            let log = host.log_file(service);
             let _ = std::fs::remove_file(&log);
         }
     }
@@ -300,7 +310,7 @@ async fn wait_healthy(
                     url: state.client_url(member),
                     waited_secs: HEALTH_TIMEOUT.as_secs(),
                     reason: last,
-                    log: layout.host(&member.name).log_file(ETCD_SERVICE),
+                    log: layout.host(&member.name).log_file(state.etcd_service()),
                 });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -363,18 +373,21 @@ fn print_summary(
         format!("lab in {dir} is up\n")
     };
     text.push_str(&format!(
-        "  {} etcd member(s), {}, {} v2 keys seeded\n",
+        "  {} etcd member(s), {}, {} v2 keys seeded\n  etcd layout {}: service {}, data in {}\n",
         state.members.len(),
         if state.tls {
             "client and peer TLS"
         } else {
             "no TLS"
         },
-        state.keys
+        state.keys,
+        state.layout,
+        state.etcd_service(),
+        state.layout.data_dir()
     ));
     let mut members = Vec::new();
     for member in &state.members {
-        let pid = pid_of(&member.name, ETCD_SERVICE);
+        let pid = pid_of(&member.name, state.etcd_service());
         text.push_str(&format!(
             "  {:<8} {}  pid {}\n",
             member.name,
@@ -418,6 +431,8 @@ fn print_summary(
             "already_up": already_up,
             "tls": state.tls,
             "keys": state.keys,
+            "layout": state.layout,
+            "etcd_service": state.etcd_service(),
             "members": members,
             "master": state.master,
             "inventory": layout.inventory_file(),

@@ -2,6 +2,7 @@
 //! connections, the reporter and the cancellation token.
 
 use super::api::error::to_rhai;
+use super::changes::Changes;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
 use crate::ops::etcd::facts::RunFacts;
@@ -24,6 +25,8 @@ pub struct RunContext {
     pub reporter: Reporter,
     /// The run's steps and their journal.
     pub steps: Steps,
+    /// Whether changes are applied (after a confirmation) or only planned.
+    pub changes: Changes,
 }
 
 impl RunContext {
@@ -33,7 +36,14 @@ impl RunContext {
         inventory: Inventory,
         reporter: Reporter,
     ) -> Arc<RunContext> {
-        RunContext::with_steps(runtime, cancel, inventory, reporter, Steps::unrecorded())
+        RunContext::with_steps(
+            runtime,
+            cancel,
+            inventory,
+            reporter,
+            Steps::unrecorded(),
+            Changes::unattended(),
+        )
     }
 
     /// A context whose steps are journaled (or skipped on resume) by `steps`.
@@ -43,6 +53,7 @@ impl RunContext {
         inventory: Inventory,
         reporter: Reporter,
         steps: Steps,
+        changes: Changes,
     ) -> Arc<RunContext> {
         let transports = Arc::new(TransportPool::new());
         Arc::new(RunContext {
@@ -54,6 +65,7 @@ impl RunContext {
             facts: Mutex::new(RunFacts::default()),
             reporter,
             steps,
+            changes,
         })
     }
 
@@ -65,6 +77,21 @@ impl RunContext {
         E: miette::Diagnostic,
     {
         self.runtime.block_on(operation).map_err(to_rhai)
+    }
+
+    /// Call before a change: `Ok(true)` when the run only plans (the caller returns a
+    /// placeholder and changes nothing); may ask the operator before the first change.
+    pub fn planned_change(
+        &self,
+        action: impl FnOnce() -> String,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        self.changes.before_change(action).map_err(to_rhai)
+    }
+
+    /// Call before a read of cluster state: `true` when it depends on a change that
+    /// was only planned (the caller returns a placeholder).
+    pub fn planned_read(&self, action: impl FnOnce() -> String) -> bool {
+        self.changes.before_read(action)
     }
 
     /// The transport to a host, connecting on first use.

@@ -1,9 +1,11 @@
 //! The Rhai side: engine set-up, diagnostics, and the script-facing API.
 
 pub mod api;
+pub mod changes;
 pub mod context;
 pub mod diagnostics;
 pub mod engine;
+pub mod registry;
 pub mod run;
 pub mod runbooks;
 pub mod sources;

@@ -129,3 +129,15 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write test file");
     path
 }
+
+/// Writes `script` as `dir/name` and runs it there with `-i inventory`.
+pub fn run_script(dir: &Path, inventory: &Path, name: &str, script: &str) -> Finished {
+    write_file(dir, name, script);
+    Runbook::new()
+        .current_dir(dir)
+        .arg("run")
+        .arg(name)
+        .arg("-i")
+        .arg(inventory)
+        .run()
+}

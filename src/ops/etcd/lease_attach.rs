@@ -40,7 +40,9 @@ impl Default for AttachOptions {
     fn default() -> AttachOptions {
         AttachOptions {
             re_lease: false,
-            page_size: 2048,
+            // Large pages: etcd 3.4 walks the rest of the range for every limited read,
+            // so the number of pages, not their size, dominates on big prefixes.
+            page_size: 50_000,
             batch_size: MAX_TXN_OPS,
             concurrency: 16,
         }
@@ -96,6 +98,12 @@ pub enum LeaseError {
         help("etcd leases count whole seconds: use at least `1s`, for example `10s` or `1h`")
     )]
     Ttl { input: String, reason: &'static str },
+    #[error("refusing to attach every key of the cluster to one lease (prefix `{prefix}`)")]
+    #[diagnostic(
+        code(runbook::lease::prefix),
+        help("name the prefix whose keys expire, for example `/kubernetes.io/events`")
+    )]
+    Prefix { prefix: String },
     #[error("cannot grant a lease of {ttl}s: {reason}")]
     #[diagnostic(
         code(runbook::lease::grant),
@@ -158,6 +166,11 @@ pub async fn attach(
     cancel: &CancellationToken,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<AttachReport, LeaseError> {
+    if prefix.trim_matches('/').is_empty() {
+        return Err(LeaseError::Prefix {
+            prefix: prefix.to_string(),
+        });
+    }
     let granted = client
         .lease_client()
         .grant(ttl, None)

@@ -3,6 +3,9 @@
 
 use etcd_client::{GetOptions, KeyValue};
 
+/// The largest page answer accepted (long keys, or values when reading them).
+const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
+
 /// Why a page could not be read.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PagingError {
@@ -121,6 +124,7 @@ impl KeyPager {
         let mut answer = self
             .client
             .kv_client()
+            .max_decoding_message_size(MAX_PAGE_BYTES)
             .get(start, Some(options))
             .await
             .map_err(|e| PagingError::Read {

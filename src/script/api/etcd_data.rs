@@ -130,6 +130,32 @@ fn backup_options(ctx: &RunContext, options: &Map) -> RhaiResult<(Vec<EtcdMember
 fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
     let ctx = etcd.ctx.clone();
     let (members, plan) = backup_options(&ctx, options)?;
+    let dirs: Vec<(String, String)> = members
+        .iter()
+        .map(|m| (m.host_name().to_string(), plan.dir_for(m)))
+        .collect();
+    let described = || {
+        let each: Vec<String> = dirs
+            .iter()
+            .map(|(host, dir)| format!("{host}: {dir}"))
+            .collect();
+        format!(
+            "back up etcd (etcdctl backup, db copy, sha256 manifest) on {}",
+            each.join(", ")
+        )
+    };
+    if ctx.planned_change(described)? {
+        return Ok(dirs
+            .iter()
+            .map(|(host, dir)| {
+                let mut map = Map::new();
+                map.insert("host".into(), host.clone().into());
+                map.insert("dir".into(), dir.clone().into());
+                map.insert("planned".into(), true.into());
+                map.into()
+            })
+            .collect());
+    }
     let result = ctx.runtime.block_on(backup::backup_members(
         &members,
         ctx.transports.clone(),
@@ -205,6 +231,9 @@ pub mod etcd_data_api {
     #[rhai_fn(pure, return_raw)]
     pub fn v3_key_count(etcd: &mut ScriptEtcd) -> RhaiResult<i64> {
         let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| "count the v3 keys".into()) {
+            return Ok(0);
+        }
         let members = ctx.etcd_members()?;
         let count = ctx.block_on(key_count::v3_key_count(&ctx.etcd, &members))?;
         let n = i64::try_from(count.count).unwrap_or(i64::MAX);
@@ -216,6 +245,9 @@ pub mod etcd_data_api {
     #[rhai_fn(pure, return_raw)]
     pub fn has_v2_snapshot(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<bool> {
         let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| format!("a v2 snapshot exists on {host}")) {
+            return Ok(true);
+        }
         let member = member_named(&ctx, &host_name(&host, "the host")?)?;
         ctx.block_on(async {
             let transport = ctx
@@ -249,6 +281,9 @@ pub mod etcd_data_api {
     #[rhai_fn(pure, return_raw)]
     pub fn verify_backup(etcd: &mut ScriptEtcd, backups: Dynamic) -> RhaiResult<Dynamic> {
         let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| "verify the backups against their manifests".into()) {
+            return Ok(backups);
+        }
         let Some(list) = backups.clone().try_cast::<Array>() else {
             let (member, dir) = backup_target(&ctx, &backups)?;
             return verify_one(&ctx, &member, dir).map(Dynamic::from);
@@ -296,6 +331,18 @@ pub mod etcd_data_api {
     pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
         let ctx = etcd.ctx.clone();
         let target = member_named(&ctx, &host_name(&host, "the host")?)?;
+        if ctx.planned_change(|| {
+            format!(
+                "etcdctl migrate --data-dir={} on {} (after its guards)",
+                target.data_dir,
+                target.host_name()
+            )
+        })? {
+            let mut map = Map::new();
+            map.insert("host".into(), target.host_name().into());
+            map.insert("result".into(), "planned".into());
+            return Ok(map);
+        }
         let members = ctx.etcd_members()?;
         let guard_facts = {
             let facts = facts(&ctx);

@@ -91,6 +91,17 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
     let ctx = &etcd.ctx;
     let readiness = readiness(options)?;
     let (member, others) = find_member(ctx, host)?;
+    if ctx.planned_change(|| {
+        format!(
+            "start {} as a new one-member cluster (ETCD_FORCE_NEW_CLUSTER=true, then without)",
+            member.host_name()
+        )
+    })? {
+        let mut map = Map::new();
+        map.insert("host".into(), member.host_name().into());
+        map.insert("planned".into(), true.into());
+        return Ok(map);
+    }
     let forced = ctx.block_on(async {
         let first = on_host(ctx, &member).await?;
         let mut rest = Vec::new();
@@ -125,6 +136,12 @@ fn join_member(
     let ctx = &etcd.ctx;
     let readiness = readiness(options)?;
     let (member, others) = find_member(ctx, host)?;
+    if ctx.planned_change(|| format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
+        let mut map = Map::new();
+        map.insert("host".into(), member.host_name().into());
+        map.insert("planned".into(), true.into());
+        return Ok(map);
+    }
     let joined = ctx.block_on(async {
         let joining = on_host(ctx, &member).await?;
         let running: Vec<&EtcdMember> = others.iter().collect();
@@ -160,6 +177,9 @@ pub mod etcd_membership_api {
     #[rhai_fn(pure, return_raw)]
     pub fn members(etcd: &mut ScriptEtcd) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
+        if ctx.planned_read(|| "list the cluster's members".into()) {
+            return Ok(Array::new());
+        }
         let all = ctx.etcd_members()?;
         let listed = ctx.block_on(async {
             let refs: Vec<&EtcdMember> = all.iter().collect();
@@ -175,6 +195,11 @@ pub mod etcd_membership_api {
     pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = find_member(ctx, &host)?;
+        if ctx
+            .planned_change(|| format!("member add {} ({})", member.host_name(), member.peer_url))?
+        {
+            return Ok(Map::new());
+        }
         let added = ctx.block_on(async {
             let running: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
@@ -195,6 +220,9 @@ pub mod etcd_membership_api {
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = find_member(ctx, &host)?;
+        if ctx.planned_change(|| format!("member remove {}", member.host_name()))? {
+            return Ok(Dynamic::UNIT);
+        }
         let removed = ctx.block_on(async {
             let through: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, via) = client_through(&ctx.etcd, &through, "remove a member").await?;

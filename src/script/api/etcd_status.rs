@@ -195,6 +195,17 @@ fn run_wait(etcd: &ScriptEtcd, options: &Map) -> Result<StatusReport, Box<EvalAl
     Ok(StatusReport(Arc::new(status)))
 }
 
+/// `wait_converged`, or its place in a plan.
+fn planned_wait(etcd: &ScriptEtcd, options: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
+    if etcd
+        .ctx
+        .planned_read(|| "wait until the raft indexes converge".into())
+    {
+        return Ok(Dynamic::UNIT);
+    }
+    run_wait(etcd, options).map(Dynamic::from)
+}
+
 #[export_module]
 pub mod etcd_status_api {
     use super::*;
@@ -205,34 +216,46 @@ pub mod etcd_status_api {
 
     /// Every member's v2 (`cluster-health`) and v3 (`endpoint health`) health.
     #[rhai_fn(pure, return_raw)]
-    pub fn health(etcd: &mut ScriptEtcd) -> Result<HealthReport, Box<EvalAltResult>> {
-        Ok(HealthReport(Arc::new(run_health(etcd)?)))
+    pub fn health(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
+        if etcd
+            .ctx
+            .planned_read(|| "etcd health of every member".into())
+        {
+            return Ok(Dynamic::UNIT);
+        }
+        Ok(Dynamic::from(HealthReport(Arc::new(run_health(etcd)?))))
     }
 
     /// Like `health()`, but throws naming each unhealthy member and why.
     #[rhai_fn(pure, return_raw)]
-    pub fn expect_healthy(etcd: &mut ScriptEtcd) -> Result<HealthReport, Box<EvalAltResult>> {
+    pub fn expect_healthy(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
+        if etcd.ctx.planned_read(|| "every member is healthy".into()) {
+            return Ok(Dynamic::UNIT);
+        }
         let report = run_health(etcd)?;
         report.expect_healthy().map_err(to_rhai)?;
-        Ok(HealthReport(Arc::new(report)))
+        Ok(Dynamic::from(HealthReport(Arc::new(report))))
     }
 
     /// Every member's `endpoint status`: id, version, db size, leader, raft term and indexes.
     #[rhai_fn(pure, return_raw)]
-    pub fn status(etcd: &mut ScriptEtcd) -> Result<StatusReport, Box<EvalAltResult>> {
+    pub fn status(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
+        if ctx.planned_read(|| "etcd status of every member".into()) {
+            return Ok(Dynamic::UNIT);
+        }
         let members = ctx.etcd_members()?;
         let timeout = ctx.etcd.timeout();
-        Ok(StatusReport(Arc::new(
+        Ok(Dynamic::from(StatusReport(Arc::new(
             ctx.runtime
                 .block_on(status::collect(&ctx.etcd, &members, timeout)),
-        )))
+        ))))
     }
 
     /// Waits until the members' raft indexes are within 1 of each other (up to 2 minutes).
     #[rhai_fn(pure, return_raw)]
-    pub fn wait_converged(etcd: &mut ScriptEtcd) -> Result<StatusReport, Box<EvalAltResult>> {
-        run_wait(etcd, &Map::new())
+    pub fn wait_converged(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
+        planned_wait(etcd, &Map::new())
     }
 
     /// `wait_converged(#{tolerance: 1, timeout: "2m", interval: "5s"})`.
@@ -240,22 +263,31 @@ pub mod etcd_status_api {
     pub fn wait_converged_with(
         etcd: &mut ScriptEtcd,
         options: Map,
-    ) -> Result<StatusReport, Box<EvalAltResult>> {
-        run_wait(etcd, &options)
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        planned_wait(etcd, &options)
     }
 
     /// Every member's hash of its key-value store at the cluster's current revision.
     #[rhai_fn(pure, return_raw)]
-    pub fn hashkv(etcd: &mut ScriptEtcd) -> Result<HashKvReport, Box<EvalAltResult>> {
-        Ok(HashKvReport(Arc::new(run_hashkv(etcd)?)))
+    pub fn hashkv(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
+        if etcd.ctx.planned_read(|| "hashkv of every member".into()) {
+            return Ok(Dynamic::UNIT);
+        }
+        Ok(Dynamic::from(HashKvReport(Arc::new(run_hashkv(etcd)?))))
     }
 
     /// Like `hashkv()`, but throws listing the members whose hash differs.
     #[rhai_fn(pure, return_raw)]
-    pub fn expect_hashkv_agree(etcd: &mut ScriptEtcd) -> Result<HashKvReport, Box<EvalAltResult>> {
+    pub fn expect_hashkv_agree(etcd: &mut ScriptEtcd) -> Result<Dynamic, Box<EvalAltResult>> {
+        if etcd
+            .ctx
+            .planned_read(|| "every member's hashkv agrees".into())
+        {
+            return Ok(Dynamic::UNIT);
+        }
         let report = run_hashkv(etcd)?;
         report.expect_agree().map_err(to_rhai)?;
-        Ok(HashKvReport(Arc::new(report)))
+        Ok(Dynamic::from(HashKvReport(Arc::new(report))))
     }
 
     // Health report.

@@ -96,6 +96,16 @@ impl ScriptHost {
         command: &str,
         options: &RunOptions,
     ) -> Result<CommandOutput, Box<EvalAltResult>> {
+        if self
+            .ctx
+            .planned_change(|| format!("run `{command}` on {}", self.name()))?
+        {
+            return Ok(CommandOutput {
+                code: 0,
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            });
+        }
         let ctx = &self.ctx;
         ctx.block_on(async {
             let transport = ctx.transport(&self.host).await?;
@@ -160,6 +170,18 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
         return Ok(Array::new());
     };
     let ctx = first.ctx.clone();
+    let names: Vec<&str> = targets.iter().map(|h| h.name()).collect();
+    if ctx.planned_change(|| format!("run `{command}` on {}", names.join(", ")))? {
+        let planned = CommandOutput {
+            code: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        };
+        return Ok(targets
+            .iter()
+            .map(|h| output_map(h.name(), &planned).into())
+            .collect());
+    }
     let mut prepared = Vec::with_capacity(targets.len());
     for host in &targets {
         prepared.push((host.clone(), host.run_options(&Map::new())?));
@@ -284,6 +306,12 @@ pub mod host_api {
     /// Reads a text file on the host.
     #[rhai_fn(pure, return_raw)]
     pub fn read(host: &mut ScriptHost, path: &str) -> Result<String, Box<EvalAltResult>> {
+        if host
+            .ctx
+            .planned_read(|| format!("read {path} on {}", host.name()))
+        {
+            return Ok(String::new());
+        }
         let ctx = host.ctx.clone();
         let bytes = ctx.block_on(async {
             let transport = ctx
@@ -305,6 +333,12 @@ pub mod host_api {
     /// Reads a file on the host as bytes.
     #[rhai_fn(pure, return_raw)]
     pub fn read_blob(host: &mut ScriptHost, path: &str) -> Result<rhai::Blob, Box<EvalAltResult>> {
+        if host
+            .ctx
+            .planned_read(|| format!("read {path} on {}", host.name()))
+        {
+            return Ok(rhai::Blob::new());
+        }
         let ctx = host.ctx.clone();
         ctx.block_on(async {
             let transport = ctx
@@ -318,6 +352,12 @@ pub mod host_api {
     /// Writes a file on the host atomically (temp file + rename), keeping an existing file's mode.
     #[rhai_fn(pure, return_raw)]
     pub fn write(host: &mut ScriptHost, path: &str, text: &str) -> Result<(), Box<EvalAltResult>> {
+        if host
+            .ctx
+            .planned_change(|| format!("write {path} on {}", host.name()))?
+        {
+            return Ok(());
+        }
         let ctx = host.ctx.clone();
         ctx.block_on(async {
             let transport = ctx
@@ -333,6 +373,12 @@ pub mod host_api {
     /// Whether a file or directory exists on the host.
     #[rhai_fn(pure, return_raw)]
     pub fn exists(host: &mut ScriptHost, path: &str) -> Result<bool, Box<EvalAltResult>> {
+        if host
+            .ctx
+            .planned_read(|| format!("read {path} on {}", host.name()))
+        {
+            return Ok(false);
+        }
         let ctx = host.ctx.clone();
         ctx.block_on(async {
             let transport = ctx

@@ -125,6 +125,25 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> Result<Map, Box<EvalAltResult
     Ok(verify_map(name, &report))
 }
 
+/// `attach`, or its place in a plan.
+fn planned_attach(
+    ctx: &RunContext,
+    prefix: &str,
+    duration: &str,
+    options: &Map,
+) -> Result<Map, Box<EvalAltResult>> {
+    let shown = prefix.trim_end_matches('/');
+    if ctx
+        .planned_change(|| format!("attach every key under {shown}/ to one lease of {duration}"))?
+    {
+        let mut map = Map::new();
+        map.insert("prefix".into(), prefix.into());
+        map.insert("planned".into(), true.into());
+        return Ok(map);
+    }
+    run_attach(ctx, prefix, duration, options)
+}
+
 #[export_module]
 pub mod lease_api {
     use super::*;
@@ -138,7 +157,7 @@ pub mod lease_api {
         prefix: &str,
         duration: &str,
     ) -> Result<Map, Box<EvalAltResult>> {
-        run_attach(&lease.ctx, prefix, duration, &Map::new())
+        planned_attach(&lease.ctx, prefix, duration, &Map::new())
     }
 
     /// `attach` with options: `#{re_lease: true}` also moves keys already on a lease;
@@ -150,7 +169,7 @@ pub mod lease_api {
         duration: &str,
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
-        run_attach(&lease.ctx, prefix, duration, &options)
+        planned_attach(&lease.ctx, prefix, duration, &options)
     }
 
     /// On a member migrated in place (it still holds its v2 store), compares every v2 leaf
@@ -158,6 +177,17 @@ pub mod lease_api {
     /// first mismatches, if any key is missing or different; else returns the counts.
     #[rhai_fn(pure, return_raw)]
     pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        let shown = host
+            .clone()
+            .try_cast::<crate::script::api::host::ScriptHost>()
+            .map(|h| h.name().to_string())
+            .unwrap_or_else(|| host.to_string());
+        if etcd
+            .ctx
+            .planned_read(|| format!("compare every v2 key with v3 on {shown}"))
+        {
+            return Ok(Map::new());
+        }
         run_verify(&etcd.ctx, &host)
     }
 }

@@ -36,9 +36,23 @@ impl ScriptMaster {
 
     fn switch_all(&self, direction: Switch) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &self.ctx;
+        let hosts = self.hosts()?;
+        let what = match direction {
+            Switch::Etcd3 => "set storage-backend: [etcd3] and storage-media-type in",
+            Switch::Default => "remove storage-backend and storage-media-type from",
+        };
+        if ctx.planned_change(|| {
+            let files: Vec<String> = hosts
+                .iter()
+                .map(|h| format!("{}:{}", h.name, config_path(h)))
+                .collect();
+            format!("{what} {}", files.join(", "))
+        })? {
+            return Ok(Array::new());
+        }
         let stamp = stamp();
         let mut results = Array::new();
-        for host in self.hosts()? {
+        for host in hosts {
             let change = ctx.block_on(async {
                 let transport = ctx
                     .transport(&host)
@@ -65,8 +79,12 @@ impl ScriptMaster {
 
     fn restart_all(&self, wait: Duration) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &self.ctx;
+        let hosts = self.hosts()?;
+        if ctx.planned_change(|| describe_services("restart", &hosts, false))? {
+            return Ok(Array::new());
+        }
         let mut results = Array::new();
-        for host in self.hosts()? {
+        for host in hosts {
             let restarted = ctx.block_on(async {
                 let transport = ctx.transport(&host).await.map_err(ServiceError::from)?;
                 services::restart(&host, &transport, wait, &ctx.cancel).await
@@ -75,6 +93,21 @@ impl ScriptMaster {
         }
         Ok(results)
     }
+}
+
+/// "stop a, b on m1; ..." in the order the services are acted on.
+fn describe_services(verb: &str, hosts: &[Host], reverse: bool) -> String {
+    let each: Vec<String> = hosts
+        .iter()
+        .map(|h| {
+            let mut names = services::master_services(h);
+            if reverse {
+                names.reverse();
+            }
+            format!("{} on {}", names.join(", "), h.name)
+        })
+        .collect();
+    format!("{verb} {}", each.join("; "))
 }
 
 fn service_map(host: &Host, services: Vec<String>) -> Dynamic {
@@ -156,8 +189,12 @@ pub mod master_api {
     #[rhai_fn(pure, return_raw)]
     pub fn stop(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &master.ctx;
+        let hosts = master.hosts()?;
+        if ctx.planned_change(|| describe_services("stop", &hosts, true))? {
+            return Ok(Array::new());
+        }
         let mut results = Array::new();
-        for host in master.hosts()? {
+        for host in hosts {
             let stopped = ctx.block_on(async {
                 let transport = ctx
                     .transport(&host)

@@ -21,6 +21,13 @@ impl ScriptService {
     }
 
     fn control(&self, action: ServiceAction) -> Result<(), Box<EvalAltResult>> {
+        if self
+            .host
+            .ctx
+            .planned_change(|| format!("{} {} on {}", action.verb(), self.name, self.host.name()))?
+        {
+            return Ok(());
+        }
         let ctx = self.host.ctx.clone();
         let manager = ServiceManager::from_host(&self.host.host);
         tracing::info!(host = %self.host.name(), service = %self.name, action = action.verb(), "service");
@@ -36,6 +43,13 @@ impl ScriptService {
     }
 
     fn active(&self) -> Result<bool, Box<EvalAltResult>> {
+        if self
+            .host
+            .ctx
+            .planned_read(|| format!("is {} active on {}", self.name, self.host.name()))
+        {
+            return Ok(false);
+        }
         let ctx = self.host.ctx.clone();
         let manager = ServiceManager::from_host(&self.host.host);
         ctx.block_on(async {

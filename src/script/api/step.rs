@@ -50,7 +50,9 @@ fn run_step(
         .record(crate::journal::EventKind::StepStarted, Some(&key), |_| {})
         .map_err(to_rhai)?;
     let started = Instant::now();
+    ctx.changes.set_step(Some(key.clone()));
     let outcome = body.call_within_context::<Dynamic>(call, ());
+    ctx.changes.set_step(None);
     let elapsed = started.elapsed();
     let seconds = elapsed.as_secs_f64();
     match outcome {

@@ -1,0 +1,32 @@
+//! `runbook check SCRIPT`: a dry run. Reads run for real (health, status, key counts,
+//! files); every change is only planned, and so is every read that depends on one.
+//! Nothing is written, not even the journal.
+
+use super::run::{execute, load_inventory, resolve_script};
+use super::Failure;
+use crate::cli::CheckArgs;
+use crate::journal::Steps;
+use crate::report::Reporter;
+use crate::script::changes::{render_plan, Changes};
+use serde_json::json;
+
+pub fn check(args: CheckArgs, reporter: Reporter) -> Result<(), Failure> {
+    let script = resolve_script(&args.script)?;
+    let inventory = load_inventory(&args.script_args)?;
+    let (_, plan) = execute(
+        &args.script_args,
+        &script,
+        inventory,
+        Steps::unrecorded(),
+        Changes::plan(),
+        &reporter,
+    )?;
+    let changes = plan.iter().filter(|e| e.changes).count();
+    let human = format!(
+        "plan for {} ({changes} changes; the checks before the first change passed, nothing was changed):\n{}",
+        script.display(),
+        render_plan(&plan)
+    );
+    reporter.result(&human, json!({"status": "ok", "plan": plan}));
+    Ok(())
+}

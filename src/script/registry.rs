@@ -1,0 +1,164 @@
+//! Every primitive a runbook can call, described once: signature, what it does, an
+//! example, and whether it changes anything. `runbook doc`, the REPL's `:help` and
+//! docs/primitives.md are generated from this table; a test checks it against the
+//! functions the engine actually registers.
+
+/// One documented primitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Primitive {
+    /// What it is called on: `etcd`, `lease`, `master`, `inventory`, `host`, `hosts` (an
+    /// array of hosts), `service`, `error` (what `catch` receives), or `` for a function.
+    pub object: &'static str,
+    pub name: &'static str,
+    pub signature: &'static str,
+    pub summary: &'static str,
+    pub example: &'static str,
+    /// Whether it changes a host or the cluster (`runbook check` only plans these).
+    pub changes: bool,
+}
+
+impl Primitive {
+    /// `etcd.backup`, `step`, ...
+    pub fn full_name(&self) -> String {
+        if self.object.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}.{}", self.object, self.name)
+        }
+    }
+}
+
+const fn p(
+    object: &'static str,
+    name: &'static str,
+    signature: &'static str,
+    summary: &'static str,
+    example: &'static str,
+    changes: bool,
+) -> Primitive {
+    Primitive {
+        object,
+        name,
+        signature,
+        summary,
+        example,
+        changes,
+    }
+}
+
+/// The primitives, grouped by object.
+pub const PRIMITIVES: &[Primitive] = &[
+    p("", "step", "step(name, || { ... }) -> value", "Runs a named step: prints its start and end with timings, records it in the journal (.runbook/ next to the inventory), and skips it when `--resume` finds it finished (returning its recorded value).", "let backups = step(\"back up\", || etcd.backup());", false),
+    // inventory
+    p("inventory", "group", "inventory.group(name) -> array of hosts", "The hosts of a group and of its child groups, in inventory order. Throws when the group does not exist.", "for h in inventory.group(\"etcd\") { print(h.name); }", false),
+    p("inventory", "has_group", "inventory.has_group(name) -> bool", "Whether the inventory has that group.", "if !inventory.has_group(\"etcd\") { throw \"no [etcd]\"; }", false),
+    p("inventory", "hosts", "inventory.hosts() -> array of hosts", "Every host, in inventory order.", "print(inventory.hosts().len());", false),
+    p("inventory", "host", "inventory.host(name) -> host", "One host by name. Throws when there is none.", "let m = inventory.host(\"master-1\");", false),
+    p("inventory", "groups", "inventory.groups() -> array of strings", "The names of all groups.", "print(inventory.groups());", false),
+    p("inventory", "variable", "inventory.variable(name) -> value", "A variable of the `all` group (with `-e` overrides), or () when unset.", "let kind = inventory.variable(\"deployment_type\");", false),
+    // host
+    p("host", "name", "host.name -> string", "The host's inventory name.", "print(h.name);", false),
+    p("host", "vars", "host.vars -> map", "The host's effective variables (defaults, groups, host, -e).", "print(h.vars.etcd_data_dir);", false),
+    p("host", "variable", "host.variable(name) -> value", "One of the host's variables, or () when unset.", "let port = h.variable(\"etcd_client_port\");", false),
+    p("host", "run", "host.run(command[, #{timeout, stdin}]) -> string", "Runs a shell command on the host; throws (host, command, exit code, stderr) unless it exits 0. Returns stdout without its final newline.", "let version = h.run(\"etcd --version | head -n 1\");", true),
+    p("host", "try_run", "host.try_run(command[, #{timeout, stdin}]) -> #{code, stdout, stderr}", "Runs a shell command and returns its result whatever the exit code.", "if h.try_run(\"test -d /var/lib/etcd\").code != 0 { ... }", true),
+    p("host", "read", "host.read(path) -> string", "Reads a text file on the host.", "let conf = h.read(\"/etc/etcd/etcd.conf\");", false),
+    p("host", "read_blob", "host.read_blob(path) -> blob", "Reads a file on the host as bytes.", "let db = h.read_blob(\"/var/lib/etcd/member/snap/db\");", false),
+    p("host", "write", "host.write(path, text)", "Writes a file on the host atomically (temp file + rename), keeping an existing file's mode.", "h.write(\"/etc/motd\", \"migrating etcd\\n\");", true),
+    p("host", "exists", "host.exists(path) -> bool", "Whether a file or directory exists on the host.", "if h.exists(\"/var/lib/etcd/member\") { ... }", false),
+    p("host", "service", "host.service(name) -> service", "A service on the host (systemctl, or the host's runbook_service_command).", "h.service(\"etcd\").stop();", false),
+    p("hosts", "run_all", "hosts.run_all(command) -> array of #{host, code, stdout, stderr}", "Runs one command on every host of an array at once; throws listing the hosts where it failed. Results in the array's order.", "inventory.group(\"etcd\").run_all(\"sync\");", true),
+    p("hosts", "try_run_all", "hosts.try_run_all(command) -> array of #{host, code, stdout, stderr}", "Like run_all, without failing on non-zero exits.", "let codes = hosts.try_run_all(\"systemctl is-active etcd\").map(|r| r.code);", true),
+    // service
+    p("service", "name", "service.name -> string", "The service's name.", "print(s.name);", false),
+    p("service", "start", "service.start()", "Starts the service.", "h.service(\"etcd\").start();", true),
+    p("service", "stop", "service.stop()", "Stops the service.", "h.service(\"etcd\").stop();", true),
+    p("service", "restart", "service.restart()", "Restarts the service, so it reads its configuration again.", "h.service(\"etcd\").restart();", true),
+    p("service", "is_active", "service.is_active() -> bool", "Whether the service is running.", "if h.service(\"etcd\").is_active() { ... }", false),
+    // etcd: state
+    p("etcd", "health", "etcd.health() -> health report", "Every member's v2 (cluster-health) and v3 (endpoint health) health; prints as a table; `.members`, `.healthy`, `.unhealthy`.", "print(etcd.health());", false),
+    p("etcd", "expect_healthy", "etcd.expect_healthy() -> health report", "Like health(), but throws naming each unhealthy member and why.", "etcd.expect_healthy();", false),
+    p("etcd", "status", "etcd.status() -> status report", "Every member's id, version, db size, leader, raft term, raft index and applied index (as `etcdctl endpoint status -w table`); `.members`, `.leader`, `.reachable`.", "print(etcd.status());", false),
+    p("etcd", "wait_converged", "etcd.wait_converged([#{tolerance: 1, timeout: \"2m\", interval: \"5s\"}]) -> status report", "Polls until the members' raft indexes are within `tolerance`; throws on timeout with each member's last index.", "etcd.wait_converged(#{timeout: \"5m\"});", false),
+    p("etcd", "hashkv", "etcd.hashkv() -> hashkv report", "Every member's hash of its key-value store at one common revision; `.members`, `.agree`, `.revision`.", "print(etcd.hashkv().agree);", false),
+    p("etcd", "expect_hashkv_agree", "etcd.expect_hashkv_agree() -> hashkv report", "Like hashkv(), but throws listing the members whose hash differs.", "etcd.expect_hashkv_agree();", false),
+    p("etcd", "v3_key_count", "etcd.v3_key_count() -> int", "The number of keys in the v3 keyspace (counted, not fetched). Recorded: etcd.migrate needs the last count of the run to be 0.", "if etcd.v3_key_count() != 0 { throw \"v3 data exists\"; }", false),
+    p("etcd", "has_v2_snapshot", "etcd.has_v2_snapshot(host) -> bool", "Whether the member's data dir holds a v2 snapshot (member/snap/*.snap), which etcdctl migrate reads.", "etcd.has_v2_snapshot(inventory.host(\"etcd-1\"))", false),
+    p("etcd", "members", "etcd.members() -> array of #{id, name, peer_urls, client_urls, is_learner}", "The members the cluster knows.", "print(etcd.members().map(|m| m.name));", false),
+    p("etcd", "verify", "etcd.verify(host) -> #{v2_keys, ...}", "On a migrated member that still holds its v2 store: every v2 leaf key against v3 (present, value, create and mod revision); throws naming the first mismatches.", "etcd.verify(inventory.host(\"etcd-1\"));", false),
+    // etcd: changes
+    p("etcd", "backup", "etcd.backup([#{hosts, dir}]) -> array of #{host, dir, files, bytes}", "Backs up every member at once into <data_dir>/openshift-backup-pre-migration<stamp>: free space checked first, etcdctl backup, a copy of member/snap/db, a sha256 manifest, mode 0700. Fails listing every host if any fails.", "let backups = etcd.backup();", true),
+    p("etcd", "verify_backup", "etcd.verify_backup(backups or host) -> same", "Re-hashes a backup on its host against its manifest; missing, extra or changed files are named.", "for b in backups { etcd.verify_backup(b); }", false),
+    p("etcd", "migrate", "etcd.migrate(host) -> #{host, result, output}", "ETCDCTL_API=3 etcdctl migrate on one member, only if: etcd is stopped there, a v2 snapshot exists, the run counted 0 v3 keys, a verified backup of that member exists, and no migration is recorded on any member.", "etcd.migrate(inventory.group(\"etcd\")[0]);", true),
+    p("etcd", "force_new_cluster", "etcd.force_new_cluster(host[, #{timeout}]) -> #{host, member_id, peer_url, ...}", "Starts a stopped member as a new one-member cluster with its data (ETCD_FORCE_NEW_CLUSTER=true, then without; etcd.conf copy kept); every other member must be stopped.", "etcd.force_new_cluster(first);", true),
+    p("etcd", "join", "etcd.join(host[, #{timeout}]) -> #{host, member_id, moved_to, ...}", "Joins a stopped member to the running cluster: its data moved to member.old.<stamp>, member add, etcd.conf rewritten (copy kept), started, caught up.", "for m in others { etcd.join(m); }", true),
+    p("etcd", "member_add", "etcd.member_add(host) -> #{id, initial_cluster, already_present}", "`member add` of the host's peer URL (retried; an earlier add of the same URL counts).", "let added = etcd.member_add(h);", true),
+    p("etcd", "member_remove", "etcd.member_remove(host) -> member", "Removes the host's member from the cluster.", "etcd.member_remove(h);", true),
+    // lease
+    p("lease", "attach", "lease.attach(prefix, duration[, #{re_lease}]) -> #{lease, ttl, keys, attached, skipped, conflicts, ...}", "Grants one lease and attaches every key under prefix/ to it, never rewriting a value; keys already on a lease are skipped unless re_lease.", "lease.attach(\"/kubernetes.io/events\", \"1h\");", true),
+    // master
+    p("master", "hosts", "master.hosts() -> array of hosts", "The masters, in inventory order.", "print(master.hosts().len());", false),
+    p("master", "patch", "master.patch() -> array of #{host, path, changed, backup, diff}", "Sets storage-backend: [etcd3] and storage-media-type: [application/vnd.kubernetes.protobuf] in every master's master-config.yaml (idempotent; a copy of the original is kept; the diff is shown).", "master.patch();", true),
+    p("master", "unpatch", "master.unpatch() -> array of #{host, path, changed, backup, diff}", "Removes the two storage arguments again, restoring the original bytes when a copy says the same.", "master.unpatch();", true),
+    p("master", "ttl_durations", "master.ttl_durations() -> array of #{prefix, duration, seconds, source}", "The lease duration of each TTL prefix, from the first master's config (event-ttl, accessTokenMaxAgeSeconds, authorizeTokenMaxAgeSeconds, controllerLeaseTTL at least 1s).", "for t in master.ttl_durations() { lease.attach(t.prefix, t.duration); }", false),
+    p("master", "stop", "master.stop() -> array of #{host, services}", "Stops every master's services, controllers before the API.", "master.stop();", true),
+    p("master", "restart", "master.restart([#{timeout}]) -> array of #{host, services}", "Restarts every master's services, API before controllers, and waits until each is active.", "master.restart();", true),
+    // errors
+    p("error", "message", "e.message -> string", "What went wrong (in `catch (e)`).", "try { etcd.migrate(h) } catch (e) { print(e.message); }", false),
+    p("error", "code", "e.code -> string", "The error's code, e.g. runbook::etcd::migrate::running.", "if e.code == \"runbook::host::command_failed\" { ... }", false),
+    p("error", "help", "e.help -> string or ()", "What to do about it.", "print(e.help);", false),
+];
+
+/// The entry called `name` (`etcd.backup`, or just `backup` when unambiguous).
+pub fn find(name: &str) -> Vec<&'static Primitive> {
+    let exact: Vec<_> = PRIMITIVES
+        .iter()
+        .filter(|p| p.full_name() == name)
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    PRIMITIVES.iter().filter(|p| p.name == name).collect()
+}
+
+/// One entry as text: signature, summary, example, whether it changes anything.
+pub fn render(primitive: &Primitive) -> String {
+    let changes = if primitive.changes {
+        "changes hosts or the cluster (planned only by `runbook check`)"
+    } else {
+        "read-only"
+    };
+    format!(
+        "{}\n    {}\n    {changes}\n    example: {}\n",
+        primitive.signature, primitive.summary, primitive.example
+    )
+}
+
+/// The whole reference as Markdown (docs/primitives.md).
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Primitives\n\nGenerated by `runbook doc --markdown` from the registry in `src/script/registry.rs`; do not edit by hand.\n",
+    );
+    let mut object = None;
+    for primitive in PRIMITIVES {
+        if object != Some(primitive.object) {
+            object = Some(primitive.object);
+            let title = if primitive.object.is_empty() {
+                "functions"
+            } else {
+                primitive.object
+            };
+            out.push_str(&format!(
+                "\n## {title}\n\n| primitive | changes | what |\n|---|---|---|\n"
+            ));
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {} Example: `{}` |\n",
+            primitive.signature.replace('|', "\\|"),
+            if primitive.changes { "yes" } else { "no" },
+            primitive.summary.replace('|', "\\|"),
+            primitive.example.replace('|', "\\|")
+        ));
+    }
+    out
+}

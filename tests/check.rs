@@ -1,0 +1,177 @@
+//! `runbook check` (a dry run) and the question `run` asks before the first change:
+//! on a real lab, the plan is printed and nothing changes — files, keys, processes, journal.
+
+mod support;
+
+use runbook::lab::layout::LabLayout;
+use runbook::lab::pidfile::recorded_processes;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use support::command::Runbook;
+use support::etcd::etcdctl;
+use support::lab::TestLab;
+
+/// What must not change: config files, data-dir listings, running processes, key counts.
+fn snapshot(lab: &TestLab) -> BTreeMap<String, String> {
+    let mut state = BTreeMap::new();
+    for host in ["etcd-1", "etcd-2", "etcd-3"] {
+        let root = lab.host_dir(host);
+        state.insert(
+            format!("{host} etcd.conf"),
+            std::fs::read_to_string(root.join("etc/etcd/etcd.conf")).unwrap(),
+        );
+        let mut entries: Vec<String> = std::fs::read_dir(root.join("var/lib/etcd"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        entries.sort();
+        state.insert(format!("{host} data dir"), entries.join(","));
+    }
+    let config = lab.host_dir("master-1").join("etc/origin/master");
+    let mut files: Vec<String> = std::fs::read_dir(&config)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    state.insert("master config dir".into(), files.join(","));
+    state.insert(
+        "master-config.yaml".into(),
+        std::fs::read_to_string(config.join("master-config.yaml")).unwrap(),
+    );
+    let pids: Vec<String> = recorded_processes(&LabLayout::new(&lab.dir))
+        .iter()
+        .map(|p| format!("{p:?}"))
+        .collect();
+    state.insert("processes".into(), pids.join(";"));
+    let env = lab.env();
+    let v2 = etcdctl(&env, 2, &["ls", "-r", "-p", "/"]);
+    state.insert(
+        "v2 keys".into(),
+        v2.stdout
+            .lines()
+            .filter(|l| !l.ends_with('/'))
+            .count()
+            .to_string(),
+    );
+    let v3 = etcdctl(&env, 3, &["get", "", "--from-key", "--keys-only"]);
+    state.insert(
+        "v3 keys".into(),
+        v3.stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .count()
+            .to_string(),
+    );
+    state.insert(
+        "journal".into(),
+        lab.dir.join(".runbook").exists().to_string(),
+    );
+    state
+}
+
+#[test]
+fn check_prints_the_plan_and_changes_nothing() {
+    let lab = TestLab::up(&["--tls", "--keys", "300"]);
+    let before = snapshot(&lab);
+    let checked = Runbook::new()
+        .args(["check", "v2-to-v3", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .success();
+    let plan = &checked.stdout;
+    for expected in [
+        "changes; the checks before the first change passed, nothing was changed",
+        "step stop the masters:\n   1. stop atomic-openshift-master-controllers, atomic-openshift-master-api on master-1",
+        "step wait for raft convergence:\n   2. check: wait until the raft indexes converge\nstep back up every member:\n   3. back up etcd",
+        "stop etcd on etcd-1",
+        "etcdctl migrate --data-dir=",
+        "start etcd-1 as a new one-member cluster",
+        "check: compare every v2 key with v3 on etcd-1",
+        "join etcd-3 to the cluster",
+        "attach every key under /kubernetes.io/events/ to one lease of 1h",
+        "attach every key under /openshift.io/oauth/authorizetokens/ to one lease of 8m20s",
+        "set storage-backend: [etcd3] and storage-media-type in master-1:",
+        "restart atomic-openshift-master-api, atomic-openshift-master-controllers on master-1",
+    ] {
+        assert!(plan.contains(expected), "plan lacks {expected:?}:\n{plan}");
+    }
+    assert_eq!(snapshot(&lab), before, "a dry run changed something");
+
+    // A precondition that fails stops the check with its error, before any plan.
+    let put = etcdctl(&lab.env(), 3, &["put", "/leftover", "v3"]);
+    assert_eq!(put.code, 0, "{}", put.stderr);
+    let refused = Runbook::new()
+        .args(["check", "v2-to-v3", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("the cluster already holds 1 v3 keys"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stdout.contains("plan for"), "{}", refused.stdout);
+}
+
+/// Runs `runbook ARGS` on a pseudo-terminal (util-linux `script`), answering `answer`.
+fn on_a_terminal(dir: &Path, args: &str, answer: &str) -> (i32, String) {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_runbook"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn run_on_a_terminal_asks_before_the_first_change() {
+    let lab = TestLab::up(&["--keys", "300"]);
+    let before = snapshot(&lab);
+    let inventory = lab.inventory().display().to_string();
+    let (code, screen) = on_a_terminal(&lab.dir, &format!("run v2-to-v3 -i '{inventory}'"), "n\n");
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains("The first change of this run: stop atomic-openshift-master-controllers"),
+        "{screen}"
+    );
+    assert!(screen.contains("Continue? [y/N]"), "{screen}");
+    assert!(
+        screen.contains("not confirmed: nothing was changed"),
+        "{screen}"
+    );
+    let mut after = snapshot(&lab);
+    // The declined run is in the journal; nothing else moved.
+    assert_eq!(after.remove("journal").as_deref(), Some("true"));
+    let mut expected = before.clone();
+    expected.remove("journal");
+    assert_eq!(after, expected);
+
+    // --yes: no question, the migration runs.
+    let (code, screen) = on_a_terminal(
+        &lab.dir,
+        &format!("run v2-to-v3 --restart --yes -i '{inventory}'"),
+        "",
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("Continue?"), "{screen}");
+    assert!(screen.contains("migration finished"), "{screen}");
+}

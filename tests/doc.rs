@@ -1,0 +1,122 @@
+//! `runbook doc` and docs/primitives.md come from one registry, and the registry
+//! covers every function the engine registers for runbooks (nothing undocumented,
+//! nothing documented that does not exist).
+
+mod support;
+
+use runbook::script::api;
+use runbook::script::registry::PRIMITIVES;
+use std::collections::BTreeSet;
+use support::command::{repo_root, Runbook};
+
+/// `(object, name)` of every function a plugin module gives runbooks.
+fn registered() -> BTreeSet<(String, String)> {
+    let modules = [
+        ("host", rhai::exported_module!(api::host::host_api)),
+        ("service", rhai::exported_module!(api::service::service_api)),
+        (
+            "inventory",
+            rhai::exported_module!(api::inventory::inventory_api),
+        ),
+        ("master", rhai::exported_module!(api::master::master_api)),
+        (
+            "etcd",
+            rhai::exported_module!(api::etcd_status::etcd_status_api),
+        ),
+        (
+            "etcd",
+            rhai::exported_module!(api::etcd_data::etcd_data_api),
+        ),
+        (
+            "etcd",
+            rhai::exported_module!(api::etcd_membership::etcd_membership_api),
+        ),
+        ("etcd", rhai::exported_module!(api::lease::lease_api)),
+    ];
+    let mut found = BTreeSet::new();
+    for (object, module) in modules {
+        for signature in module.gen_fn_signatures_with_mapper(|s| s.into()) {
+            let (name, rest) = signature.split_once('(').unwrap();
+            let first_type = rest
+                .split([',', ')'])
+                .next()
+                .unwrap_or("")
+                .split(':')
+                .nth(1)
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let name = name.trim_start_matches("get$").to_string();
+            // Rendering and comparison helpers, and the fields of reports, are not primitives.
+            if matches!(name.as_str(), "to_string" | "to_debug" | "==")
+                || matches!(
+                    first_type.as_str(),
+                    "&mut HealthReport" | "&mut StatusReport" | "&mut HashKvReport"
+                )
+            {
+                continue;
+            }
+            let object = match (first_type.as_str(), name.as_str()) {
+                ("&mut Array", _) => "hosts",
+                ("&mut ScriptLease", _) => "lease",
+                _ => object,
+            };
+            found.insert((object.to_string(), name));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_registry_documents_exactly_the_registered_primitives() {
+    let registered = registered();
+    let documented: BTreeSet<(String, String)> = PRIMITIVES
+        .iter()
+        .filter(|p| !matches!(p.object, "" | "error"))
+        .map(|p| (p.object.to_string(), p.name.to_string()))
+        .collect();
+    let undocumented: Vec<_> = registered.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        undocumented.is_empty(),
+        "registered but not in the registry: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "in the registry but not registered: {phantom:?}"
+    );
+}
+
+#[test]
+fn docs_primitives_md_is_generated_from_the_registry() {
+    let generated = Runbook::new()
+        .args(["doc", "--markdown"])
+        .run()
+        .success()
+        .stdout;
+    let committed = std::fs::read_to_string(repo_root().join("docs/primitives.md")).unwrap();
+    assert_eq!(
+        committed, generated,
+        "docs/primitives.md is out of date: run `runbook doc --markdown > docs/primitives.md`"
+    );
+}
+
+#[test]
+fn doc_describes_one_primitive_or_refuses_an_unknown_name() {
+    Runbook::new()
+        .args(["doc", "etcd.migrate"])
+        .run()
+        .success()
+        .stdout_has("etcd.migrate(host) -> #{host, result, output}")
+        .stdout_has("changes hosts or the cluster");
+    Runbook::new()
+        .args(["doc", "lease.attach"])
+        .run()
+        .success()
+        .stdout_has("example: lease.attach(\"/kubernetes.io/events\", \"1h\");");
+    Runbook::new()
+        .args(["doc", "etcd.frobnicate"])
+        .run()
+        .code(2)
+        .stderr_has("no primitive named `etcd.frobnicate`");
+}

@@ -1,0 +1,145 @@
+//! `runbooks/v2-to-v3.rhai` on a lab laid out as openshift-ansible's etcd system container:
+//! data in `var/lib/etcd/etcd.etcd`, service `etcd_container` picked by the inventory's
+//! layout default (the lab's inventory does not name it). The migration must back up,
+//! migrate and restart there, and leave the `etcd_container` service running everywhere.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use support::command::{repo_root, write_file, Runbook};
+use support::lab::TestLab;
+use support::migration::{assert_migrated, before};
+
+const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
+
+fn data_dir(lab: &TestLab, member: &str) -> PathBuf {
+    lab.host_dir(member).join("var/lib/etcd/etcd.etcd")
+}
+
+/// The `openshift-backup-pre-migration*` directories in `dir`.
+fn backups_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| {
+            path.is_dir()
+                && path.file_name().is_some_and(|n| {
+                    n.to_string_lossy()
+                        .starts_with("openshift-backup-pre-migration")
+                })
+        })
+        .collect()
+}
+
+/// Runs a small script against the lab's inventory and returns what it printed.
+fn run_script(lab: &TestLab, source: &str) -> String {
+    let work = tempfile::tempdir().unwrap();
+    write_file(work.path(), "probe.rhai", source);
+    Runbook::new()
+        .current_dir(work.path())
+        .args(["run", "probe.rhai", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .success()
+        .stdout
+}
+
+#[test]
+fn the_migration_runbook_migrates_a_system_container_lab() {
+    let lab = TestLab::up(&["--tls", "--keys", "1500", "--layout", "system_container"]);
+
+    // The lab is laid out as a system container: data one level down, service etcd_container.
+    let inventory = std::fs::read_to_string(lab.inventory()).unwrap();
+    assert!(
+        inventory.contains("runbook_etcd_layout=system_container"),
+        "{inventory}"
+    );
+    assert!(!inventory.contains("etcd_service"), "{inventory}");
+    for member in MEMBERS {
+        let host = lab.host_dir(member);
+        assert!(
+            data_dir(&lab, member).join("member/snap").is_dir(),
+            "{member}: no data in var/lib/etcd/etcd.etcd/member"
+        );
+        assert!(
+            !host.join("var/lib/etcd/member").exists(),
+            "{member}: data in the rpm data dir"
+        );
+        assert!(
+            host.join("var/log/etcd_container.log").is_file(),
+            "{member}"
+        );
+        assert!(host.join("run/etcd_container.pid").is_file(), "{member}");
+        assert!(!host.join("var/log/etcd.log").exists(), "{member}");
+    }
+    let vars = run_script(
+        &lab,
+        "let h = inventory.host(\"etcd-1\");\nprint(`service=${h.vars.etcd_service} data=${h.vars.etcd_data_dir}`);\n",
+    );
+    let expected = format!(
+        "service=etcd_container data={}",
+        data_dir(&lab, "etcd-1").display()
+    );
+    assert!(vars.contains(&expected), "{vars}");
+
+    let before = before(&lab);
+    assert_eq!(before.leaves.len(), 1500, "seeded leaves");
+    let run = Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "--output", "json", "-i"])
+        .arg(lab.inventory())
+        .current_dir(repo_root())
+        .run()
+        .success();
+    assert!(
+        run.stdout.contains("etcd-1: system_container (data ")
+            && run.stdout.contains("service etcd_container)"),
+        "the runbook describes the layout: {}",
+        run.stdout
+    );
+    assert_migrated(&lab, &before);
+
+    // Backups and the migration record sit in the system container's data dir.
+    for member in MEMBERS {
+        let data = data_dir(&lab, member);
+        let backups = backups_in(&data);
+        assert_eq!(backups.len(), 1, "{member}: {backups:?}");
+        assert!(backups[0].join("member/snap/db").is_file(), "{backups:?}");
+        assert!(
+            data.join("runbook-v2-to-v3-migration.json").is_file(),
+            "{member}: no migration record in {}",
+            data.display()
+        );
+        assert!(!lab.host_dir(member).join("var/lib/etcd/member").exists());
+        assert!(!lab.host_dir(member).join("run/etcd.pid").exists());
+    }
+
+    // Every member runs again as etcd_container, asked the way runbooks ask.
+    let active = run_script(
+        &lab,
+        "for h in inventory.group(\"etcd\") {\n  let s = h.vars.etcd_service;\n  print(`${h.name} ${s} active=${h.service(s).is_active()}`);\n}\n",
+    );
+    for member in MEMBERS {
+        assert!(
+            active.contains(&format!("{member} etcd_container active=true")),
+            "{active}"
+        );
+    }
+    let status = Runbook::new()
+        .args(["--output", "json", "lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    let result = status
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "result")
+        .expect("a result line")["result"]
+        .clone();
+    assert_eq!(result["layout"], "system_container", "{result}");
+    assert_eq!(result["etcd_service"], "etcd_container", "{result}");
+    for member in result["members"].as_array().unwrap() {
+        assert_eq!(member["running"], true, "{member}");
+        assert_eq!(member["healthy"], true, "{member}");
+    }
+}
