@@ -136,6 +136,23 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .success();
     assert_eq!(v3_keys(&lab).len(), 1500, "migrated");
 
+    // A dry run plans the restore and changes nothing.
+    Runbook::new()
+        .args(["check", "rollback.rhai", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .success()
+        .stdout_has("restore etcd-1 from its newest pre-migration backup");
+    let names = entries(&data_dir(&lab, "etcd-1"));
+    assert!(
+        names.contains(&"runbook-v2-to-v3-migration.json".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.starts_with("member.migrated.")),
+        "{names:?}"
+    );
+
     let rollback = Runbook::new()
         .args(["run", "rollback.rhai", "-i"])
         .arg(lab.inventory())

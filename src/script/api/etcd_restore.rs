@@ -11,6 +11,7 @@ use crate::ops::etcd::host_step::StepError;
 use crate::ops::etcd::migration_record::RecordError;
 use crate::ops::etcd::record_clear::{clear_record, ClearError};
 use crate::ops::etcd::restore::{restore_member, RestoreError};
+use crate::ops::etcd::EtcdMember;
 use rhai::plugin::*;
 use rhai::{Dynamic, EvalAltResult, Map};
 
@@ -43,10 +44,28 @@ fn dir_option(options: &Map, function: &str) -> RhaiResult<Option<String>> {
     Ok(dir)
 }
 
+/// What a planned (not applied) call returns.
+fn planned(member: &EtcdMember) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("host".into(), member.host_name().into());
+    map.insert("planned".into(), true.into());
+    map.into()
+}
+
 fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
     let ctx = &etcd.ctx;
     let dir = dir_option(options, "restore")?;
     let (member, _) = find_member(ctx, host)?;
+    if ctx.planned_change(|| {
+        format!(
+            "restore {} from {} ({}/member moved to member.migrated.<stamp>, migration record moved aside)",
+            member.host_name(),
+            dir.as_deref().unwrap_or("its newest pre-migration backup"),
+            member.data_dir
+        )
+    })? {
+        return Ok(planned(&member));
+    }
     let restored = ctx.block_on(async {
         let transport = ctx
             .transport(&member.host)
@@ -71,6 +90,16 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
     let ctx = &etcd.ctx;
     let dir = dir_option(options, "compare_with_backup")?;
     let (member, _) = find_member(ctx, host)?;
+    // It starts an etcd process and copies the backup on the host, if only for a while.
+    if ctx.planned_change(|| {
+        format!(
+            "compare the live v2 data with {} of {} (served by a throwaway etcd there)",
+            dir.as_deref().unwrap_or("the newest pre-migration backup"),
+            member.host_name()
+        )
+    })? {
+        return Ok(planned(&member));
+    }
     let live = ctx.etcd_members()?;
     let comparison = ctx.block_on(async {
         let transport = ctx
@@ -125,6 +154,14 @@ pub mod etcd_restore_api {
     pub fn clear_migration_record(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let ctx = &etcd.ctx;
         let (member, _) = find_member(ctx, &host)?;
+        if ctx.planned_change(|| {
+            format!(
+                "move the migration record aside on {} (if the cluster holds no v3 keys)",
+                member.host_name()
+            )
+        })? {
+            return Ok(Dynamic::UNIT);
+        }
         let moved = ctx.block_on(async {
             let transport = ctx
                 .transport(&member.host)
