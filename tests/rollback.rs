@@ -13,10 +13,10 @@ use runbook::ops::etcd::V2Client;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::command::{write_file, Runbook};
+use support::command::{run_script, Runbook};
 use support::etcd::{etcdctl, runtime};
 use support::lab::TestLab;
-use support::migration::{assert_migrated, before, v2_leaves, v3_keys};
+use support::migration::{assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys};
 
 const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
 const MASTER_SERVICES: [&str; 2] = [
@@ -103,22 +103,6 @@ fn running_services(lab: &TestLab) -> BTreeMap<String, String> {
     services
 }
 
-fn assert_hashkv_agree(lab: &TestLab) {
-    let env = lab.env();
-    let health = etcdctl(&env, 3, &["endpoint", "health"]);
-    assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
-    let hashes = etcdctl(&env, 3, &["endpoint", "hashkv", "-w", "json"]);
-    let hashes: Vec<u64> = serde_json::from_str::<serde_json::Value>(&hashes.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
-        .collect();
-    assert_eq!(hashes.len(), 3);
-    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
-}
-
 #[test]
 fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
     let lab = TestLab::up(&["--tls", "--keys", "1500"]);
@@ -135,6 +119,23 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .run()
         .success();
     assert_eq!(v3_keys(&lab).len(), 1500, "migrated");
+
+    // While the cluster holds the migrated data, its records stay.
+    let work = tempfile::tempdir().unwrap();
+    let script = "etcd.clear_migration_record(\"etcd-2\")\n";
+    let kept = run_script(work.path(), &lab.inventory(), "clear.rhai", script).code(1);
+    let message = kept.stderr_unwrapped();
+    assert!(
+        message.contains("runbook::etcd::record::v3_data"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the cluster still holds 1500 v3 key(s)"),
+        "{message}"
+    );
+    assert!(data_dir(&lab, "etcd-2")
+        .join("runbook-v2-to-v3-migration.json")
+        .is_file());
 
     // A dry run plans the restore and changes nothing.
     Runbook::new()
@@ -238,18 +239,8 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
     let env = lab.env();
     let put = etcdctl(&env, 2, &["set", "/runbook-test/after-rollback", "x"]);
     assert_eq!(put.code, 0, "{}", put.stderr);
-    let work = tempfile::tempdir().unwrap();
-    write_file(
-        work.path(),
-        "compare.rhai",
-        "etcd.compare_with_backup(\"etcd-1\")\n",
-    );
-    let differs = Runbook::new()
-        .current_dir(work.path())
-        .args(["run", "compare.rhai", "-i"])
-        .arg(lab.inventory())
-        .run()
-        .code(1);
+    let script = "etcd.compare_with_backup(\"etcd-1\")\n";
+    let differs = run_script(work.path(), &lab.inventory(), "compare.rhai", script).code(1);
     let message = differs.stderr_unwrapped();
     assert!(
         message.contains("runbook::etcd::compare::differs"),
@@ -341,4 +332,31 @@ fn rollback_without_a_backup_refuses_before_changing_anything() {
     }
     let health = etcdctl(&lab.env(), 3, &["endpoint", "health"]);
     assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
+
+    // With a backup, a restore still refuses while etcd runs on the member.
+    let work = tempfile::tempdir().unwrap();
+    let script = "etcd.backup();\netcd.restore(\"etcd-1\")\n";
+    let running = run_script(work.path(), &lab.inventory(), "restore.rhai", script).code(1);
+    let message = running.stderr_unwrapped();
+    assert!(
+        message.contains("runbook::etcd::running::service"),
+        "{message}"
+    );
+    assert!(
+        message.contains("etcd is still running on etcd-1"),
+        "{message}"
+    );
+    let names = entries(&data_dir(&lab, "etcd-1"));
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("openshift-backup-pre-migration")),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("member.")), "{names:?}");
+    assert_eq!(
+        running_services(&lab),
+        services,
+        "a service was stopped or restarted"
+    );
 }
