@@ -31,6 +31,10 @@ fn registered() -> BTreeSet<(String, String)> {
             "etcd",
             rhai::exported_module!(api::etcd_membership::etcd_membership_api),
         ),
+        (
+            "etcd",
+            rhai::exported_module!(api::etcd_restore::etcd_restore_api),
+        ),
         ("etcd", rhai::exported_module!(api::lease::lease_api)),
     ];
     let mut found = BTreeSet::new();

@@ -27,7 +27,7 @@ fn master_config_path(lab: &TestLab) -> std::path::PathBuf {
         .join("etc/origin/master/master-config.yaml")
 }
 
-fn v2_leaves(node: &V2Node, into: &mut BTreeMap<String, (String, u64, u64)>) {
+pub fn v2_leaves(node: &V2Node, into: &mut BTreeMap<String, (String, u64, u64)>) {
     if node.dir {
         for child in &node.nodes {
             v2_leaves(child, into);
@@ -164,17 +164,7 @@ pub fn assert_migrated(lab: &TestLab, before: &Before) {
         }
     }
 
-    let env = lab.env();
-    let hashes = etcdctl(&env, 3, &["endpoint", "hashkv", "-w", "json"]);
-    let hashes: Vec<u64> = serde_json::from_str::<serde_json::Value>(&hashes.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
-        .collect();
-    assert_eq!(hashes.len(), 3);
-    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+    assert_hashkv_agree(lab);
 
     let mut patched: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(master_config_path(lab)).unwrap()).unwrap();
@@ -207,4 +197,21 @@ pub fn assert_migrated(lab: &TestLab, before: &Before) {
             "{service}: {log}"
         );
     }
+}
+
+/// Asserts the lab's three members are healthy and hold the same data (`endpoint hashkv`).
+pub fn assert_hashkv_agree(lab: &TestLab) {
+    let env = lab.env();
+    let health = etcdctl(&env, 3, &["endpoint", "health"]);
+    assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
+    let hashes = etcdctl(&env, 3, &["endpoint", "hashkv", "-w", "json"]);
+    let hashes: Vec<u64> = serde_json::from_str::<serde_json::Value>(&hashes.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
 }

@@ -8,10 +8,10 @@
 //! a migration that started may have written v3 data. `runbooks/rollback.rhai`
 //! moves the records aside once the pre-migration backups are restored.
 
-use super::host_step::StepError;
+use super::host_step::{self, StepError};
 use super::member::EtcdMember;
 use crate::transport::files::FileError;
-use crate::transport::Transport;
+use crate::transport::{shell_quote, Transport};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -142,4 +142,32 @@ pub async fn write(
             path,
             source,
         })
+}
+
+/// Moves the record on one member aside to `<record>.rolled-back.<stamp>` (never
+/// deletes it; a suffix keeps an earlier copy of the same second); None if there was none.
+pub async fn move_aside(
+    transport: &Transport,
+    member: &EtcdMember,
+    stamp: &str,
+    cancel: &CancellationToken,
+) -> Result<Option<String>, RecordError> {
+    let script = format!(
+        r#"p={path}; t="$p.rolled-back."{stamp}
+[ -e "$p" ] || exit 0
+n=0; base=$t
+while [ -e "$t" ]; do n=$((n + 1)); t="$base.$n"; done
+mv -- "$p" "$t" && printf '%s' "$t""#,
+        path = shell_quote(&record_path(member)),
+        stamp = shell_quote(stamp),
+    );
+    let output = host_step::run_ok(
+        transport,
+        "moving the migration record aside",
+        &script,
+        cancel,
+    )
+    .await?;
+    let moved = output.stdout_text();
+    Ok((!moved.is_empty()).then_some(moved))
 }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod backup;
+pub mod backup_compare;
 pub mod backup_verify;
 pub mod conf_edit;
 pub mod converge;
@@ -27,9 +28,12 @@ pub mod membership_error;
 pub mod migrate;
 pub mod migrate_guards;
 pub mod migration_record;
+pub mod record_clear;
+pub mod restore;
 pub mod snapshot_check;
 pub mod status;
 pub mod table;
+pub mod throwaway_etcd;
 pub mod tls;
 pub mod tls_name;
 pub mod tunnel;

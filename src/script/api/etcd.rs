@@ -28,4 +28,7 @@ pub fn register(engine: &mut rhai::Engine) {
         rhai::exported_module!(super::etcd_membership::etcd_membership_api).into(),
     );
     engine.register_global_module(rhai::exported_module!(super::lease::lease_api).into());
+    engine.register_global_module(
+        rhai::exported_module!(super::etcd_restore::etcd_restore_api).into(),
+    );
 }

@@ -5,6 +5,7 @@ pub mod error;
 pub mod etcd;
 pub mod etcd_data;
 pub mod etcd_membership;
+pub mod etcd_restore;
 pub mod etcd_status;
 pub mod host;
 pub mod inventory;

@@ -1,0 +1,195 @@
+//! Rhai methods of `etcd` for going back to the pre-migration backups: restore a
+//! stopped member, move a member's migration record aside, compare the live v2 data
+//! with a backup. The work is in `ops::etcd::{restore, record_clear, backup_compare}`.
+
+use super::error::ScriptError;
+use super::etcd::ScriptEtcd;
+use super::etcd_membership::find_member;
+use crate::ops::etcd::backup_compare::{compare_with_backup, CompareError};
+use crate::ops::etcd::backup_verify::VerifyError;
+use crate::ops::etcd::host_step::StepError;
+use crate::ops::etcd::migration_record::RecordError;
+use crate::ops::etcd::record_clear::{clear_record, ClearError};
+use crate::ops::etcd::restore::{restore_member, RestoreError};
+use crate::ops::etcd::EtcdMember;
+use rhai::plugin::*;
+use rhai::{Dynamic, EvalAltResult, Map};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// The `#{dir}` option: which backup directory, instead of the newest pre-migration one.
+fn dir_option(options: &Map, function: &str) -> RhaiResult<Option<String>> {
+    let mut dir = None;
+    for (key, value) in options {
+        match key.as_str() {
+            "dir" if value.is_string() => dir = Some(value.to_string()),
+            "dir" => {
+                return Err(ScriptError::new(
+                    format!("`dir` must be a string, not {}", value.type_name()),
+                    "runbook::etcd::option",
+                    Some("for example #{dir: \"/var/lib/etcd/openshift-backup-pre-migration20170825135732\"}".into()),
+                )
+                .into_rhai())
+            }
+            other => {
+                return Err(ScriptError::new(
+                    format!("unknown option `{other}` for etcd.{function}"),
+                    "runbook::etcd::option",
+                    Some("the only option is `dir` (a backup directory on the host; default: its newest openshift-backup-pre-migration*)".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+    Ok(dir)
+}
+
+/// What a planned (not applied) call returns.
+fn planned(member: &EtcdMember) -> Dynamic {
+    let mut map = Map::new();
+    map.insert("host".into(), member.host_name().into());
+    map.insert("planned".into(), true.into());
+    map.into()
+}
+
+fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
+    let ctx = &etcd.ctx;
+    let dir = dir_option(options, "restore")?;
+    let (member, _) = find_member(ctx, host)?;
+    if ctx.planned_change(|| {
+        format!(
+            "restore {} from {} ({}/member moved to member.migrated.<stamp>, migration record moved aside)",
+            member.host_name(),
+            dir.as_deref().unwrap_or("its newest pre-migration backup"),
+            member.data_dir
+        )
+    })? {
+        return Ok(planned(&member));
+    }
+    let restored = ctx.block_on(async {
+        let transport = ctx
+            .transport(&member.host)
+            .await
+            .map_err(|e| RestoreError::from(StepError::from(e)))?;
+        restore_member(&transport, &member, dir.as_deref(), &ctx.cancel).await
+    })?;
+    if let Some(moved) = &restored.moved_to {
+        ctx.reporter.status(&format!(
+            "{}: migrated data moved to {moved}",
+            restored.host
+        ));
+    }
+    ctx.reporter.status(&format!(
+        "{}: restored {} (taken {})",
+        restored.host, restored.backup, restored.backup_created
+    ));
+    rhai::serde::to_dynamic(&restored)
+}
+
+fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
+    let ctx = &etcd.ctx;
+    let dir = dir_option(options, "compare_with_backup")?;
+    let (member, _) = find_member(ctx, host)?;
+    // It starts an etcd process and copies the backup on the host, if only for a while.
+    if ctx.planned_change(|| {
+        format!(
+            "compare the live v2 data with {} of {} (served by a throwaway etcd there)",
+            dir.as_deref().unwrap_or("the newest pre-migration backup"),
+            member.host_name()
+        )
+    })? {
+        return Ok(planned(&member));
+    }
+    let live = ctx.etcd_members()?;
+    let comparison = ctx.block_on(async {
+        let transport = ctx
+            .transport(&member.host)
+            .await
+            .map_err(|e| CompareError::from(VerifyError::from(StepError::from(e))))?;
+        compare_with_backup(
+            &ctx.etcd,
+            &transport,
+            &member,
+            &live,
+            dir.as_deref(),
+            &ctx.cancel,
+        )
+        .await
+    })?;
+    for result in &comparison.members {
+        ctx.reporter.status(&format!(
+            "{}: {} of {} backup keys match ({} expired TTL keys apart)",
+            result.member, result.matched, comparison.backup_keys, result.expired
+        ));
+    }
+    rhai::serde::to_dynamic(&comparison)
+}
+
+#[export_module]
+pub mod etcd_restore_api {
+    use super::*;
+
+    /// Restores a member whose etcd is stopped from its newest verified
+    /// `openshift-backup-pre-migration*` backup: the backup is re-hashed against its
+    /// manifest, `<data_dir>/member` moves to `member.migrated.<stamp>` (kept), a copy
+    /// of the backup's `member` (`cp -a`) takes its place, and the member's migration
+    /// record moves to `runbook-v2-to-v3-migration.json.rolled-back.<stamp>`. Start it
+    /// next with `etcd.force_new_cluster(host)`. Returns
+    /// `#{host, backup, backup_created, files, bytes, moved_to, record_moved_to}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn restore(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
+        super::restore(etcd, &host, &Map::new())
+    }
+
+    /// `restore` with options: `#{dir: "/path/to/backup"}`.
+    #[rhai_fn(name = "restore", pure, return_raw)]
+    pub fn restore_with(etcd: &mut ScriptEtcd, host: Dynamic, options: Map) -> RhaiResult<Dynamic> {
+        super::restore(etcd, &host, &options)
+    }
+
+    /// Moves a member's migration record aside (`.rolled-back.<stamp>`), only if the
+    /// cluster, counted through that member's running etcd, holds no v3 keys.
+    /// Returns where the record went, or `()` if there was none.
+    #[rhai_fn(pure, return_raw)]
+    pub fn clear_migration_record(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
+        let ctx = &etcd.ctx;
+        let (member, _) = find_member(ctx, &host)?;
+        if ctx.planned_change(|| {
+            format!(
+                "move the migration record aside on {} (if the cluster holds no v3 keys)",
+                member.host_name()
+            )
+        })? {
+            return Ok(Dynamic::UNIT);
+        }
+        let moved = ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(|e| ClearError::from(RecordError::from(StepError::from(e))))?;
+            clear_record(&ctx.etcd, &transport, &member, &ctx.cancel).await
+        })?;
+        Ok(moved.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
+    }
+
+    /// Compares the live v2 data of every member with a member's newest verified
+    /// pre-migration backup, served by a throwaway etcd on that host (stopped by its
+    /// PID and its copy removed afterwards): every leaf's value, createdIndex and
+    /// modifiedIndex. Keys whose TTL ran out are counted apart. Throws naming the
+    /// first differences. Returns `#{host, backup, backup_created, backup_keys,
+    /// members: [#{member, live_keys, matched, expired, missing, extra, changed}], differences}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn compare_with_backup(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
+        super::compare(etcd, &host, &Map::new())
+    }
+
+    /// `compare_with_backup` with options: `#{dir: "/path/to/backup"}`.
+    #[rhai_fn(name = "compare_with_backup", pure, return_raw)]
+    pub fn compare_with_backup_with(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+        options: Map,
+    ) -> RhaiResult<Dynamic> {
+        super::compare(etcd, &host, &options)
+    }
+}
