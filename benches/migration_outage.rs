@@ -137,12 +137,24 @@ async fn after(lab: &Path) -> BenchResult<After> {
     let state = LabState::load(&layout)?;
     let tls = lab_tls(&layout, &state)?;
     let client = v3::connect(
-        &[first.client_url.clone()],
+        std::slice::from_ref(&first.client_url),
         tls.as_ref(),
         Duration::from_secs(30),
     )
     .await?;
     let mut kv = client.kv_client().max_decoding_message_size(usize::MAX);
+    // Every count at one revision: short leases may run out while the bench reads.
+    let all = kv
+        .get(
+            "\0",
+            Some(
+                etcd_client::GetOptions::new()
+                    .with_from_key()
+                    .with_count_only(),
+            ),
+        )
+        .await?;
+    let revision = all.header().map(|h| h.revision()).unwrap_or(0);
     let mut ttl = Vec::new();
     for prefix in TTL_PREFIXES {
         let answer = kv
@@ -151,7 +163,8 @@ async fn after(lab: &Path) -> BenchResult<After> {
                 Some(
                     etcd_client::GetOptions::new()
                         .with_prefix()
-                        .with_keys_only(),
+                        .with_keys_only()
+                        .with_revision(revision),
                 ),
             )
             .await?;
@@ -169,7 +182,7 @@ async fn after(lab: &Path) -> BenchResult<After> {
         .unwrap_or_default();
     Ok(After {
         v2_leaves: first.v2_keys.ok_or("no v2 key count on the first member")?,
-        v3_keys: first.v3_keys.ok_or("no v3 key count on the first member")?,
+        v3_keys: all.count() as u64,
         ttl,
         healthy_members: status.members.iter().filter(|m| m.healthy).count(),
         master_backend,
