@@ -1,0 +1,476 @@
+//! The API outage of `runbooks/v2-to-v3.rhai` (masters stopped to masters restarted) against
+//! the documented manual procedure run as a shell script (`benches/manual-procedure.sh`), each
+//! on its own fresh 3-member TLS lab seeded with the same keys.
+//!
+//! `cargo bench --bench migration_outage` (see docs/benchmarks.md). Environment:
+//! - `RUNBOOK_BENCH_KEYS` (100000): v2 keys seeded in each lab;
+//! - `RUNBOOK_BENCH_BASELINES` (`txn,per-key`): which TTL variants of the manual procedure run;
+//! - `RUNBOOK_BENCH_DIR` (the system temp dir): where the labs go;
+//! - `RUNBOOK_BENCH_LOGS` (a temp dir): where the procedures' output is kept (the runbook
+//!   runs with `-vv`).
+//!
+//! Each lab is started just before its procedure and brought down right after it (also on
+//! failure), so only one lab runs at a time.
+
+use runbook::journal::{Event, EventKind};
+use runbook::lab::layout::LabLayout;
+use runbook::lab::seed_plan::SeedPlan;
+use runbook::lab::state::LabState;
+use runbook::lab::{lab_tls, LabOptions};
+use runbook::ops::etcd::v3;
+use runbook::report::{OutputFormat, Reporter};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const MEMBERS: usize = 3;
+/// The runbook's steps that bound the outage.
+const OUTAGE_FROM: &str = "stop the masters";
+const OUTAGE_TO: &str = "restart the masters";
+/// The TTL prefixes the runbook and the manual procedure re-attach.
+const TTL_PREFIXES: [&str; 5] = [
+    "/kubernetes.io/events/",
+    "/kubernetes.io/masterleases/",
+    "/openshift.io/oauth/accesstokens/",
+    "/openshift.io/oauth/authorizetokens/",
+    "/openshift.io/leases/controllers/",
+];
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Brings a lab down through `lab down` (recorded pids), however the bench ends.
+struct LabDown(Option<PathBuf>);
+
+impl LabDown {
+    fn down(&mut self) -> BenchResult<()> {
+        let Some(dir) = self.0.take() else {
+            return Ok(());
+        };
+        let rt = tokio::runtime::Runtime::new()?;
+        let reporter = Reporter::new(OutputFormat::Human);
+        rt.block_on(runbook::lab::down(&dir, &reporter))?;
+        Ok(())
+    }
+}
+
+impl Drop for LabDown {
+    fn drop(&mut self) {
+        let dir = self.0.clone();
+        if let Err(e) = self.down() {
+            eprintln!("lab down failed for {:?}: {e}", dir);
+        }
+    }
+}
+
+fn lab_up(dir: &Path, keys: usize) -> BenchResult<LabDown> {
+    let guard = LabDown(Some(dir.to_path_buf()));
+    let options = LabOptions {
+        dir: dir.to_path_buf(),
+        members: MEMBERS,
+        tls: true,
+        keys,
+        etcd_layout: Default::default(),
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let reporter = Reporter::new(OutputFormat::Human);
+    let t = Instant::now();
+    rt.block_on(runbook::lab::up(
+        &options,
+        &reporter,
+        &CancellationToken::new(),
+    ))?;
+    eprintln!(
+        "lab {} up with {keys} keys in {:.1}s",
+        dir.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(guard)
+}
+
+/// Bytes under `path` (files only, as `du --apparent-size` counts them).
+fn tree_bytes(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| tree_bytes(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Prefixes whose leases (10 s, 30 s) may run out between the attach and the check: their
+/// keys may be gone by then, the others' must all be there.
+const SHORT_LIVED: [&str; 2] = [
+    "/kubernetes.io/masterleases/",
+    "/openshift.io/leases/controllers/",
+];
+
+/// What a lab holds after a migration, read from its first member.
+#[derive(Debug)]
+struct After {
+    v2_leaves: u64,
+    v3_keys: u64,
+    /// Per TTL prefix: v3 keys, and how many of them have no lease.
+    ttl: Vec<(&'static str, u64, u64)>,
+    healthy_members: usize,
+    master_backend: String,
+}
+
+async fn after(lab: &Path) -> BenchResult<After> {
+    let status = runbook::lab::status::collect(lab).await?;
+    let first = &status.members[0];
+    let layout = LabLayout::new(lab);
+    let state = LabState::load(&layout)?;
+    let tls = lab_tls(&layout, &state)?;
+    let client = v3::connect(
+        std::slice::from_ref(&first.client_url),
+        tls.as_ref(),
+        Duration::from_secs(30),
+    )
+    .await?;
+    let mut kv = client.kv_client().max_decoding_message_size(usize::MAX);
+    // Every count at one revision: short leases may run out while the bench reads.
+    let all = kv
+        .get(
+            "\0",
+            Some(
+                etcd_client::GetOptions::new()
+                    .with_from_key()
+                    .with_count_only(),
+            ),
+        )
+        .await?;
+    let revision = all.header().map(|h| h.revision()).unwrap_or(0);
+    let mut ttl = Vec::new();
+    for prefix in TTL_PREFIXES {
+        let answer = kv
+            .get(
+                prefix,
+                Some(
+                    etcd_client::GetOptions::new()
+                        .with_prefix()
+                        .with_keys_only()
+                        .with_revision(revision),
+                ),
+            )
+            .await?;
+        let without = answer.kvs().iter().filter(|kv| kv.lease() == 0).count();
+        ttl.push((prefix, answer.kvs().len() as u64, without as u64));
+    }
+    let log = layout.dir.join(format!(
+        "hosts/{}/var/log/atomic-openshift-master-api.log",
+        state.master
+    ));
+    let master_backend = std::fs::read_to_string(&log)?
+        .lines()
+        .rev()
+        .find_map(|l| l.split("storage-backend=").nth(1).map(str::to_string))
+        .unwrap_or_default();
+    Ok(After {
+        v2_leaves: first.v2_keys.ok_or("no v2 key count on the first member")?,
+        v3_keys: all.count() as u64,
+        ttl,
+        healthy_members: status.members.iter().filter(|m| m.healthy).count(),
+        master_backend,
+    })
+}
+
+/// A migration that silently did nothing is worthless: every v2 key must be a v3 key on the
+/// first member (but short-lived leases' keys that already expired), every member healthy,
+/// every TTL key on a lease, the masters restarted on etcd3.
+fn check_migrated(name: &str, lab: &Path, plan: &SeedPlan) -> BenchResult<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let after = rt.block_on(after(lab))?;
+    eprintln!("{name}: after the migration: {after:?}");
+    let keys = plan.keys.len() as u64;
+    let mut problems = Vec::new();
+    if after.v2_leaves != keys {
+        problems.push(format!("{} v2 leaves, not {keys}", after.v2_leaves));
+    }
+    let mut expired = 0;
+    for (prefix, present, without_lease) in &after.ttl {
+        let seeded = plan
+            .ttl_keys()
+            .filter(|k| k.key.starts_with(prefix))
+            .count() as u64;
+        if *without_lease != 0 {
+            problems.push(format!("{without_lease} keys under {prefix} have no lease"));
+        }
+        if SHORT_LIVED.contains(prefix) && *present <= seeded {
+            expired += seeded - present;
+        } else if *present != seeded {
+            problems.push(format!("{present} v3 keys under {prefix}, not {seeded}"));
+        }
+    }
+    if after.v3_keys + expired != keys {
+        problems.push(format!(
+            "{} v3 keys (+ {expired} whose short lease ran out), not {keys} = the v2 leaves",
+            after.v3_keys
+        ));
+    }
+    if after.healthy_members != MEMBERS {
+        problems.push(format!("{} healthy members", after.healthy_members));
+    }
+    if after.master_backend != "etcd3" {
+        problems.push(format!(
+            "the master restarted with storage-backend={:?}",
+            after.master_backend
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(format!("{name} did not migrate the lab: {}", problems.join("; ")).into());
+    }
+    Ok(())
+}
+
+fn seconds_between(from: &str, to: &str) -> BenchResult<f64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from)?;
+    let to = chrono::DateTime::parse_from_rfc3339(to)?;
+    Ok((to - from).num_milliseconds() as f64 / 1000.0)
+}
+
+/// One step's duration.
+struct StepTime {
+    name: String,
+    seconds: f64,
+}
+
+/// One measured procedure.
+struct Run {
+    name: String,
+    outage: f64,
+    total: f64,
+    steps: Vec<StepTime>,
+}
+
+/// Runs a command with stdout and stderr in `log`, failing loudly with the log's end.
+fn run_logged(mut command: Command, log: &Path) -> BenchResult<f64> {
+    let file = std::fs::File::create(log)?;
+    command.stdout(file.try_clone()?).stderr(file);
+    let t = Instant::now();
+    let status = command.status()?;
+    let total = t.elapsed().as_secs_f64();
+    if !status.success() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!(
+            "{command:?} failed ({status}); the end of {}:\n{}",
+            log.display(),
+            tail.join("\n")
+        )
+        .into());
+    }
+    Ok(total)
+}
+
+/// Our runbook through the release binary; the outage and the steps from its journal.
+fn run_ours(lab: &Path, logs: &Path) -> BenchResult<Run> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    command
+        .arg("run")
+        .arg(root.join("runbooks/v2-to-v3.rhai"))
+        .arg("-i")
+        .arg(lab.join("inventory.ini"))
+        .arg("-vv")
+        .stdin(std::process::Stdio::null());
+    let total = run_logged(command, &logs.join("runbook.log"))?;
+    let journal = std::fs::read_to_string(lab.join(".runbook/v2-to-v3.journal"))?;
+    let events: Vec<Event> = journal
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let time_of = |kind: EventKind, step: &str| -> BenchResult<String> {
+        events
+            .iter()
+            .find(|e| e.event == kind && e.step.as_deref() == Some(step))
+            .map(|e| e.time.clone())
+            .ok_or_else(|| format!("the journal has no {kind:?} of {step:?}").into())
+    };
+    let outage = seconds_between(
+        &time_of(EventKind::StepStarted, OUTAGE_FROM)?,
+        &time_of(EventKind::StepFinished, OUTAGE_TO)?,
+    )?;
+    let steps = events
+        .iter()
+        .filter(|e| e.event == EventKind::StepFinished)
+        .map(|e| StepTime {
+            name: e.step.clone().unwrap_or_default(),
+            seconds: e.elapsed_ms.unwrap_or(0) as f64 / 1000.0,
+        })
+        .collect();
+    Ok(Run {
+        name: "runbooks/v2-to-v3.rhai".into(),
+        outage,
+        total,
+        steps,
+    })
+}
+
+/// The manual procedure; the outage from its MASTERS_STOPPED / MASTERS_RESTARTED lines and
+/// the steps from its `@@ <epoch> <step>` marks.
+fn run_manual(lab: &Path, logs: &Path, ttl_mode: &str) -> BenchResult<Run> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/manual-procedure.sh");
+    let log = logs.join(format!("manual-{ttl_mode}.log"));
+    let mut command = Command::new("bash");
+    command
+        .arg(script)
+        .arg(lab.join("inventory.ini"))
+        .arg(ttl_mode)
+        .stdin(std::process::Stdio::null());
+    let total = run_logged(command, &log)?;
+    let text = std::fs::read_to_string(&log)?;
+    let mark = |name: &str| -> BenchResult<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+            .ok_or_else(|| format!("the manual procedure printed no {name}<epoch>").into())
+    };
+    let outage = mark("MASTERS_RESTARTED=")? - mark("MASTERS_STOPPED=")?;
+    let marks: Vec<(f64, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("@@ "))
+        .filter_map(|l| {
+            let (at, name) = l.split_once(' ')?;
+            Some((at.parse().ok()?, name.to_string()))
+        })
+        .collect();
+    let steps = marks
+        .windows(2)
+        .map(|w| StepTime {
+            name: w[0].1.clone(),
+            seconds: w[1].0 - w[0].0,
+        })
+        .collect();
+    let variant = match ttl_mode {
+        "per-key" => "one etcdctl put per key",
+        _ => "etcdctl txn batches of 128",
+    };
+    Ok(Run {
+        name: format!("manual procedure (TTLs: {variant})"),
+        outage,
+        total,
+        steps,
+    })
+}
+
+fn main() -> BenchResult<()> {
+    let keys = env_count("RUNBOOK_BENCH_KEYS", 100_000);
+    let baselines: Vec<String> = std::env::var("RUNBOOK_BENCH_BASELINES")
+        .unwrap_or_else(|_| "txn,per-key".into())
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = baselines.iter().find(|b| *b != "txn" && *b != "per-key") {
+        return Err(format!("RUNBOOK_BENCH_BASELINES: unknown variant {bad:?}").into());
+    }
+    let temp = match std::env::var_os("RUNBOOK_BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir)?,
+        None => tempfile::tempdir()?,
+    };
+    let logs = std::env::var_os("RUNBOOK_BENCH_LOGS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp.path().join("logs"));
+    std::fs::create_dir_all(&logs)?;
+    let plan = SeedPlan::new(keys);
+    let ttl_keys = plan.ttl_keys().count() as u64;
+    let data_bytes: u64 = plan
+        .keys
+        .iter()
+        .map(|k| (k.key.len() + k.value().len()) as u64)
+        .sum();
+    eprintln!(
+        "each lab: {MEMBERS} TLS members, {keys} v2 keys ({ttl_keys} with a TTL), {:.1} MiB of keys and values",
+        mib(data_bytes)
+    );
+
+    let mut runs = Vec::new();
+    let mut member_bytes = 0;
+    let mut procedures = vec!["ours".to_string()];
+    procedures.extend(baselines.iter().cloned());
+    for (index, procedure) in procedures.iter().enumerate() {
+        let lab = temp.path().join(format!("lab-{index}-{procedure}"));
+        let mut guard = lab_up(&lab, keys)?;
+        if member_bytes == 0 {
+            member_bytes = tree_bytes(&lab.join("hosts/etcd-1/var/lib/etcd"));
+        }
+        let run = if procedure == "ours" {
+            run_ours(&lab, &logs)?
+        } else {
+            run_manual(&lab, &logs, procedure)?
+        };
+        eprintln!(
+            "{}: outage {:.1}s, total {:.1}s",
+            run.name, run.outage, run.total
+        );
+        check_migrated(&run.name, &lab, &plan)?;
+        guard.down()?;
+        runs.push(run);
+    }
+    report(&runs, keys, data_bytes, member_bytes);
+    Ok(())
+}
+
+fn report(runs: &[Run], keys: usize, data_bytes: u64, member_bytes: u64) {
+    println!();
+    println!(
+        "{keys} keys: {:.1} MiB of keys and values; etcd-1's data dir {:.1} MiB after seeding",
+        mib(data_bytes),
+        mib(member_bytes)
+    );
+    println!();
+    let baselines: Vec<&Run> = runs.iter().skip(1).collect();
+    let mut header = String::from("| procedure | keys | outage s | total s |");
+    let mut rule = String::from("|---|---:|---:|---:|");
+    for baseline in &baselines {
+        header.push_str(&format!(" outage vs {} |", baseline.name));
+        rule.push_str("---:|");
+    }
+    println!("{header}\n{rule}");
+    for run in runs {
+        let mut line = format!(
+            "| {} | {keys} | {:.1} | {:.1} |",
+            run.name, run.outage, run.total
+        );
+        for baseline in &baselines {
+            line.push_str(&format!(" {:.2}x |", run.outage / baseline.outage));
+        }
+        println!("{line}");
+    }
+    for run in runs {
+        println!();
+        println!("{}, per step:\n", run.name);
+        println!("| step | seconds |\n|---|---:|");
+        for step in &run.steps {
+            println!("| {} | {:.2} |", step.name, step.seconds);
+        }
+    }
+    if let Some(ours) = runs.first() {
+        println!();
+        for baseline in &baselines {
+            println!(
+                "outage: ours {:.1}s = {:.2}x {} ({:.1}s) (target <= 0.8x, and < 40 s)",
+                ours.outage,
+                ours.outage / baseline.outage,
+                baseline.name,
+                baseline.outage
+            );
+        }
+    }
+}
