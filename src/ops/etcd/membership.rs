@@ -82,6 +82,10 @@ pub struct Added {
     pub already_present: bool,
 }
 
+/// How often, and how many times, a refused `member add` is tried.
+const ADD_ATTEMPTS: u32 = 25;
+const ADD_RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
 /// Adds `member` (by its inventory peer URL), retrying transient failures; a member
 /// with that peer URL already in the cluster is accepted as added.
 pub async fn add(
@@ -130,9 +134,11 @@ pub async fn add(
                     already_present: false,
                 });
             }
-            Err(err) if attempt < 6 => {
-                tracing::warn!(member = %member.name, attempt, error = %err, "member add failed, retrying");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+            // etcd refuses an add ("unhealthy cluster") until the last member to join has been
+            // connected for a few seconds: ask again often, within the same 12 s budget.
+            Err(err) if attempt < ADD_ATTEMPTS => {
+                tracing::info!(member = %member.name, attempt, error = %err, "member add refused, retrying");
+                tokio::time::sleep(ADD_RETRY_INTERVAL).await;
             }
             Err(err) => return Err(request("member add", via, err)),
         }
