@@ -77,7 +77,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     p("service", "is_active", "service.is_active() -> bool", "Whether the service is running.", "if h.service(\"etcd\").is_active() { ... }", false),
     // etcd: state
     p("etcd", "health", "etcd.health() -> health report", "Every member's v2 (cluster-health) and v3 (endpoint health) health; prints as a table; `.members`, `.healthy`, `.unhealthy`.", "print(etcd.health());", false),
-    p("etcd", "expect_healthy", "etcd.expect_healthy() -> health report", "Like health(), but throws naming each unhealthy member and why.", "etcd.expect_healthy();", false),
+    p("etcd", "expect_healthy", "etcd.expect_healthy() -> health report", "Like health(), but throws naming each unhealthy member and why (after looking up to 3 times, 1 s apart, so a member busy for a moment is not called unhealthy).", "etcd.expect_healthy();", false),
     p("etcd", "status", "etcd.status() -> status report", "Every member's id, version, db size, leader, raft term, raft index and applied index (as `etcdctl endpoint status -w table`); `.members`, `.leader`, `.reachable`.", "print(etcd.status());", false),
     p("etcd", "wait_converged", "etcd.wait_converged([#{tolerance: 1, timeout: \"2m\", interval: \"5s\"}]) -> status report", "Polls until the members' raft indexes are within `tolerance`; throws on timeout with each member's last index.", "etcd.wait_converged(#{timeout: \"5m\"});", false),
     p("etcd", "hashkv", "etcd.hashkv() -> hashkv report", "Every member's hash of its key-value store at one common revision; `.members`, `.agree`, `.revision`.", "print(etcd.hashkv().agree);", false),

@@ -166,6 +166,10 @@ fn converge_options(options: &Map) -> Result<ConvergeOptions, Box<EvalAltResult>
     Ok(out)
 }
 
+/// How many times `expect_healthy` looks before it throws, and how far apart.
+const HEALTH_ATTEMPTS: u32 = 3;
+const HEALTH_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn run_health(etcd: &ScriptEtcd) -> Result<ClusterHealth, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let members = ctx.etcd_members()?;
@@ -232,7 +236,16 @@ pub mod etcd_status_api {
         if etcd.ctx.planned_read(|| "every member is healthy".into()) {
             return Ok(Dynamic::UNIT);
         }
-        let report = run_health(etcd)?;
+        // A member busy right after heavy writes (a snapshot, a slow disk) can miss one
+        // check: look again, briefly, before calling it unhealthy.
+        let mut report = run_health(etcd)?;
+        for _ in 1..HEALTH_ATTEMPTS {
+            if report.expect_healthy().is_ok() {
+                break;
+            }
+            std::thread::sleep(HEALTH_RETRY_INTERVAL);
+            report = run_health(etcd)?;
+        }
         report.expect_healthy().map_err(to_rhai)?;
         Ok(Dynamic::from(HealthReport(Arc::new(report))))
     }
