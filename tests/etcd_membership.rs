@@ -200,6 +200,10 @@ fn force_new_cluster_sets_the_peer_url_the_inventory_names() {
     assert_ne!(original, renamed);
     let inventory = lab.dir.join("inventory-localhost.ini");
     std::fs::write(&inventory, renamed).unwrap();
+    // A force flag an interrupted run left behind must not survive this one.
+    let conf = lab.host_dir("etcd-1").join("etc/etcd/etcd.conf");
+    let clean = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, format!("{clean}ETCD_FORCE_NEW_CLUSTER=true\n")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let run = run_script(
         work.path(),
@@ -217,5 +221,10 @@ fn force_new_cluster_sets_the_peer_url_the_inventory_names() {
         run.stdout.contains("[\"http://localhost:"),
         "{}",
         run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conf).unwrap(),
+        clean,
+        "no force flag left in etcd.conf"
     );
 }

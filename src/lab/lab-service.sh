@@ -59,7 +59,8 @@ do_start() {
     echo "--- $(date '+%Y-%m-%dT%H:%M:%S%z') lab-service: starting $service" >> "$log_file"
     # In a non-interactive shell a background job is no process group leader,
     # so setsid(1) calls setsid() and execs without forking: $! is the service's pid.
-    setsid "./$start_script" < /dev/null >> "$log_file" 2>&1 &
+    # 9>&-: the service must not inherit the lock, or it would hold it for its whole life.
+    setsid "./$start_script" < /dev/null >> "$log_file" 2>&1 9>&- &
     pid=$!
     if started=$(start_time "$pid"); then
         echo "$pid $started" > "$pid_file.tmp" && mv "$pid_file.tmp" "$pid_file"
@@ -104,6 +105,14 @@ do_stop() {
     echo "stopped $service (pid $pid)"
     return 0
 }
+
+# Like systemd, one state change of a service at a time: two starts racing (say, a run
+# killed mid-start and the run that resumes it) must not launch two processes.
+if [ "$action" != is-active ] && command -v flock >/dev/null 2>&1; then
+    mkdir -p run
+    exec 9>"run/$service.lock"
+    flock -w 60 9 || { echo "timed out waiting for another $action of $service" >&2; exit 1; }
+fi
 
 case $action in
     start) do_start ;;

@@ -59,11 +59,21 @@ pub async fn force_new_cluster(
         "{}: starting etcd with ETCD_FORCE_NEW_CLUSTER=true",
         first.name()
     ));
-    let (original, backup) = first
+    let (as_found, backup) = first
         .edit_conf(&stamp, cancel, |conf| {
             conf.set("ETCD_FORCE_NEW_CLUSTER", "true")
         })
         .await?;
+    // What to put back: etcd.conf as found, minus a force flag an interrupted run left in it
+    // (kept, it would cut the cluster down again at the next restart).
+    let original = {
+        let mut conf = EnvFile::parse(&as_found);
+        if conf.remove("ETCD_FORCE_NEW_CLUSTER") {
+            conf.render()
+        } else {
+            as_found
+        }
+    };
     if let Err(error) = start_and_wait(access, first, readiness, &backup, cancel).await {
         // Never leave the force flag behind: a later restart would cut the cluster again.
         let _ = first.service(ServiceAction::Stop, cancel).await;
