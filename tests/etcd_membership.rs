@@ -6,6 +6,7 @@ mod support;
 use support::command::run_script;
 use support::etcd::etcdctl;
 use support::lab::TestLab;
+use support::migration::assert_hashkv_agree;
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -92,21 +93,7 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
 
     // The cluster: three started members, healthy, equal hashes, all v2 data on each.
     assert_eq!(member_names(&env), ["etcd-1", "etcd-2", "etcd-3"]);
-    let health = etcdctl(&env, 3, &["endpoint", "health"]);
-    assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
-    let hashes = etcdctl(&env, 3, &["endpoint", "hashkv", "-w", "json"]);
-    let hashes: Vec<u64> = serde_json::from_str::<serde_json::Value>(&hashes.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
-        .collect();
-    assert_eq!(hashes.len(), 3);
-    assert!(
-        hashes.iter().all(|h| *h == hashes[0]),
-        "hashkv differs: {hashes:?}"
-    );
+    assert_hashkv_agree(&lab);
     let endpoints = env
         .iter()
         .find(|(k, _)| k == "ETCDCTL_ENDPOINTS")
