@@ -2,7 +2,6 @@
 //! controller, then by recorded pid), check they are gone, then remove the directory.
 
 use super::error::LabError;
-use super::layout::LabLayout;
 use super::pidfile::recorded_processes;
 use super::services::LabServices;
 use super::state::LabState;
@@ -14,19 +13,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub async fn down(dir: &Path, reporter: &Reporter) -> Result<(), LabError> {
-    let dir = &super::fsutil::absolute(dir)?;
-    let layout = LabLayout::new(dir);
-    if !dir.exists() {
-        return Err(LabError::NoLab {
-            dir: dir.to_path_buf(),
-        });
-    }
-    if !layout.state_file().exists() {
-        return Err(LabError::NotALab {
-            dir: dir.to_path_buf(),
-        });
-    }
-    let state = LabState::load(&layout)?;
+    let (dir, layout, state) = LabState::open(dir)?;
+    let dir = &dir;
     let cancel = CancellationToken::new();
     let processes = recorded_processes(&layout);
     let services = LabServices::new(&layout);

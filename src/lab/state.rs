@@ -34,6 +34,23 @@ pub struct LabState {
 }
 
 impl LabState {
+    /// An existing lab: its absolute directory, layout and recorded state. Refuses a
+    /// directory that does not exist or is not a lab (no lab.json).
+    pub fn open(
+        dir: &std::path::Path,
+    ) -> Result<(std::path::PathBuf, LabLayout, LabState), LabError> {
+        let dir = super::fsutil::absolute(dir)?;
+        let layout = LabLayout::new(&dir);
+        if !dir.exists() {
+            return Err(LabError::NoLab { dir });
+        }
+        if !layout.state_file().exists() {
+            return Err(LabError::NotALab { dir });
+        }
+        let state = LabState::load(&layout)?;
+        Ok((dir, layout, state))
+    }
+
     pub fn scheme(&self) -> &'static str {
         if self.tls {
             "https"

@@ -3,7 +3,7 @@
 
 use super::error::LabError;
 use super::etcd_layout::EtcdLayout;
-use super::layout::{LabLayout, MASTER_SERVICES};
+use super::layout::MASTER_SERVICES;
 use super::pidfile::recorded_processes;
 use super::services::LabServices;
 use super::state::LabState;
@@ -55,19 +55,8 @@ pub struct LabStatus {
 
 /// Collects the lab's status without printing it.
 pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
-    let dir = &super::fsutil::absolute(dir)?;
-    let layout = LabLayout::new(dir);
-    if !dir.exists() {
-        return Err(LabError::NoLab {
-            dir: dir.to_path_buf(),
-        });
-    }
-    if !layout.state_file().exists() {
-        return Err(LabError::NotALab {
-            dir: dir.to_path_buf(),
-        });
-    }
-    let state = LabState::load(&layout)?;
+    let (dir, layout, state) = LabState::open(dir)?;
+    let dir = &dir;
     let cancel = CancellationToken::new();
     let services = LabServices::new(&layout);
     let processes = recorded_processes(&layout);
