@@ -80,16 +80,7 @@ impl LocalTransport {
         let stdout = Collector::start(child.stdout.take());
         let stderr = Collector::start(child.stderr.take());
 
-        let deadline = options.timeout;
-        let timer = async {
-            match deadline {
-                Some(limit) => {
-                    tokio::time::sleep(limit).await;
-                    limit
-                }
-                None => std::future::pending().await,
-            }
-        };
+        let timer = super::deadline::expires(options.timeout);
         let ending = tokio::select! {
             status = child.wait() => Ending::Exited(status),
             limit = timer => Ending::TimedOut(limit),

@@ -6,6 +6,7 @@
 
 mod collect;
 mod control_dir;
+pub mod deadline;
 pub mod error;
 pub mod files;
 pub mod local;

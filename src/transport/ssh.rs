@@ -152,15 +152,7 @@ impl SshTransport {
         let stdout = Collector::start(child.stdout().take());
         let stderr = Collector::start(child.stderr().take());
 
-        let timer = async {
-            match options.timeout {
-                Some(limit) => {
-                    tokio::time::sleep(limit).await;
-                    limit
-                }
-                None => std::future::pending().await,
-            }
-        };
+        let timer = super::deadline::expires(options.timeout);
         // Dropping the unfinished `wait` future drops the child, which ends the
         // local ssh client (and the channel), not the remote command.
         let ending = tokio::select! {
