@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod duration;
 pub mod exit;
+pub mod interrupt;
 pub mod inventory;
 pub mod journal;
 pub mod lab;

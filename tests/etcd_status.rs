@@ -4,6 +4,7 @@
 
 mod support;
 
+use runbook::interrupt::Interrupt;
 use runbook::inventory::Inventory;
 use runbook::ops::etcd::status::{self, hex_id};
 use runbook::ops::etcd::{hashkv, health, EtcdAccess, EtcdMember};
@@ -13,7 +14,6 @@ use std::sync::Arc;
 use support::command::{run_script, write_file};
 use support::etcd::{etcdctl, runtime};
 use support::lab::TestLab;
-use tokio_util::sync::CancellationToken;
 
 fn members(inventory: &Path) -> Vec<EtcdMember> {
     let inventory = Inventory::load(inventory, &[]).expect("lab inventory loads");
@@ -26,7 +26,7 @@ fn members(inventory: &Path) -> Vec<EtcdMember> {
 }
 
 fn access() -> EtcdAccess {
-    EtcdAccess::new(Arc::new(TransportPool::new()), CancellationToken::new())
+    EtcdAccess::new(Arc::new(TransportPool::new()), Interrupt::new())
 }
 
 fn put(env: &[(String, String)], key: &str, value: &str) {

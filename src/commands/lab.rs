@@ -24,7 +24,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                     keys,
                     etcd_layout: layout,
                 };
-                lab::up(&options, &reporter, &cancel).await
+                lab::up(&options, &reporter, &cancel.token()).await
             }
             LabCommand::Down { dir } => lab::down(&dir, &reporter).await,
             LabCommand::Status { dir } => lab::status(&dir, &reporter).await,

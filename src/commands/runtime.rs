@@ -1,19 +1,20 @@
 //! The process's tokio runtime and its Ctrl-C handling.
 
-use tokio_util::sync::CancellationToken;
+use crate::interrupt::Interrupt;
 
-/// A multi-thread runtime, and a token cancelled on the first Ctrl-C (SIGINT).
-pub fn start() -> std::io::Result<(tokio::runtime::Runtime, CancellationToken)> {
+/// A multi-thread runtime, and the interrupt every Ctrl-C (SIGINT) cancels.
+pub fn start() -> std::io::Result<(tokio::runtime::Runtime, Interrupt)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
+    let interrupt = Interrupt::new();
+    let on_signal = interrupt.clone();
     runtime.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        // Each Ctrl-C cancels the command running then (the REPL goes on to the next).
+        while tokio::signal::ctrl_c().await.is_ok() {
             tracing::warn!("interrupted: stopping running commands");
             on_signal.cancel();
         }
     });
-    Ok((runtime, cancel))
+    Ok((runtime, interrupt))
 }

@@ -3,6 +3,7 @@
 
 use super::api::error::to_rhai;
 use super::changes::Changes;
+use crate::interrupt::Interrupt;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
 use crate::ops::etcd::facts::RunFacts;
@@ -12,12 +13,11 @@ use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPoo
 use rhai::EvalAltResult;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use tokio_util::sync::CancellationToken;
 
 /// The state of one run, shared by all primitives.
 pub struct RunContext {
     pub runtime: tokio::runtime::Handle,
-    pub cancel: CancellationToken,
+    pub cancel: Interrupt,
     pub inventory: Arc<Inventory>,
     pub transports: Arc<TransportPool>,
     pub etcd: EtcdAccess,
@@ -32,7 +32,7 @@ pub struct RunContext {
 impl RunContext {
     pub fn new(
         runtime: tokio::runtime::Handle,
-        cancel: CancellationToken,
+        cancel: Interrupt,
         inventory: Inventory,
         reporter: Reporter,
     ) -> Arc<RunContext> {
@@ -49,7 +49,7 @@ impl RunContext {
     /// A context whose steps are journaled (or skipped on resume) by `steps`.
     pub fn with_steps(
         runtime: tokio::runtime::Handle,
-        cancel: CancellationToken,
+        cancel: Interrupt,
         inventory: Inventory,
         reporter: Reporter,
         steps: Steps,
@@ -98,7 +98,9 @@ impl RunContext {
     pub async fn transport(&self, host: &Host) -> Result<Arc<Transport>, TransportError> {
         self.steps.touch(&host.name);
         let target = ConnectionTarget::from_host(host)?;
-        self.transports.get(&host.name, &target, &self.cancel).await
+        self.transports
+            .get(&host.name, &target, &self.cancel.token())
+            .await
     }
 
     /// The members of the inventory's `[etcd]` group, in inventory order.

@@ -9,6 +9,7 @@ use super::tls_name::reqwest_builder_for_name;
 use super::tunnel::{self, TunnelError};
 use super::v2::{V2Client, V2Error};
 use super::v3::{self, V3Error};
+use crate::interrupt::Interrupt;
 use crate::transport::files::FileError;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
 use std::collections::HashMap;
@@ -79,7 +80,7 @@ impl Route {
 /// Connections to etcd for one run, shared by every primitive.
 pub struct EtcdAccess {
     transports: Arc<TransportPool>,
-    cancel: CancellationToken,
+    cancel: Interrupt,
     timeout: Duration,
     tls: Mutex<HashMap<String, Option<TlsMaterial>>>,
     /// One route per member host, worked out (and any tunnel opened) on first use.
@@ -87,7 +88,7 @@ pub struct EtcdAccess {
 }
 
 impl EtcdAccess {
-    pub fn new(transports: Arc<TransportPool>, cancel: CancellationToken) -> EtcdAccess {
+    pub fn new(transports: Arc<TransportPool>, cancel: Interrupt) -> EtcdAccess {
         EtcdAccess {
             transports,
             cancel,
@@ -103,8 +104,8 @@ impl EtcdAccess {
     }
 
     /// Cancelled when the run is interrupted (Ctrl-C).
-    pub fn cancel_token(&self) -> &CancellationToken {
-        &self.cancel
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.token()
     }
 
     /// The member's client TLS material, read once from its host (so certificates
@@ -120,12 +121,12 @@ impl EtcdAccess {
                 let target = ConnectionTarget::from_host(&member.host)?;
                 let transport = self
                     .transports
-                    .get(&member.host.name, &target, &self.cancel)
+                    .get(&member.host.name, &target, &self.cancel.token())
                     .await?;
                 let read = |path: &Path| {
                     let transport = transport.clone();
                     let path = path.display().to_string();
-                    async move { transport.read_file(&path, &self.cancel).await }
+                    async move { transport.read_file(&path, &self.cancel.token()).await }
                 };
                 let wrap = |source| AccessError::TlsFiles {
                     member: member.name.clone(),
@@ -187,7 +188,7 @@ impl EtcdAccess {
             .ok_or_else(|| url_error("it has no port"))?;
         let transport = self
             .transports
-            .get(&member.host.name, &target, &self.cancel)
+            .get(&member.host.name, &target, &self.cancel.token())
             .await?;
         let Transport::Ssh(ssh) = &*transport else {
             return Ok(direct);

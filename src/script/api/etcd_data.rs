@@ -160,7 +160,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
         &members,
         ctx.transports.clone(),
         &plan,
-        &ctx.cancel,
+        &ctx.cancel.token(),
     ));
     match result {
         Ok(summaries) => {
@@ -203,10 +203,11 @@ fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> Rha
         let dir = match dir {
             Some(dir) => dir,
             None => {
-                backup_verify::latest_backup_dir(&transport, &member.data_dir, &ctx.cancel).await?
+                backup_verify::latest_backup_dir(&transport, &member.data_dir, &ctx.cancel.token())
+                    .await?
             }
         };
-        let verified = backup_verify::verify_backup(&transport, &dir, &ctx.cancel).await;
+        let verified = backup_verify::verify_backup(&transport, &dir, &ctx.cancel.token()).await;
         if verified.is_err() {
             // A backup that no longer verifies no longer counts for `migrate`.
             facts(ctx).forget_backup(member.host_name(), &dir);
@@ -254,7 +255,7 @@ pub mod etcd_data_api {
                 .transport(&member.host)
                 .await
                 .map_err(crate::ops::etcd::host_step::StepError::from)?;
-            snapshot_check::has_v2_snapshot(&transport, &member.data_dir, &ctx.cancel).await
+            snapshot_check::has_v2_snapshot(&transport, &member.data_dir, &ctx.cancel.token()).await
         })
     }
 
@@ -359,7 +360,7 @@ pub mod etcd_data_api {
                 })?;
                 connected.push((member, transport));
             }
-            migrate::migrate_member(&connected, &target, &guard_facts, &ctx.cancel).await
+            migrate::migrate_member(&connected, &target, &guard_facts, &ctx.cancel.token()).await
         })?;
         facts(&ctx).record_migration(outcome.fact());
         let mut map = Map::new();

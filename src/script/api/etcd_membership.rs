@@ -114,7 +114,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
             &rest,
             readiness,
             &ctx.reporter,
-            &ctx.cancel,
+            &ctx.cancel.token(),
         )
         .await
     })?;
@@ -151,7 +151,7 @@ fn join_member(
             &running,
             readiness,
             &ctx.reporter,
-            &ctx.cancel,
+            &ctx.cancel.token(),
         )
         .await
     })?;

@@ -71,7 +71,7 @@ fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
             .transport(&member.host)
             .await
             .map_err(|e| RestoreError::from(StepError::from(e)))?;
-        restore_member(&transport, &member, dir.as_deref(), &ctx.cancel).await
+        restore_member(&transport, &member, dir.as_deref(), &ctx.cancel.token()).await
     })?;
     if let Some(moved) = &restored.moved_to {
         ctx.reporter.status(&format!(
@@ -112,7 +112,7 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
             &member,
             &live,
             dir.as_deref(),
-            &ctx.cancel,
+            &ctx.cancel.token(),
         )
         .await
     })?;
@@ -167,7 +167,7 @@ pub mod etcd_restore_api {
                 .transport(&member.host)
                 .await
                 .map_err(|e| ClearError::from(RecordError::from(StepError::from(e))))?;
-            clear_record(&ctx.etcd, &transport, &member, &ctx.cancel).await
+            clear_record(&ctx.etcd, &transport, &member, &ctx.cancel.token()).await
         })?;
         Ok(moved.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
     }

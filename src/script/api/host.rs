@@ -109,7 +109,7 @@ impl ScriptHost {
         let ctx = &self.ctx;
         ctx.block_on(async {
             let transport = ctx.transport(&self.host).await?;
-            transport.run(command, options, &ctx.cancel).await
+            transport.run(command, options, &ctx.cancel.token()).await
         })
     }
 
@@ -192,7 +192,9 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
             let command = command.to_string();
             tasks.push(tokio::spawn(async move {
                 let transport = host.ctx.transport(&host.host).await?;
-                transport.run(&command, &options, &host.ctx.cancel).await
+                transport
+                    .run(&command, &options, &host.ctx.cancel.token())
+                    .await
             }));
         }
         let mut results = Vec::with_capacity(tasks.len());
@@ -318,7 +320,7 @@ pub mod host_api {
                 .transport(&host.host)
                 .await
                 .map_err(crate::transport::files::FileError::from)?;
-            transport.read_file(path, &ctx.cancel).await
+            transport.read_file(path, &ctx.cancel.token()).await
         })?;
         String::from_utf8(bytes).map_err(|_| {
             ScriptError::new(
@@ -345,7 +347,7 @@ pub mod host_api {
                 .transport(&host.host)
                 .await
                 .map_err(crate::transport::files::FileError::from)?;
-            transport.read_file(path, &ctx.cancel).await
+            transport.read_file(path, &ctx.cancel.token()).await
         })
     }
 
@@ -365,7 +367,7 @@ pub mod host_api {
                 .await
                 .map_err(crate::transport::files::FileError::from)?;
             transport
-                .write_file(path, text.as_bytes(), &ctx.cancel)
+                .write_file(path, text.as_bytes(), &ctx.cancel.token())
                 .await
         })
     }
@@ -385,7 +387,7 @@ pub mod host_api {
                 .transport(&host.host)
                 .await
                 .map_err(crate::transport::files::FileError::from)?;
-            transport.path_exists(path, &ctx.cancel).await
+            transport.path_exists(path, &ctx.cancel.token()).await
         })
     }
 

@@ -92,7 +92,7 @@ fn run_attach(
         prefix,
         ttl,
         &options,
-        &ctx.cancel,
+        &ctx.cancel.token(),
         &mut progress,
     ))?;
     Ok(attach_map(prefix, &report))

@@ -58,7 +58,7 @@ impl ScriptMaster {
                     .transport(&host)
                     .await
                     .map_err(|e| ConfigFileError::File(e.into()))?;
-                switch(&host, &transport, direction, &stamp, &ctx.cancel).await
+                switch(&host, &transport, direction, &stamp, &ctx.cancel.token()).await
             })?;
             if change.changed {
                 ctx.reporter.status(&format!(
@@ -87,7 +87,7 @@ impl ScriptMaster {
         for host in hosts {
             let restarted = ctx.block_on(async {
                 let transport = ctx.transport(&host).await.map_err(ServiceError::from)?;
-                services::restart(&host, &transport, wait, &ctx.cancel).await
+                services::restart(&host, &transport, wait, &ctx.cancel.token()).await
             })?;
             results.push(service_map(&host, restarted));
         }
@@ -168,7 +168,7 @@ pub mod master_api {
                 .transport(&host)
                 .await
                 .map_err(crate::transport::files::FileError::from)?;
-            transport.read_file(&path, &ctx.cancel).await
+            transport.read_file(&path, &ctx.cancel.token()).await
         })?;
         let prefixes = ttl_durations::ttl_durations(&path, &String::from_utf8_lossy(&text))
             .map_err(to_rhai)?;
@@ -200,7 +200,7 @@ pub mod master_api {
                     .transport(&host)
                     .await
                     .map_err(|e| MasterServiceError::Service(e.into()))?;
-                services::stop(&host, &transport, &ctx.cancel).await
+                services::stop(&host, &transport, &ctx.cancel.token()).await
             })?;
             results.push(service_map(&host, stopped));
         }

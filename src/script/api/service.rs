@@ -37,7 +37,7 @@ impl ScriptService {
                 .await
                 .map_err(ServiceError::from)?;
             manager
-                .control(&transport, action, &self.name, &ctx.cancel)
+                .control(&transport, action, &self.name, &ctx.cancel.token())
                 .await
         })
     }
@@ -57,7 +57,9 @@ impl ScriptService {
                 .transport(&self.host.host)
                 .await
                 .map_err(ServiceError::from)?;
-            manager.is_active(&transport, &self.name, &ctx.cancel).await
+            manager
+                .is_active(&transport, &self.name, &ctx.cancel.token())
+                .await
         })
     }
 }
