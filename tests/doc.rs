@@ -122,5 +122,11 @@ fn doc_describes_one_primitive_or_refuses_an_unknown_name() {
         .args(["doc", "etcd.frobnicate"])
         .run()
         .code(2)
-        .stderr_has("no primitive named `etcd.frobnicate`");
+        .stderr_has("no primitive or stdlib function named `etcd.frobnicate`");
+    Runbook::new()
+        .args(["doc", "openshift::masters"])
+        .run()
+        .success()
+        .stdout_has("openshift::masters()\n    The masters, in inventory order.")
+        .stdout_has("import \"openshift\" as openshift;");
 }

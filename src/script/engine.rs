@@ -16,11 +16,7 @@ pub const GLOBALS: &[&str] = &["inventory", "etcd", "lease", "master"];
 /// searched for `import "name"` (the script's directory, then the stdlib).
 pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: SourceMap) -> Engine {
     let mut engine = Engine::new();
-
-    engine.set_max_call_levels(96);
-    engine.set_max_expr_depths(128, 64);
-    engine.set_max_string_size(256 * 1024 * 1024);
-    engine.set_max_modules(256);
+    set_limits(&mut engine);
 
     api::error::register(&mut engine);
     api::etcd::register(&mut engine);
@@ -73,4 +69,12 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
 
     engine.set_module_resolver(ModuleFiles::new(module_path, sources));
     engine
+}
+
+/// The run engine's limits; anything else that compiles runbook code uses them too.
+pub fn set_limits(engine: &mut Engine) {
+    engine.set_max_call_levels(96);
+    engine.set_max_expr_depths(128, 64);
+    engine.set_max_string_size(256 * 1024 * 1024);
+    engine.set_max_modules(256);
 }
