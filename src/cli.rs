@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// Do not ask before the first change (asked only when run from a terminal).
     #[arg(short, long)]
     pub yes: bool,
+
+    /// Ask before each step: y runs it, n skips it, c runs it and the rest without asking.
+    #[arg(long)]
+    pub step: bool,
 }
 
 #[derive(Debug, Args)]

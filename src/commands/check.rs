@@ -2,10 +2,9 @@
 //! files); every change is only planned, and so is every read that depends on one.
 //! Nothing is written, not even the journal.
 
-use super::run::{execute, load_inventory, resolve_script};
+use super::run::{execute, load_inventory, resolve_script, RunPolicy};
 use super::Failure;
 use crate::cli::CheckArgs;
-use crate::journal::Steps;
 use crate::report::Reporter;
 use crate::script::changes::{render_plan, Changes};
 use serde_json::json;
@@ -17,8 +16,10 @@ pub fn check(args: CheckArgs, reporter: Reporter) -> Result<(), Failure> {
         &args.script_args,
         &script,
         inventory,
-        Steps::unrecorded(),
-        Changes::plan(),
+        RunPolicy {
+            changes: Changes::plan(),
+            ..RunPolicy::unattended()
+        },
         &reporter,
     )?;
     let changes = plan.iter().filter(|e| e.changes).count();

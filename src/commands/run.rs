@@ -8,9 +8,10 @@ use crate::ops::etcd::facts::RunFacts;
 use crate::report::Reporter;
 use crate::script::changes::{Changes, PlanEntry};
 use crate::script::context::RunContext;
-use crate::script::run::{run_file, Finished, RunFailure};
+use crate::script::run::{run_file, EngineHook, Finished, RunFailure};
 use crate::script::runbooks;
 use crate::script::stdlib::locate_stdlib;
+use crate::script::step_prompt::StepPrompt;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -48,27 +49,55 @@ pub fn resolve_script(script: &Path) -> Result<PathBuf, Failure> {
 pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
     args.script = resolve_script(&args.script)?;
     let inventory = load_inventory(&args.script_args)?;
-    let steps = journal_gate::open(&args)?;
-    let changes = Changes::apply(args.yes);
+    let policy = RunPolicy {
+        steps: journal_gate::open(&args)?,
+        // With --step every step is confirmed, so the first change needs no question of its own.
+        changes: Changes::apply(args.yes || args.step),
+        step_prompt: if args.step {
+            StepPrompt::ask()
+        } else {
+            StepPrompt::off()
+        },
+        engine_hook: None,
+    };
     let (finished, _) = execute(
         &args.script_args,
         &args.script,
         inventory,
-        steps,
-        changes,
+        policy,
         &reporter,
     )?;
     report_value(&reporter, finished);
     Ok(())
 }
 
-/// Runs a script with the given journal and change policy; returns its value and the plan.
+/// How a script is run: its journal, whether changes are applied, whether steps are
+/// confirmed one by one, and anything attached to the engine (the debugger).
+pub struct RunPolicy {
+    pub steps: Steps,
+    pub changes: Changes,
+    pub step_prompt: StepPrompt,
+    pub engine_hook: Option<EngineHook>,
+}
+
+impl RunPolicy {
+    /// Not journaled, changes applied without asking, no step prompts.
+    pub fn unattended() -> RunPolicy {
+        RunPolicy {
+            steps: Steps::unrecorded(),
+            changes: Changes::unattended(),
+            step_prompt: StepPrompt::off(),
+            engine_hook: None,
+        }
+    }
+}
+
+/// Runs a script under `policy`; returns its value and the plan.
 pub fn execute(
     script_args: &ScriptArgs,
     script: &Path,
     inventory: Inventory,
-    steps: Steps,
-    changes: Changes,
+    policy: RunPolicy,
     reporter: &Reporter,
 ) -> Result<(Finished, Vec<PlanEntry>), Failure> {
     let stdlib = locate_stdlib(script_args.stdlib.as_deref());
@@ -79,8 +108,9 @@ pub fn execute(
         cancel.clone(),
         inventory,
         reporter.clone(),
-        steps,
-        changes,
+        policy.steps,
+        policy.changes,
+        policy.step_prompt,
     );
     if let Some(facts) = ctx.steps.restored_facts() {
         match serde_json::from_value::<RunFacts>(facts.clone()) {
@@ -90,7 +120,7 @@ pub fn execute(
             ),
         }
     }
-    let outcome = run_file(ctx.clone(), script, &stdlib);
+    let outcome = run_file(ctx.clone(), script, &stdlib, policy.engine_hook);
     let outcome = match (outcome, ctx.steps.unreached_start()) {
         (Ok(_), Some(step)) => Err(RunFailure::Failed(Box::new(
             crate::script::diagnostics::plain(

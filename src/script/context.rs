@@ -3,6 +3,7 @@
 
 use super::api::error::to_rhai;
 use super::changes::Changes;
+use super::step_prompt::StepPrompt;
 use crate::interrupt::Interrupt;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
@@ -27,6 +28,8 @@ pub struct RunContext {
     pub steps: Steps,
     /// Whether changes are applied (after a confirmation) or only planned.
     pub changes: Changes,
+    /// Whether each step is confirmed first (`run --step`).
+    pub step_prompt: StepPrompt,
 }
 
 impl RunContext {
@@ -43,6 +46,7 @@ impl RunContext {
             reporter,
             Steps::unrecorded(),
             Changes::unattended(),
+            StepPrompt::off(),
         )
     }
 
@@ -54,6 +58,7 @@ impl RunContext {
         reporter: Reporter,
         steps: Steps,
         changes: Changes,
+        step_prompt: StepPrompt,
     ) -> Arc<RunContext> {
         let transports = Arc::new(TransportPool::new());
         Arc::new(RunContext {
@@ -66,6 +71,7 @@ impl RunContext {
             reporter,
             steps,
             changes,
+            step_prompt,
         })
     }
 

@@ -4,7 +4,7 @@ use super::context::RunContext;
 use super::diagnostics::{from_eval_error, from_parse_error, ScriptDiagnostic};
 use super::engine::build_engine;
 use super::sources::SourceMap;
-use rhai::Dynamic;
+use rhai::{Dynamic, Engine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,23 +19,31 @@ pub enum RunFailure {
     Failed(Box<ScriptDiagnostic>),
 }
 
+/// Something done to the engine before the script runs (the debugger attaches here).
+pub type EngineHook = Box<dyn FnOnce(&mut Engine, &SourceMap)>;
+
+/// The directories `import "name"` searches for a script: its own, then the stdlib.
+pub fn module_path(script: &Path, stdlib: &Path) -> Vec<PathBuf> {
+    let script_dir = match script.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    vec![script_dir, stdlib.to_path_buf()]
+}
+
 /// Reads, compiles and runs a runbook. Imports are searched next to the script, then in `stdlib`.
 pub fn run_file(
     ctx: Arc<RunContext>,
     script: &Path,
     stdlib: &Path,
+    hook: Option<EngineHook>,
 ) -> Result<Finished, RunFailure> {
     let text = std::fs::read_to_string(script).map_err(|err| RunFailure::Unreadable {
         path: script.to_path_buf(),
         reason: err.to_string(),
     })?;
     let name = script.display().to_string();
-    let script_dir = match script.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let module_path = vec![script_dir, stdlib.to_path_buf()];
-    run_source(ctx, &name, &text, module_path)
+    run_source(ctx, &name, &text, module_path(script, stdlib), hook)
 }
 
 /// Compiles and runs script text known by `name`.
@@ -44,10 +52,14 @@ pub fn run_source(
     name: &str,
     text: &str,
     module_path: Vec<PathBuf>,
+    hook: Option<EngineHook>,
 ) -> Result<Finished, RunFailure> {
     let sources = SourceMap::new();
     sources.insert(name, text);
-    let engine = build_engine(ctx, module_path, sources.clone());
+    let mut engine = build_engine(ctx, module_path, sources.clone());
+    if let Some(hook) = hook {
+        hook(&mut engine, &sources);
+    }
     let mut ast = engine
         .compile(text)
         .map_err(|err| RunFailure::Syntax(Box::new(from_parse_error(&err, name, &sources))))?;
@@ -60,7 +72,7 @@ pub fn run_source(
 }
 
 /// The value as the script's own `to_string` shows it (tables for reports, not type names).
-fn display(engine: &rhai::Engine, value: &Dynamic) -> String {
+pub fn display(engine: &rhai::Engine, value: &Dynamic) -> String {
     let mut scope = rhai::Scope::new();
     scope.push("result", value.clone());
     engine

@@ -4,6 +4,7 @@ use super::error::to_rhai;
 use crate::journal::Decision;
 use crate::script::context::RunContext;
 use crate::script::diagnostics::short_message;
+use crate::script::step_prompt::StepAnswer;
 use rhai::{Dynamic, EvalAltResult, FnPtr, NativeCallContext};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +43,16 @@ fn run_step(
         }
         Decision::Run { key } => key,
     };
+    if ctx.step_prompt.before_step(&key) == StepAnswer::Skip {
+        ctx.reporter.event(
+            "step_skipped",
+            serde_json::json!({"step": key, "why": "declined", "message": format!("--- step {key}: skipped (declined)")}),
+        );
+        steps
+            .record(crate::journal::EventKind::StepSkipped, Some(&key), |_| {})
+            .map_err(to_rhai)?;
+        return Ok(Dynamic::UNIT);
+    }
     ctx.reporter.event(
         "step_started",
         serde_json::json!({"step": key, "message": format!("==> step {key}")}),
