@@ -26,6 +26,8 @@ pub enum Command {
     Run(RunArgs),
     /// Dry run: run a runbook's checks for real and print the numbered plan of what it would change.
     Check(CheckArgs),
+    /// An interactive session: evaluate runbook code line by line against the inventory.
+    Repl(ReplArgs),
     /// List the shipped runbooks with what each does.
     List,
     /// Describe the primitives runbooks can call (all, or those matching NAME).
@@ -98,6 +100,16 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub script_args: ScriptArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub script_args: ScriptArgs,
+
+    /// Use the inventory of the lab in DIR (`runbook lab up --dir DIR`).
+    #[arg(long, value_name = "DIR", conflicts_with = "inventory")]
+    pub lab: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

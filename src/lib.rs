@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod debug;
 pub mod duration;
 pub mod exit;
 pub mod interrupt;
@@ -12,6 +13,7 @@ pub mod inventory;
 pub mod journal;
 pub mod lab;
 pub mod ops;
+pub mod repl;
 pub mod report;
 pub mod script;
 pub mod transport;

@@ -7,6 +7,7 @@ pub mod failure;
 pub mod journal_gate;
 pub mod lab;
 pub mod list;
+pub mod repl;
 pub mod run;
 pub mod runtime;
 
@@ -21,6 +22,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Run(args) => run::run(args, reporter),
         Command::Check(args) => check::check(args, reporter),
+        Command::Repl(args) => repl::repl(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
         Command::Doc { name, markdown } => doc::print(name.as_deref(), markdown, &reporter),
         Command::List => {
