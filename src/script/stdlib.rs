@@ -55,7 +55,8 @@ impl ModuleFiles {
         }
     }
 
-    fn find(&self, name: &str) -> Option<PathBuf> {
+    /// The file `import "name"` loads, by its canonical path.
+    pub fn find(&self, name: &str) -> Option<PathBuf> {
         let file = if name.ends_with(".rhai") {
             name.to_string()
         } else {
