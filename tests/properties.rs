@@ -1395,7 +1395,7 @@ fn lease_attach_on_real_etcd_leases_each_key_under_the_prefix_exactly_once() {
     let counter = AtomicUsize::new(0);
     let mut runner = TestRunner::new(ProptestConfig {
         max_shrink_iters: 16,
-        ..config(20)
+        ..config(24)
     });
     let outcome = runner.run(&attach_case(), |case| {
         // Each case (shrinking included) works in a namespace of its own.
