@@ -383,10 +383,8 @@ fn group_value(text: &str) -> Result<Value, &'static str> {
         };
         // A single quoted token (and maybe a comment): text without the quotes.
         if let Some(&(from, to)) = tokens.first() {
-            let token = &text[from..to];
-            let closes_at_end = token.len() >= 2 && token.ends_with(q);
-            if tokens.len() == 1 && closes_at_end && count_quoted_parts(token, q) == 1 {
-                return Ok(Value::String(unquote(token).0));
+            if tokens.len() == 1 && one_quoted_stretch(&text[from..to], q) {
+                return Ok(Value::String(unquote(&text[from..to]).0));
             }
         }
         return Ok(Value::String(strip_comment(text).to_string()));
@@ -394,9 +392,25 @@ fn group_value(text: &str) -> Result<Value, &'static str> {
     Ok(type_unquoted(strip_comment(text)))
 }
 
-/// How many quoted stretches a token has (`"a"` has 1, `"a"x"b"` has 2).
-fn count_quoted_parts(token: &str, q: char) -> usize {
-    token.chars().filter(|c| *c == q).count() / 2
+/// Whether `token` is one quoted stretch closing at its last character: `"a"` and
+/// `"say \"a\" \"b\""` are, `"a"x"b"` is not. Inside double quotes a backslash escapes.
+fn one_quoted_stretch(token: &str, q: char) -> bool {
+    let bytes = token.as_bytes();
+    if bytes.len() < 2 || bytes[0] != q as u8 {
+        return false;
+    }
+    let mut i = 1;
+    while i < bytes.len() {
+        if q == '"' && bytes[i] == b'\\' {
+            i += 2;
+            continue;
+        }
+        if bytes[i] == q as u8 {
+            return i == bytes.len() - 1;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// Text before a ` #` comment, trimmed.
@@ -474,6 +488,15 @@ mod tests {
             Value::String("[{'name': 'x'}]".into())
         );
         assert!(group_value("\"open").is_err());
+        // Escaped quotes do not end the value (two of them once made it keep its quotes).
+        assert_eq!(
+            group_value(r#""it's \"a\" \"b\"""#).unwrap(),
+            Value::String(r#"it's "a" "b""#.into())
+        );
+        assert_eq!(
+            group_value(r#""a"x"b""#).unwrap(),
+            Value::String(r#""a"x"b""#.into())
+        );
     }
 
     #[test]

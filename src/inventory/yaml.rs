@@ -98,17 +98,29 @@ impl Walker<'_> {
 
 /// A serde_yaml error as a report pointing at its line and column.
 fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> InventoryError {
-    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let text = file.text();
+    // YAML also breaks lines at a lone `\r`, NEL, LS and PS, so its line and column can
+    // disagree with the lines a report shows; its byte index does not.
+    let (mut offset, yaml_position) = e
+        .location()
+        .map_or((0, None), |l| (l.index(), Some((l.line(), l.column()))));
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let line = file.line_of(offset);
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..offset].chars().count() + 1;
     // serde_yaml writes the position into the message; the report shows it already.
     // Other positions (where the enclosing construct started) stay.
-    let message = e
-        .to_string()
-        .replacen(&format!(" at line {line} column {column}"), "", 1);
-    let offset = file.offset_of(line, column);
+    let mut message = e.to_string();
+    if let Some((yaml_line, yaml_column)) = yaml_position {
+        message = message.replacen(&format!(" at line {yaml_line} column {yaml_column}"), "", 1);
+    }
     // Underline the word at the position (a key, a value), not just its first character.
-    let word = file.text()[offset..]
+    let word = text[offset..]
         .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
-        .unwrap_or(file.text().len() - offset);
+        .unwrap_or(text.len() - offset);
     InventoryError::from(error::YamlError {
         file: file.name().to_string(),
         line,
@@ -221,6 +233,18 @@ mod tests {
             &text[l.span.offset()..l.span.offset() + l.span.len()],
             "a: 1"
         );
+    }
+
+    #[test]
+    fn errors_point_where_the_report_counts_lines() {
+        // YAML counts the lone `\r` as a line break; the report counts `\n` only.
+        let file = SourceFile::new("h.yml", "\ré");
+        let e = parse(&file).unwrap_err();
+        assert_eq!(e.line(), Some(1), "{e}");
+        assert!(e.to_string().starts_with("h.yml:1:2: "), "{e}");
+        let file = SourceFile::new("h.yml", "all:\n  hosts: [a\u{2028}\n");
+        let e = parse(&file).unwrap_err();
+        assert!(e.line().is_some_and(|l| l <= 3), "{e}");
     }
 
     #[test]

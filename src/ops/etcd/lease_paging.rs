@@ -46,12 +46,47 @@ pub fn range_end(prefix: &[u8]) -> Vec<u8> {
     vec![0]
 }
 
+/// Where the next page of `[start, end)` starts: the paging arithmetic on its own, so it can
+/// be checked against a model of etcd's limited range reads without a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    next: Option<Vec<u8>>,
+    end: Vec<u8>,
+}
+
+impl PageCursor {
+    pub fn new(start: Vec<u8>, end: Vec<u8>) -> PageCursor {
+        PageCursor {
+            next: Some(start),
+            end,
+        }
+    }
+
+    /// The `[from, end)` range the next page reads, or `None` after the last page.
+    pub fn range(&self) -> Option<(&[u8], &[u8])> {
+        self.next.as_deref().map(|from| (from, self.end.as_slice()))
+    }
+
+    /// Moves past a page that ended with `last` (`None` if it was empty); `more` is etcd's
+    /// answer to whether the range holds keys beyond the page.
+    pub fn advance(&mut self, last: Option<&[u8]>, more: bool) {
+        self.next = match (more, last) {
+            // The smallest key after `last`.
+            (true, Some(last)) => {
+                let mut next = last.to_vec();
+                next.push(0);
+                Some(next)
+            }
+            _ => None,
+        };
+    }
+}
+
 /// Pages of keys in `[start, end)` at one revision, in key order.
 pub struct KeyPager {
     client: etcd_client::Client,
     prefix: String,
-    next: Option<Vec<u8>>,
-    end: Vec<u8>,
+    cursor: PageCursor,
     revision: i64,
     page_size: i64,
     keys_only: bool,
@@ -95,8 +130,7 @@ impl KeyPager {
         let pager = KeyPager {
             client: client.clone(),
             prefix: label.to_string(),
-            next: Some(start),
-            end,
+            cursor: PageCursor::new(start, end),
             revision,
             page_size: i64::try_from(page_size.max(1)).unwrap_or(i64::MAX),
             keys_only,
@@ -111,11 +145,12 @@ impl KeyPager {
 
     /// The next page, or `None` after the last one.
     pub async fn next_page(&mut self) -> Result<Option<Vec<KeyValue>>, PagingError> {
-        let Some(start) = self.next.take() else {
+        let Some((start, end)) = self.cursor.range() else {
             return Ok(None);
         };
+        let (start, end) = (start.to_vec(), end.to_vec());
         let mut options = GetOptions::new()
-            .with_range(self.end.clone())
+            .with_range(end)
             .with_revision(self.revision)
             .with_limit(self.page_size);
         if self.keys_only {
@@ -134,14 +169,8 @@ impl KeyPager {
             })?;
         let more = answer.more();
         let page = answer.take_kvs();
-        if more {
-            if let Some(last) = page.last() {
-                // The smallest key after `last`.
-                let mut next = last.key().to_vec();
-                next.push(0);
-                self.next = Some(next);
-            }
-        }
+        // Only a page that was read moves the cursor: after an error the same page is read again.
+        self.cursor.advance(page.last().map(KeyValue::key), more);
         if page.is_empty() {
             return Ok(None);
         }

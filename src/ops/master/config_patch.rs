@@ -55,7 +55,9 @@ pub fn patch(path: &str, text: &str) -> Result<Patched, PatchError> {
     })
 }
 
-/// Removes the storage arguments again (idempotent).
+/// Removes the storage arguments again (idempotent). Arguments left empty are written as
+/// `apiServerArguments: null`, the way openshift-ansible's template leaves them, so the
+/// result reads the same as the config the patch started from.
 pub fn unpatch(path: &str, text: &str) -> Result<Patched, PatchError> {
     edit(path, text, |arguments| {
         let mut changed = false;
@@ -93,6 +95,10 @@ fn edit(
             text: text.to_string(),
             changed: false,
         });
+    }
+    if arguments.is_empty() {
+        // Only an unpatch empties them: the patch itself created this mapping, or filled a null.
+        master.insert(Value::String("apiServerArguments".to_string()), Value::Null);
     }
     let text = serde_yaml::to_string(&document).map_err(|e| PatchError::NotYaml {
         path: path.to_string(),
@@ -168,6 +174,20 @@ mod tests {
         assert_eq!(
             parse("m", &undone.text).unwrap(),
             parse("m", CONFIG).unwrap()
+        );
+        assert!(!unpatch("m.yaml", &undone.text).unwrap().changed);
+    }
+
+    #[test]
+    fn unpatch_leaves_emptied_arguments_null_as_the_template_writes_them() {
+        let original = "kubernetesMasterConfig:\n  apiServerArguments:\n  masterCount: 1\n";
+        let patched = patch("m.yaml", original).unwrap();
+        let undone = unpatch("m.yaml", &patched.text).unwrap();
+        assert_eq!(
+            parse("m", &undone.text).unwrap(),
+            parse("m", original).unwrap(),
+            "{}",
+            undone.text
         );
         assert!(!unpatch("m.yaml", &undone.text).unwrap().changed);
     }
