@@ -28,6 +28,8 @@ pub enum Command {
     Check(CheckArgs),
     /// An interactive session: evaluate runbook code line by line against the inventory.
     Repl(ReplArgs),
+    /// Run a runbook under the debugger: breakpoints, step, next, finish, print.
+    Debug(DebugArgs),
     /// List the shipped runbooks with what each does.
     List,
     /// Describe the primitives runbooks can call (all, or those matching NAME).
@@ -100,6 +102,20 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub script_args: ScriptArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    /// The runbook: a .rhai file, or the name of a shipped runbook (`runbook list`).
+    pub script: PathBuf,
+
+    #[command(flatten)]
+    pub script_args: ScriptArgs,
+
+    /// Stop at LINE of the runbook, at FILE:LINE of a module, or at each call of FUNCTION
+    /// (repeatable). Without any, the run stops before its first statement.
+    #[arg(short, long = "break", value_name = "LINE|FILE:LINE|FUNCTION")]
+    pub breaks: Vec<crate::debug::BreakAt>,
 }
 
 #[derive(Debug, Args)]

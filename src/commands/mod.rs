@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod debug;
 pub mod doc;
 pub mod failure;
 pub mod journal_gate;
@@ -23,6 +24,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run::run(args, reporter),
         Command::Check(args) => check::check(args, reporter),
         Command::Repl(args) => repl::repl(args, reporter),
+        Command::Debug(args) => debug::debug(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
         Command::Doc { name, markdown } => doc::print(name.as_deref(), markdown, &reporter),
         Command::List => {

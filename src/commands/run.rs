@@ -161,7 +161,7 @@ pub fn execute(
 }
 
 /// The script's last value: text for people, JSON for machines.
-fn report_value(reporter: &Reporter, Finished { value, text }: Finished) {
+pub fn report_value(reporter: &Reporter, Finished { value, text }: Finished) {
     if value.is_unit() {
         reporter.result("", json!({"status": "ok"}));
     } else {

@@ -76,14 +76,14 @@ impl Debugger {
                 );
             }
             DebuggerEvent::End => return Ok(DebuggerCommand::Continue),
-            // Stop at statements; pass over the expressions inside them the same way.
-            DebuggerEvent::Step if !node.is_stmt() => return Ok(self.last()),
+            // Stop at statements; pass over the expressions (and blocks) inside them the same way.
+            DebuggerEvent::Step if !stops_here(&node) => return Ok(self.last()),
             DebuggerEvent::Step => {}
             DebuggerEvent::BreakPoint(index) => {
                 let debugger = context.global_runtime_state().debugger();
                 let point = debugger.break_points().get(index).cloned();
                 match point {
-                    Some(BreakPoint::AtPosition { .. }) if !node.is_stmt() => {
+                    Some(BreakPoint::AtPosition { .. }) if !stops_here(&node) => {
                         return Ok(self.last())
                     }
                     Some(point) => println!("breakpoint {}: {}", index + 1, describe(&point)),
@@ -91,11 +91,14 @@ impl Debugger {
                 }
             }
             DebuggerEvent::FunctionExitWithValue(value) => {
-                let name = current_function(&context);
+                let (name, call) = current_call(&context);
                 println!("{name} returned {}", short(value));
+                // Show where it was called from: that is where the run goes on.
+                self.show_line(&source, call.unwrap_or(position), 0);
+                return self.read_commands(&mut context, &source, call.unwrap_or(position));
             }
             DebuggerEvent::FunctionExitWithError(error) => {
-                let name = current_function(&context);
+                let (name, _) = current_call(&context);
                 println!("{name} failed: {error}");
             }
             _ => return Ok(self.last()),
@@ -280,13 +283,23 @@ fn place(source: &str, position: Position) -> String {
     }
 }
 
-fn current_function(context: &EvalContext) -> String {
-    context
+/// The function being left, and where it was called.
+fn current_call(context: &EvalContext) -> (String, Option<Position>) {
+    match context
         .global_runtime_state()
         .debugger()
         .call_stack()
         .last()
-        .map_or("the function".to_string(), |f| format!("{}()", f.fn_name))
+    {
+        Some(frame) => (format!("{}()", frame.fn_name), Some(frame.pos)),
+        None => ("the function".to_string(), None),
+    }
+}
+
+/// Statements other than bare blocks: where a person expects to stop.
+fn stops_here(node: &ASTNode) -> bool {
+    matches!(node, ASTNode::Stmt(statement)
+        if !matches!(statement, rhai::Stmt::Block(..) | rhai::Stmt::Noop(..)))
 }
 
 fn describe(point: &BreakPoint) -> String {

@@ -189,6 +189,12 @@ fn leaf(error: &EvalAltResult, source: &str, sources: &SourceMap) -> ScriptDiagn
                 )
             }
         }
+        EvalAltResult::ErrorTerminated(reason, _) if reason.is_string() => (
+            reason.to_string(),
+            "runbook::stopped".to_string(),
+            Some("nothing after this point ran; run it again to go on".to_string()),
+            "stopped here",
+        ),
         EvalAltResult::ErrorTerminated(..) => (
             "interrupted".to_string(),
             "runbook::interrupted".to_string(),

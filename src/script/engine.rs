@@ -40,7 +40,7 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
 
     // Ctrl-C cancels the token; the interpreter stops at its next operation.
     let cancel = ctx.cancel.clone();
-    engine.on_progress(move |_| cancel.is_cancelled().then(|| Dynamic::from("interrupted")));
+    engine.on_progress(move |_| cancel.is_cancelled().then_some(Dynamic::UNIT));
 
     // Globals through a variable resolver, so script-defined functions see them
     // too; a local variable of the same name still wins.
