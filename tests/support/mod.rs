@@ -6,3 +6,4 @@ pub mod etcd;
 pub mod lab;
 pub mod migration;
 pub mod sshd;
+pub mod terminal;
