@@ -130,3 +130,52 @@ fn doc_describes_one_primitive_or_refuses_an_unknown_name() {
         .stdout_has("openshift::masters()\n    The masters, in inventory order.")
         .stdout_has("import \"openshift\" as openshift;");
 }
+
+/// `runbook check` plans exactly what the registry says changes something: every
+/// changing primitive hands its registry name to `planned_change`, and no name handed
+/// there is unknown or read-only.
+#[test]
+fn every_changing_primitive_reports_its_change_by_its_registry_name() {
+    let api_dir = repo_root().join("src/script/api");
+    let mut sources = String::new();
+    for entry in std::fs::read_dir(&api_dir).unwrap() {
+        sources.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    // A changing primitive that shares its code with another uses that one's name.
+    let shares = |name: &str| match name {
+        "host.try_run" => "host.run".to_string(),
+        "hosts.try_run_all" => "hosts.run_all".to_string(),
+        other => other.to_string(),
+    };
+    let missing: Vec<String> = PRIMITIVES
+        .iter()
+        .filter(|p| p.changes && !p.object.is_empty())
+        .map(|p| shares(&p.full_name()))
+        .filter(|name| !sources.contains(&format!("\"{name}\"")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "changing primitives that never call planned_change with their name: {missing:?}"
+    );
+    let mut named = Vec::new();
+    for part in sources.split("planned_change(").skip(1) {
+        if let Some(literal) = part.strip_prefix('"') {
+            named.push(literal.split('"').next().unwrap().to_string());
+        }
+    }
+    for (object, name) in [("master", "patch"), ("master", "unpatch")].iter().chain(&[
+        ("service", "start"),
+        ("service", "stop"),
+        ("service", "restart"),
+    ]) {
+        named.push(format!("{object}.{name}"));
+    }
+    assert!(named.len() >= 15, "{named:?}");
+    for name in named {
+        assert!(
+            runbook::script::registry::changes(&name)
+                && PRIMITIVES.iter().any(|p| p.full_name() == name),
+            "planned_change({name:?}) names no changing primitive of the registry"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! terminal), or only planned (`runbook check`), in which case reads that
 //! depend on a planned change become part of the plan too.
 
+use super::registry;
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Mutex;
 
@@ -10,6 +11,9 @@ use std::sync::Mutex;
 pub struct PlanEntry {
     /// The step it belongs to, if any.
     pub step: Option<String>,
+    /// The primitive behind it (`etcd.backup`), when it is a change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primitive: Option<&'static str>,
     pub action: String,
     /// A change (true), or a check that depends on earlier changes (false).
     pub changes: bool,
@@ -86,14 +90,24 @@ impl Changes {
         self.state().step = step;
     }
 
-    /// Before a change: `Ok(true)` when only planning (skip it), `Ok(false)` to go ahead.
-    pub fn before_change(&self, action: impl FnOnce() -> String) -> Result<bool, NotConfirmed> {
+    /// Before a change by `primitive`: `Ok(true)` when only planning (skip it), `Ok(false)`
+    /// to go ahead. The registry says whether the primitive changes anything; one it
+    /// describes as read-only is treated as a read.
+    pub fn before_change(
+        &self,
+        primitive: &'static str,
+        action: impl FnOnce() -> String,
+    ) -> Result<bool, NotConfirmed> {
+        if !registry::changes(primitive) {
+            return Ok(self.before_read(action));
+        }
         let mut state = self.state();
         match self.mode {
             Mode::Plan => {
                 let step = state.step.clone();
                 state.entries.push(PlanEntry {
                     step,
+                    primitive: Some(primitive),
                     action: action(),
                     changes: true,
                 });
@@ -120,6 +134,7 @@ impl Changes {
         let step = state.step.clone();
         state.entries.push(PlanEntry {
             step,
+            primitive: None,
             action: action(),
             changes: false,
         });
@@ -175,7 +190,7 @@ mod tests {
         );
         changes.set_step(Some("backup".into()));
         assert!(changes
-            .before_change(|| "etcd backup on etcd-1".into())
+            .before_change("etcd.backup", || "etcd backup on etcd-1".into())
             .unwrap());
         assert!(changes.before_read(|| "verify backup".into()));
         let rendered = render_plan(&changes.entries());
@@ -188,7 +203,7 @@ mod tests {
     #[test]
     fn applying_unattended_goes_ahead() {
         let changes = Changes::unattended();
-        assert!(!changes.before_change(|| "x".into()).unwrap());
+        assert!(!changes.before_change("host.write", || "x".into()).unwrap());
         assert!(!changes.before_read(|| "y".into()));
         assert!(changes.entries().is_empty());
     }

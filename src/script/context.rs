@@ -85,13 +85,17 @@ impl RunContext {
         self.runtime.block_on(operation).map_err(to_rhai)
     }
 
-    /// Call before a change: `Ok(true)` when the run only plans (the caller returns a
-    /// placeholder and changes nothing); may ask the operator before the first change.
+    /// Call before a change made by `primitive` (its registry name, e.g. `etcd.backup`):
+    /// `Ok(true)` when the run only plans (the caller returns a placeholder and changes
+    /// nothing); may ask the operator before the first change.
     pub fn planned_change(
         &self,
+        primitive: &'static str,
         action: impl FnOnce() -> String,
     ) -> Result<bool, Box<EvalAltResult>> {
-        self.changes.before_change(action).map_err(to_rhai)
+        self.changes
+            .before_change(primitive, action)
+            .map_err(to_rhai)
     }
 
     /// Call before a read of cluster state: `true` when it depends on a change that

@@ -112,6 +112,15 @@ pub const PRIMITIVES: &[Primitive] = &[
     p("error", "help", "e.help -> string or ()", "What to do about it.", "print(e.help);", false),
 ];
 
+/// Whether the primitive of that full name changes anything. Unknown names count as
+/// changes: a primitive missing from the registry is planned, never run, by `check`.
+pub fn changes(full_name: &str) -> bool {
+    PRIMITIVES
+        .iter()
+        .find(|p| p.full_name() == full_name)
+        .is_none_or(|p| p.changes)
+}
+
 /// The entry called `name` (`etcd.backup`, or just `backup` when unambiguous).
 pub fn find(name: &str) -> Vec<&'static Primitive> {
     let exact: Vec<_> = PRIMITIVES

@@ -144,7 +144,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
             each.join(", ")
         )
     };
-    if ctx.planned_change(described)? {
+    if ctx.planned_change("etcd.backup", described)? {
         return Ok(dirs
             .iter()
             .map(|(host, dir)| {
@@ -332,7 +332,7 @@ pub mod etcd_data_api {
     pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
         let ctx = etcd.ctx.clone();
         let target = member_named(&ctx, &host_name(&host, "the host")?)?;
-        if ctx.planned_change(|| {
+        if ctx.planned_change("etcd.migrate", || {
             format!(
                 "etcdctl migrate --data-dir={} on {} (after its guards)",
                 target.data_dir,

@@ -91,7 +91,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
     let ctx = &etcd.ctx;
     let readiness = readiness(options)?;
     let (member, others) = find_member(ctx, host)?;
-    if ctx.planned_change(|| {
+    if ctx.planned_change("etcd.force_new_cluster", || {
         format!(
             "start {} as a new one-member cluster (ETCD_FORCE_NEW_CLUSTER=true, then without)",
             member.host_name()
@@ -136,7 +136,7 @@ fn join_member(
     let ctx = &etcd.ctx;
     let readiness = readiness(options)?;
     let (member, others) = find_member(ctx, host)?;
-    if ctx.planned_change(|| format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
+    if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
         let mut map = Map::new();
         map.insert("host".into(), member.host_name().into());
         map.insert("planned".into(), true.into());
@@ -195,9 +195,9 @@ pub mod etcd_membership_api {
     pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = find_member(ctx, &host)?;
-        if ctx
-            .planned_change(|| format!("member add {} ({})", member.host_name(), member.peer_url))?
-        {
+        if ctx.planned_change("etcd.member_add", || {
+            format!("member add {} ({})", member.host_name(), member.peer_url)
+        })? {
             return Ok(Map::new());
         }
         let added = ctx.block_on(async {
@@ -220,7 +220,9 @@ pub mod etcd_membership_api {
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = find_member(ctx, &host)?;
-        if ctx.planned_change(|| format!("member remove {}", member.host_name()))? {
+        if ctx.planned_change("etcd.member_remove", || {
+            format!("member remove {}", member.host_name())
+        })? {
             return Ok(Dynamic::UNIT);
         }
         let removed = ctx.block_on(async {

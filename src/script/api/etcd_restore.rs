@@ -56,7 +56,7 @@ fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
     let ctx = &etcd.ctx;
     let dir = dir_option(options, "restore")?;
     let (member, _) = find_member(ctx, host)?;
-    if ctx.planned_change(|| {
+    if ctx.planned_change("etcd.restore", || {
         format!(
             "restore {} from {} ({}/member moved to member.migrated.<stamp>, migration record moved aside)",
             member.host_name(),
@@ -91,7 +91,7 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
     let dir = dir_option(options, "compare_with_backup")?;
     let (member, _) = find_member(ctx, host)?;
     // It starts an etcd process and copies the backup on the host, if only for a while.
-    if ctx.planned_change(|| {
+    if ctx.planned_change("etcd.compare_with_backup", || {
         format!(
             "compare the live v2 data with {} of {} (served by a throwaway etcd there)",
             dir.as_deref().unwrap_or("the newest pre-migration backup"),
@@ -154,7 +154,7 @@ pub mod etcd_restore_api {
     pub fn clear_migration_record(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let ctx = &etcd.ctx;
         let (member, _) = find_member(ctx, &host)?;
-        if ctx.planned_change(|| {
+        if ctx.planned_change("etcd.clear_migration_record", || {
             format!(
                 "move the migration record aside on {} (if the cluster holds no v3 keys)",
                 member.host_name()

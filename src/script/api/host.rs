@@ -98,7 +98,7 @@ impl ScriptHost {
     ) -> Result<CommandOutput, Box<EvalAltResult>> {
         if self
             .ctx
-            .planned_change(|| format!("run `{command}` on {}", self.name()))?
+            .planned_change("host.run", || format!("run `{command}` on {}", self.name()))?
         {
             return Ok(CommandOutput {
                 code: 0,
@@ -171,7 +171,9 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
     };
     let ctx = first.ctx.clone();
     let names: Vec<&str> = targets.iter().map(|h| h.name()).collect();
-    if ctx.planned_change(|| format!("run `{command}` on {}", names.join(", ")))? {
+    if ctx.planned_change("hosts.run_all", || {
+        format!("run `{command}` on {}", names.join(", "))
+    })? {
         let planned = CommandOutput {
             code: 0,
             stdout: Vec::new(),
@@ -356,7 +358,7 @@ pub mod host_api {
     pub fn write(host: &mut ScriptHost, path: &str, text: &str) -> Result<(), Box<EvalAltResult>> {
         if host
             .ctx
-            .planned_change(|| format!("write {path} on {}", host.name()))?
+            .planned_change("host.write", || format!("write {path} on {}", host.name()))?
         {
             return Ok(());
         }

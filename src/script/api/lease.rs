@@ -133,9 +133,9 @@ fn planned_attach(
     options: &Map,
 ) -> Result<Map, Box<EvalAltResult>> {
     let shown = prefix.trim_end_matches('/');
-    if ctx
-        .planned_change(|| format!("attach every key under {shown}/ to one lease of {duration}"))?
-    {
+    if ctx.planned_change("lease.attach", || {
+        format!("attach every key under {shown}/ to one lease of {duration}")
+    })? {
         let mut map = Map::new();
         map.insert("prefix".into(), prefix.into());
         map.insert("planned".into(), true.into());

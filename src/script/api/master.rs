@@ -41,7 +41,7 @@ impl ScriptMaster {
             Switch::Etcd3 => "set storage-backend: [etcd3] and storage-media-type in",
             Switch::Default => "remove storage-backend and storage-media-type from",
         };
-        if ctx.planned_change(|| {
+        if ctx.planned_change(switch_primitive(direction), || {
             let files: Vec<String> = hosts
                 .iter()
                 .map(|h| format!("{}:{}", h.name, config_path(h)))
@@ -80,7 +80,9 @@ impl ScriptMaster {
     fn restart_all(&self, wait: Duration) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &self.ctx;
         let hosts = self.hosts()?;
-        if ctx.planned_change(|| describe_services("restart", &hosts, false))? {
+        if ctx.planned_change("master.restart", || {
+            describe_services("restart", &hosts, false)
+        })? {
             return Ok(Array::new());
         }
         let mut results = Array::new();
@@ -190,7 +192,7 @@ pub mod master_api {
     pub fn stop(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &master.ctx;
         let hosts = master.hosts()?;
-        if ctx.planned_change(|| describe_services("stop", &hosts, true))? {
+        if ctx.planned_change("master.stop", || describe_services("stop", &hosts, true))? {
             return Ok(Array::new());
         }
         let mut results = Array::new();
@@ -234,5 +236,13 @@ pub mod master_api {
             }
         }
         master.restart_all(wait)
+    }
+}
+
+/// The registry's name of the primitive that makes this switch.
+fn switch_primitive(direction: Switch) -> &'static str {
+    match direction {
+        Switch::Etcd3 => "master.patch",
+        Switch::Default => "master.unpatch",
     }
 }

@@ -12,6 +12,16 @@ pub struct ScriptService {
     name: String,
 }
 
+/// The registry's name of the primitive behind an action.
+fn action_primitive(action: ServiceAction) -> &'static str {
+    match action {
+        ServiceAction::Start => "service.start",
+        ServiceAction::Stop => "service.stop",
+        ServiceAction::Restart => "service.restart",
+        ServiceAction::IsActive => "service.is_active",
+    }
+}
+
 impl ScriptService {
     pub fn new(host: ScriptHost, name: &str) -> ScriptService {
         ScriptService {
@@ -21,11 +31,9 @@ impl ScriptService {
     }
 
     fn control(&self, action: ServiceAction) -> Result<(), Box<EvalAltResult>> {
-        if self
-            .host
-            .ctx
-            .planned_change(|| format!("{} {} on {}", action.verb(), self.name, self.host.name()))?
-        {
+        if self.host.ctx.planned_change(action_primitive(action), || {
+            format!("{} {} on {}", action.verb(), self.name, self.host.name())
+        })? {
             return Ok(());
         }
         let ctx = self.host.ctx.clone();
