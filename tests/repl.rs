@@ -73,6 +73,18 @@ fn completion_multiline_input_help_and_recovery_after_an_error() {
     enter(&t, "members.len()");
     t.wait_for("=> 1");
 
+    write_file(
+        dir.path(),
+        "helpers.rhai",
+        "import \"report\" as rep;\nfn triple(x) { x * 3 }\nfn framed(x) { rep::table([\"n\"], [[x]]) }\nlet loaded = 5;\n",
+    );
+    enter(&t, ":load helpers.rhai");
+    t.wait_for("loaded helpers.rhai");
+    enter(&t, "triple(loaded)");
+    t.wait_for("=> 15");
+    enter(&t, "framed(7).len() > 0");
+    t.wait_for("=> true");
+
     enter(&t, ":help lease.attach");
     t.wait_for("lease.attach(prefix, duration");
     enter(&t, "let answer = double(4);");
@@ -162,6 +174,39 @@ fn ctrl_c_stops_the_running_command_and_its_process_but_not_the_session() {
     // The session goes on, and its next command is not cancelled.
     enter(&t, "h.run(\"echo still here\")");
     t.wait_for("=> still here");
+    t.line(":quit");
+    t.wait_for("[exit 0]");
+}
+
+#[test]
+fn against_a_lab_reports_print_as_tables() {
+    let lab = support::lab::TestLab::up(&["--tls", "--keys", "20"]);
+    let state = tempfile::tempdir().unwrap();
+    let t = Terminal::start(
+        &["repl", "--lab", lab.dir.to_str().unwrap()],
+        &lab.dir,
+        &[("XDG_STATE_HOME", state.path().to_str().unwrap())],
+    );
+    t.wait_for(PROMPT);
+    enter(&t, "etcd.health()");
+    let screen = t.screen();
+    for member in ["etcd-1", "etcd-2", "etcd-3"] {
+        let row = screen
+            .lines()
+            .find(|l| l.starts_with(&format!("| {member} ")))
+            .unwrap_or_else(|| panic!("no row for {member}:\n{screen}"));
+        assert_eq!(
+            row.matches("| true ").count(),
+            2,
+            "v2 and v3 healthy: {row}"
+        );
+    }
+    enter(&t, "etcd.status()");
+    t.wait_for("RAFT INDEX");
+    enter(&t, "etcd.v3_key_count()");
+    t.wait_for("=> 0");
+    enter(&t, "inventory.group(\"etcd\").len()");
+    t.wait_for("=> 3");
     t.line(":quit");
     t.wait_for("[exit 0]");
 }

@@ -166,6 +166,8 @@ fn print_outcome(
     outcome: Result<Option<String>, Box<crate::script::diagnostics::ScriptDiagnostic>>,
 ) {
     match outcome {
+        // Tables and pretty-printed data start on a line of their own.
+        Ok(Some(value)) if value.contains('\n') => println!("{value}"),
         Ok(Some(value)) => println!("=> {value}"),
         Ok(None) => {}
         Err(diagnostic) => eprintln!("{:?}", miette::Report::new(*diagnostic)),
