@@ -41,6 +41,9 @@ impl ConnectionTarget {
     /// Reads `ansible_connection`, `ansible_host`, `ansible_port`, ... from a host's variables.
     pub fn from_host(host: &Host) -> Result<ConnectionTarget, TransportError> {
         let vars = HostVars(host);
+        // Checked here, where every transport starts, so a bad value stops the run before
+        // anything is done on the host rather than at the first command that uses it.
+        command_timeout(host)?;
         let connection = vars.text("ansible_connection");
         match connection
             .as_deref()
@@ -100,11 +103,14 @@ impl ConnectionTarget {
 /// `runbook_command_timeout` of a host: how long any one command may run (none by default).
 pub fn command_timeout(host: &Host) -> Result<Option<Duration>, TransportError> {
     let vars = HostVars(host);
-    match vars.get("runbook_command_timeout") {
+    // A duration with its unit, as documented: a bare `10` is refused (seconds or minutes?).
+    let name = "runbook_command_timeout";
+    match vars.get(name) {
         None => Ok(None),
-        Some(_) => vars
-            .seconds_or_duration("runbook_command_timeout")
-            .map(Some),
+        Some(Value::String(text)) => crate::duration::parse_duration(text)
+            .map(Some)
+            .map_err(|e| vars.invalid(name, &format!("a duration such as `5m` ({e})"))),
+        Some(_) => Err(vars.invalid(name, "a duration with a unit, such as `300s` or `5m`")),
     }
 }
 

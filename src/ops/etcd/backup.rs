@@ -72,6 +72,12 @@ pub enum BackupError {
         help("check etcd_data_dir for {host} in the inventory (/var/lib/etcd for RPM installs, /var/lib/etcd/etcd.etcd for the system container)")
     )]
     NoData { host: String, data_dir: String },
+    #[error("{host}: `etcdctl` is not installed (not found in the PATH of {host})")]
+    #[diagnostic(
+        code(runbook::etcd::backup::no_etcdctl),
+        help("install etcdctl 3.3 or 3.4 on {host} (the etcd package: `yum install etcd`), or put it in the PATH of the user the runbook connects as; the backup runs `etcdctl backup` there")
+    )]
+    NoEtcdctl { host: String },
     #[error("{host}: `etcdctl backup` of {data_dir} into {dir} failed: {detail}")]
     #[diagnostic(
         code(runbook::etcd::backup::etcdctl),
@@ -155,6 +161,37 @@ fn check_dir(member: &EtcdMember, dir: &str) -> Result<(), BackupError> {
     if dir.split('/').any(|part| part == "..") {
         return Err(bad("it must not contain `..`"));
     }
+    Ok(())
+}
+
+/// Checks everything a backup of one member into `dir` needs, writing nothing: the
+/// directory, the data dir, free space and `etcdctl` on the host.
+pub async fn check_member(
+    transport: &Transport,
+    member: &EtcdMember,
+    dir: &str,
+    cancel: &CancellationToken,
+) -> Result<(), BackupError> {
+    let host = member.host_name().to_string();
+    check_dir(member, dir)?;
+    let data = shell_quote(&member.data_dir);
+    let probe = format!(
+        r#"[ -d {data}/member ] || exit 10
+command -v etcdctl >/dev/null 2>&1 || exit 12"#
+    );
+    let output = host_step::run(transport, &probe, &RunOptions::default(), cancel).await?;
+    match output.code {
+        0 => {}
+        10 => {
+            return Err(BackupError::NoData {
+                host,
+                data_dir: member.data_dir.clone(),
+            })
+        }
+        12 => return Err(BackupError::NoEtcdctl { host }),
+        _ => return Err(StepError::failed(&host, "checking for etcdctl", &output).into()),
+    }
+    disk_space::check(transport, &member.data_dir, dir, cancel).await?;
     Ok(())
 }
 

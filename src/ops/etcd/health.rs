@@ -107,13 +107,7 @@ impl ClusterHealth {
             .join("\n");
         let checks = bad
             .iter()
-            .map(|m| {
-                format!(
-                    "on {}: `systemctl status {service}` and its log (`journalctl -u {service}`)",
-                    m.host,
-                    service = m.service
-                )
-            })
+            .map(|m| cause_hint(&m.host, &m.service, m.error.as_deref().unwrap_or("")))
             .collect::<Vec<_>>()
             .join("; ");
         Err(Unhealthy {
@@ -123,6 +117,24 @@ impl ClusterHealth {
                 "is etcd running there? check {checks}; if it runs, check that this machine reaches its client URL and that the TLS files match"
             ),
         })
+    }
+}
+
+/// What to check on one unhealthy member, by the cause its error shows.
+fn cause_hint(host: &str, service: &str, error: &str) -> String {
+    if error.contains("over ssh") {
+        format!("on {host}: the ssh connection (ansible_user, ansible_ssh_private_key_file and the host key in known_hosts for {host}; try `ssh` to it by hand)")
+    } else if error.contains("BadCertificate")
+        || error.contains("UnknownCA")
+        || error.contains("CertificateRequired")
+    {
+        format!("on {host}: the member refused this machine's client certificate: etcd_peer_cert_file and etcd_peer_key_file for {host} must be signed by the CA in the member's ETCD_TRUSTED_CA_FILE")
+    } else if error.contains("TLS files") {
+        format!("on {host}: the TLS file paths (etcd_peer_ca_file, etcd_peer_cert_file, etcd_peer_key_file, or etcd_conf_dir) for {host} in the inventory")
+    } else if error.contains("dns error") {
+        format!("on {host}: its address (etcd_ip or ansible_host for {host}) does not resolve; fix it in the inventory")
+    } else {
+        format!("on {host}: `systemctl status {service}` and its log (`journalctl -u {service}`)")
     }
 }
 

@@ -1,7 +1,7 @@
 //! The lease durations the TTL step needs, read from a master-config.yaml the way
 //! `oc adm migrate etcd-ttl` is told them in the procedure.
 
-use super::config_patch::{parse, PatchError};
+use super::config_patch::{parse, patch, PatchError};
 use crate::duration::parse_duration;
 use serde_yaml::Value;
 use std::time::Duration;
@@ -20,8 +20,12 @@ pub struct TtlPrefix {
 /// OAuth access tokens (`accessTokenMaxAgeSeconds`, default 86400),
 /// OAuth authorize tokens (`authorizeTokenMaxAgeSeconds`, default 500) and
 /// controller leases (`controllerLeaseTTL`, default 30, at least 1).
+///
+/// A config the migration could not patch later (e.g. `apiServerArguments` that is
+/// not a mapping) is refused here, so a preflight that reads the TTLs finds it first.
 pub fn ttl_durations(path: &str, text: &str) -> Result<Vec<TtlPrefix>, PatchError> {
     let config = parse(path, text)?;
+    patch(path, text)?;
     let seconds_at = |keys: &[&str]| -> Option<i64> {
         let mut value = &config;
         for key in keys {

@@ -87,13 +87,41 @@ fn record_verified(ctx: &RunContext, summary: &BackupSummary) {
     });
 }
 
-/// The `#{hosts, dir}` options of `backup`.
+/// `backup(#{check: true})`: everything a backup needs, checked on every member
+/// (directory, data dir, `etcdctl`, free space) without writing; the first failure throws.
+fn check_backup(
+    ctx: &RunContext,
+    members: &[EtcdMember],
+    dirs: &[(String, String)],
+) -> RhaiResult<Array> {
+    if ctx.planned_read(|| "every member can be backed up (space, etcdctl)".to_string()) {
+        return Ok(Array::new());
+    }
+    let mut checked = Array::new();
+    for (member, (host, dir)) in members.iter().zip(dirs) {
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(crate::ops::etcd::host_step::StepError::from)
+                .map_err(backup::BackupError::from)?;
+            backup::check_member(&transport, member, dir, &ctx.cancel).await
+        })?;
+        let mut map = Map::new();
+        map.insert("host".into(), host.clone().into());
+        map.insert("dir".into(), dir.clone().into());
+        checked.push(map.into());
+    }
+    Ok(checked)
+}
+
+/// The `#{hosts, dir, check}` options of `backup`.
 fn backup_options(ctx: &RunContext, options: &Map) -> RhaiResult<(Vec<EtcdMember>, BackupPlan)> {
     for key in options.keys() {
-        if !matches!(key.as_str(), "hosts" | "dir") {
+        if !matches!(key.as_str(), "hosts" | "dir" | "check") {
             return Err(bad_argument(
                 format!("unknown option `{key}` for etcd.backup"),
-                "the options are `hosts` (etcd members, default all) and `dir` (default <data_dir>/openshift-backup-pre-migration<timestamp>; `{host}` is replaced by the host name)",
+                "the options are `hosts` (etcd members, default all), `dir` (default <data_dir>/openshift-backup-pre-migration<timestamp>; `{host}` is replaced by the host name) and `check` (true: only check that the backup can be made)",
             ));
         }
     }
@@ -134,6 +162,12 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
         .iter()
         .map(|m| (m.host_name().to_string(), plan.dir_for(m)))
         .collect();
+    if options
+        .get("check")
+        .is_some_and(|c| c.as_bool() == Ok(true))
+    {
+        return check_backup(&ctx, &members, &dirs);
+    }
     let described = || {
         let each: Vec<String> = dirs
             .iter()
