@@ -105,7 +105,7 @@ fn check_backup(
                 .await
                 .map_err(crate::ops::etcd::host_step::StepError::from)
                 .map_err(backup::BackupError::from)?;
-            backup::check_member(&transport, member, dir, &ctx.cancel).await
+            backup::check_member(&transport, member, dir, &ctx.cancel.token()).await
         })?;
         let mut map = Map::new();
         map.insert("host".into(), host.clone().into());
