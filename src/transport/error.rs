@@ -13,6 +13,17 @@ pub enum TransportError {
         address: String,
         reason: String,
     },
+    #[error("refused to connect to {host} over ssh ({address}): {problem}")]
+    #[diagnostic(code(runbook::transport::host_key), help("{help}"))]
+    HostKey {
+        host: String,
+        address: String,
+        /// "its host key is not in known_hosts" or "its host key changed".
+        problem: String,
+        /// What ssh said.
+        reason: String,
+        help: String,
+    },
     #[error("cannot start `{command}` on {host}: {reason}")]
     #[diagnostic(code(runbook::transport::spawn))]
     Spawn {

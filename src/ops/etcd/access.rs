@@ -387,7 +387,11 @@ impl EtcdAccess {
         };
         let host = host.trim_matches(['[', ']']).to_string();
         matches!(
-            tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect((host.as_str(), port))).await,
+            tokio::time::timeout(
+                self.timeout,
+                tokio::net::TcpStream::connect((host.as_str(), port))
+            )
+            .await,
             Ok(Ok(_))
         )
     }

@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(tls.ca_file, PathBuf::from("/etc/etcd/ca.crt"));
         assert_eq!(tls.cert_file, PathBuf::from("/etc/etcd/peer.crt"));
         assert_eq!(tls.key_file, PathBuf::from("/etc/etcd/peer.key"));
-        assert!(!endpoint.insecure_skip_verify, "verification is on by default");
+        assert!(
+            !endpoint.insecure_skip_verify,
+            "verification is on by default"
+        );
     }
 
     #[test]
@@ -134,8 +137,13 @@ mod tests {
         assert!(on.insecure_skip_verify);
         let off = EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: false}))).unwrap();
         assert!(!off.insecure_skip_verify);
-        let err = EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: "maybe"}))).unwrap_err();
-        assert!(err.to_string().contains("runbook_etcd_tls_insecure_skip_verify=maybe"), "{err}");
+        let err =
+            EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: "maybe"}))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("runbook_etcd_tls_insecure_skip_verify=maybe"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -116,7 +116,9 @@ fn classify(error: &std::io::Error) -> Option<(Failure, String)> {
         _ => return None,
     };
     let reason = match failure {
-        Failure::ClientRefused => format!("the member refused runbook's client certificate ({tls})"),
+        Failure::ClientRefused => {
+            format!("the member refused runbook's client certificate ({tls})")
+        }
         _ => format!("its server certificate does not verify ({tls})"),
     };
     Some((failure, reason))

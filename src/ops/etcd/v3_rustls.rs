@@ -20,7 +20,8 @@ struct RustlsConnector {
     tls: TlsConnector,
 }
 
-type Connecting = Pin<Box<dyn Future<Output = std::io::Result<TokioIo<TlsStream<TcpStream>>>> + Send>>;
+type Connecting =
+    Pin<Box<dyn Future<Output = std::io::Result<TokioIo<TlsStream<TcpStream>>>> + Send>>;
 
 impl tower_service::Service<Uri> for RustlsConnector {
     type Response = TokioIo<TlsStream<TcpStream>>;
@@ -34,7 +35,9 @@ impl tower_service::Service<Uri> for RustlsConnector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let tls = self.tls.clone();
         Box::pin(async move {
-            let invalid = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_string());
+            let invalid = |what: &str| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_string())
+            };
             let host = uri.host().ok_or_else(|| invalid("the URL has no host"))?;
             let host = host.trim_matches(['[', ']']).to_string();
             let port = uri.port_u16().unwrap_or(2379);
