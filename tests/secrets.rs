@@ -50,7 +50,11 @@ fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -75,14 +79,23 @@ fn needles(lab: &TestLab, secrets: &[String]) -> Vec<(String, String)> {
     assert_eq!(keys.len(), 7, "the lab's private keys: {keys:?}");
     for key in keys {
         let text = std::fs::read_to_string(&key).unwrap();
-        needles.push((format!("{} (whole)", key.display()), text.trim().to_string()));
-        for line in text.lines().filter(|l| !l.starts_with("-----") && l.len() >= 16) {
+        needles.push((
+            format!("{} (whole)", key.display()),
+            text.trim().to_string(),
+        ));
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+        {
             needles.push((format!("a line of {}", key.display()), line.to_string()));
         }
     }
     for secret in secrets {
         needles.push((format!("secret value {secret}"), secret.clone()));
-        needles.push((format!("base64 of secret value {secret}"), base64(secret.as_bytes())));
+        needles.push((
+            format!("base64 of secret value {secret}"),
+            base64(secret.as_bytes()),
+        ));
     }
     needles
 }
@@ -115,13 +128,28 @@ fn loose(path: &Path, meta: &std::fs::Metadata, into: &mut Vec<String>) {
 #[test]
 fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
     let lab = TestLab::up(&["--tls", "--keys", "200"]);
-    let nonce = format!("{:x}{:x}", std::process::id(), SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos());
+    let nonce = format!(
+        "{:x}{:x}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
     let password = format!("s3cr3t-{nonce}-db-password");
     let token = format!("sha256~Tk{nonce}x9QvL2mZr7WcYb3JhNd8FsAe");
     let env = lab.env();
     for (key, value, ttl) in [
-        ("/kubernetes.io/secrets/default/db-credentials", password.as_str(), None),
-        ("/openshift.io/oauth/accesstokens/runbook-test-token", token.as_str(), Some("86400")),
+        (
+            "/kubernetes.io/secrets/default/db-credentials",
+            password.as_str(),
+            None,
+        ),
+        (
+            "/openshift.io/oauth/accesstokens/runbook-test-token",
+            token.as_str(),
+            Some("86400"),
+        ),
     ] {
         let mut args = vec!["set", key, value];
         if let Some(ttl) = ttl {
@@ -131,7 +159,13 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
         assert_eq!(set.code, 0, "seeding {key}: {}", set.stderr);
     }
     let before = before(&lab);
-    assert_eq!(before.leaves.get("/kubernetes.io/secrets/default/db-credentials").map(|l| l.0.as_str()), Some(password.as_str()));
+    assert_eq!(
+        before
+            .leaves
+            .get("/kubernetes.io/secrets/default/db-credentials")
+            .map(|l| l.0.as_str()),
+        Some(password.as_str())
+    );
     let needles = needles(&lab, &[password.clone(), token.clone()]);
 
     let mut files_before = BTreeMap::new();
@@ -169,9 +203,22 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
         })
         .collect();
     let journal = lab.dir.join(".runbook/v2-to-v3.journal");
-    assert!(changed.contains(&&journal), "the journal is among the files: {changed:?}");
-    assert!(changed.iter().any(|p| p.ends_with("runbook-v2-to-v3-migration.json")), "{changed:?}");
-    assert!(changed.iter().any(|p| p.to_string_lossy().contains("master-config.yaml.runbook-")), "{changed:?}");
+    assert!(
+        changed.contains(&&journal),
+        "the journal is among the files: {changed:?}"
+    );
+    assert!(
+        changed
+            .iter()
+            .any(|p| p.ends_with("runbook-v2-to-v3-migration.json")),
+        "{changed:?}"
+    );
+    assert!(
+        changed
+            .iter()
+            .any(|p| p.to_string_lossy().contains("master-config.yaml.runbook-")),
+        "{changed:?}"
+    );
     for path in &changed {
         let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         assert_clean(&path.display().to_string(), &text, &needles);
@@ -180,31 +227,62 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
     // Owner-only: the journal, backups, records, config copies, etcd data.
     let mut loose_files = Vec::new();
     let runbook_dir = lab.dir.join(".runbook");
-    loose(&runbook_dir, &std::fs::metadata(&runbook_dir).unwrap(), &mut loose_files);
-    walk(&runbook_dir, &mut |path, meta| loose(path, meta, &mut loose_files));
-    assert_eq!(std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777, 0o600);
+    loose(
+        &runbook_dir,
+        &std::fs::metadata(&runbook_dir).unwrap(),
+        &mut loose_files,
+    );
+    walk(&runbook_dir, &mut |path, meta| {
+        loose(path, meta, &mut loose_files)
+    });
+    assert_eq!(
+        std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let mut backups = 0;
     for member in ["etcd-1", "etcd-2", "etcd-3"] {
         let data = lab.host_dir(member).join("var/lib/etcd");
         loose(&data, &std::fs::metadata(&data).unwrap(), &mut loose_files);
         walk(&data, &mut |path, meta| {
             loose(path, meta, &mut loose_files);
-            if meta.is_dir() && path.file_name().unwrap().to_string_lossy().starts_with("openshift-backup-pre-migration") {
+            if meta.is_dir()
+                && path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("openshift-backup-pre-migration")
+            {
                 backups += 1;
             }
         });
         let record = data.join("runbook-v2-to-v3-migration.json");
-        assert_eq!(std::fs::metadata(&record).unwrap().permissions().mode() & 0o777, 0o600, "{}", record.display());
+        assert_eq!(
+            std::fs::metadata(&record).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            record.display()
+        );
     }
     assert_eq!(backups, 3, "one backup per member");
     let master = lab.host_dir("master-1").join("etc/origin/master");
     let mut copies = 0;
     for entry in std::fs::read_dir(&master).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("master-config.yaml.runbook-") {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("master-config.yaml.runbook-")
+        {
             copies += 1;
             loose(&entry.path(), &entry.metadata().unwrap(), &mut loose_files);
         }
     }
-    assert!(copies >= 1, "master-config.yaml was copied before the patch");
-    assert!(loose_files.is_empty(), "not owner-only:\n{}", loose_files.join("\n"));
+    assert!(
+        copies >= 1,
+        "master-config.yaml was copied before the patch"
+    );
+    assert!(
+        loose_files.is_empty(),
+        "not owner-only:\n{}",
+        loose_files.join("\n")
+    );
 }

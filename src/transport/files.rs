@@ -135,7 +135,9 @@ impl Transport {
             timeout: None,
             stdin: Some(data.to_vec()),
         };
-        let output = self.run(&write_script(path, mode), &options, cancel).await?;
+        let output = self
+            .run(&write_script(path, mode), &options, cancel)
+            .await?;
         if output.success() {
             Ok(())
         } else {

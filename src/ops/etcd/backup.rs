@@ -228,8 +228,9 @@ async fn fill(
     let quoted_dir = shell_quote(dir);
 
     // `backup` is in etcdctl's v2 command set (3.3/3.4).
-    let etcdctl =
-        format!("umask 077; ETCDCTL_API=2 etcdctl backup --data-dir {data} --backup-dir {quoted_dir}");
+    let etcdctl = format!(
+        "umask 077; ETCDCTL_API=2 etcdctl backup --data-dir {data} --backup-dir {quoted_dir}"
+    );
     let output = host_step::run(transport, &etcdctl, &RunOptions::default(), cancel).await?;
     if !output.success() {
         return Err(BackupError::Etcdctl {
