@@ -240,6 +240,7 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
         0o600
     );
     let mut backups = 0;
+    let mut conf_copies = 0;
     for member in ["etcd-1", "etcd-2", "etcd-3"] {
         let data = lab.host_dir(member).join("var/lib/etcd");
         loose(&data, &std::fs::metadata(&data).unwrap(), &mut loose_files);
@@ -255,6 +256,19 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
                 backups += 1;
             }
         });
+        for entry in std::fs::read_dir(lab.host_dir(member).join("etc/etcd"))
+            .unwrap()
+            .flatten()
+        {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("etcd.conf.runbook-")
+            {
+                conf_copies += 1;
+                loose(&entry.path(), &entry.metadata().unwrap(), &mut loose_files);
+            }
+        }
         let record = data.join("runbook-v2-to-v3-migration.json");
         assert_eq!(
             std::fs::metadata(&record).unwrap().permissions().mode() & 0o777,
@@ -264,6 +278,7 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
         );
     }
     assert_eq!(backups, 3, "one backup per member");
+    assert!(conf_copies >= 1, "etcd.conf was copied before an edit");
     let master = lab.host_dir("master-1").join("etc/origin/master");
     let mut copies = 0;
     for entry in std::fs::read_dir(&master).unwrap().flatten() {

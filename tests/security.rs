@@ -42,6 +42,15 @@ fn probe(dir: &Path, inventory: &Path) -> Finished {
         .run()
 }
 
+/// Fails unless the rendered diagnostic `text` holds `needle` (see [`says`]).
+fn assert_says(text: &str, needle: impl AsRef<str>) {
+    assert!(
+        says(text, needle.as_ref()),
+        "{:?} not in:\n{text}",
+        needle.as_ref()
+    );
+}
+
 /// Whether `text` (a rendered diagnostic, wrapped anywhere, even inside a
 /// path) holds `needle`: compared without whitespace and frame characters.
 fn says(text: &str, needle: &str) -> bool {
@@ -203,17 +212,12 @@ fn labs_have_their_own_certificates_and_etcd_tls_is_verified_unless_skipped() {
         let inventory = inventory_with(&b, work.path(), "b-foreign-client.ini", &extra);
         let run = probe(work.path(), &inventory).code(1);
         let stderr = run.stderr_unwrapped();
-        assert!(says(&stderr, "runbook::etcd::tls_refused"), "{stderr}");
-        assert!(
-            says(&stderr, "etcd-1") && says(&stderr, "refused runbook's client certificate"),
-            "{stderr}"
-        );
-        assert!(
-            says(
-                &stderr,
-                "set etcd_peer_cert_file and etcd_peer_key_file for etcd-1"
-            ),
-            "{stderr}"
+        assert_says(&stderr, "runbook::etcd::tls_refused");
+        assert_says(&stderr, "etcd-1: TLS with https://127.0.0.1:");
+        assert_says(&stderr, "refused runbook's client certificate");
+        assert_says(
+            &stderr,
+            "set etcd_peer_cert_file and etcd_peer_key_file for etcd-1",
         );
     }
 
@@ -225,26 +229,14 @@ fn labs_have_their_own_certificates_and_etcd_tls_is_verified_unless_skipped() {
     let inventory = inventory_with(&a, work.path(), "a-other-ca.ini", &other_ca);
     let run = probe(work.path(), &inventory).code(1);
     let stderr = run.stderr_unwrapped();
-    assert!(says(&stderr, "runbook::etcd::tls_refused"), "{stderr}");
-    assert!(
-        says(&stderr, "etcd-1: TLS with https://127.0.0.1:"),
-        "{stderr}"
+    assert_says(&stderr, "runbook::etcd::tls_refused");
+    assert_says(&stderr, "etcd-1: TLS with https://127.0.0.1:");
+    assert_says(&stderr, "its server certificate does not verify");
+    assert_says(
+        &stderr,
+        "set etcd_peer_ca_file (or etcd_conf_dir) for etcd-1",
     );
-    assert!(
-        says(&stderr, "its server certificate does not verify"),
-        "{stderr}"
-    );
-    assert!(
-        says(
-            &stderr,
-            "set etcd_peer_ca_file (or etcd_conf_dir) for etcd-1"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        says(&stderr, &format!("{SKIP}=true for etcd-1")),
-        "{stderr}"
-    );
+    assert_says(&stderr, &format!("{SKIP}=true for etcd-1"));
     assert!(!says(&stderr, WARNING), "{stderr}");
     assert!(!run.stdout.contains("v3 keys"), "{}", run.stdout);
     // ... and accepted with the flag, loudly, for every member, on every run.
@@ -309,15 +301,12 @@ fn labs_have_their_own_certificates_and_etcd_tls_is_verified_unless_skipped() {
     let inventory = inventory_with(&b, work.path(), "b-wrong-name.ini", &wrong_name);
     let run = probe(work.path(), &inventory).code(1);
     let stderr = run.stderr_unwrapped();
-    assert!(says(&stderr, "runbook::etcd::tls_refused"), "{stderr}");
-    assert!(
-        says(
-            &stderr,
-            "etcd-1's certificate is not issued for `127.0.0.1`"
-        ),
-        "{stderr}"
+    assert_says(&stderr, "runbook::etcd::tls_refused");
+    assert_says(
+        &stderr,
+        "etcd-1's certificate is not issued for `127.0.0.1`",
     );
-    assert!(says(&stderr, "set etcd_ip for etcd-1"), "{stderr}");
+    assert_says(&stderr, "set etcd_ip for etcd-1");
     let inventory = inventory_with(
         &b,
         work.path(),
@@ -425,28 +414,19 @@ fn ssh_host_keys_are_checked_strictly_unless_turned_off() {
     let empty = write_file(dir, "empty_known_hosts", "");
     let inventory = ssh_inventory(dir, &sshd, &empty, "");
     let stderr = ssh_run(dir, &inventory).code(1).stderr_unwrapped();
-    assert!(says(&stderr, "runbook::transport::host_key"), "{stderr}");
-    assert!(
-        says(&stderr, "refused to connect to box over ssh"),
-        "{stderr}"
+    assert_says(&stderr, "runbook::transport::host_key");
+    assert_says(&stderr, "refused to connect to box over ssh");
+    assert_says(
+        &stderr,
+        &format!("its host key is not in {}", empty.display()),
     );
-    assert!(
-        says(
-            &stderr,
-            &format!("its host key is not in {}", empty.display())
+    assert_says(
+        &stderr,
+        &format!(
+            "ssh-keyscan -p {} 127.0.0.1 >> {}",
+            sshd.port,
+            empty.display()
         ),
-        "{stderr}"
-    );
-    assert!(
-        says(
-            &stderr,
-            &format!(
-                "ssh-keyscan -p {} 127.0.0.1 >> {}",
-                sshd.port,
-                empty.display()
-            )
-        ),
-        "{stderr}"
     );
     assert_eq!(
         std::fs::read_to_string(&empty).unwrap(),
@@ -459,23 +439,18 @@ fn ssh_host_keys_are_checked_strictly_unless_turned_off() {
     let before = std::fs::read_to_string(&wrong).unwrap();
     let inventory = ssh_inventory(dir, &sshd, &wrong, "");
     let stderr = ssh_run(dir, &inventory).code(1).stderr_unwrapped();
-    assert!(says(&stderr, "runbook::transport::host_key"), "{stderr}");
-    assert!(
-        says(&stderr, "box") && says(&stderr, "its host key changed"),
-        "{stderr}"
-    );
-    assert!(
-        says(
-            &stderr,
-            &format!(
-                "ssh-keygen -R '[127.0.0.1]:{}' -f {}",
-                sshd.port,
-                wrong.display()
-            )
+    assert_says(&stderr, "runbook::transport::host_key");
+    assert_says(&stderr, "refused to connect to box over ssh");
+    assert_says(&stderr, "its host key changed");
+    assert_says(
+        &stderr,
+        &format!(
+            "ssh-keygen -R '[127.0.0.1]:{}' -f {}",
+            sshd.port,
+            wrong.display()
         ),
-        "{stderr}"
     );
-    assert!(says(&stderr, "intercepting"), "{stderr}");
+    assert_says(&stderr, "intercepting");
 
     // Checking off: both connect, with a warning; no key is recorded or replaced.
     for known_hosts in [&empty, &wrong] {

@@ -276,12 +276,8 @@ async fn a_changed_host_key_is_refused_unless_checking_is_off() {
         Ok(_) => panic!("connected although the host key changed"),
     };
     match &err {
-        TransportError::HostKey {
-            host,
-            problem,
-            reason,
-            ..
-        } => {
+        TransportError::HostKey { host, detail, .. } => {
+            let (problem, reason) = (&detail.problem, &detail.reason);
             assert_eq!(host, "node-1");
             assert!(problem.contains("changed"), "{problem}");
             assert!(reason.contains("Host key verification failed"), "{reason}");
@@ -311,9 +307,8 @@ async fn an_unknown_host_is_refused_by_default() {
         empty.path().display().to_string().into(),
     );
     match connect(&host).await {
-        Err(TransportError::HostKey {
-            problem, reason, ..
-        }) => {
+        Err(TransportError::HostKey { detail, .. }) => {
+            let (problem, reason) = (&detail.problem, &detail.reason);
             assert!(problem.contains("not in"), "{problem}");
             assert!(reason.contains("Host key verification failed"), "{reason}")
         }

@@ -13,16 +13,14 @@ pub enum TransportError {
         address: String,
         reason: String,
     },
-    #[error("refused to connect to {host} over ssh ({address}): {problem}")]
-    #[diagnostic(code(runbook::transport::host_key), help("{help}"))]
+    #[error("refused to connect to {host} over ssh ({address}): {}", .detail.problem)]
+    #[diagnostic(code(runbook::transport::host_key))]
     HostKey {
         host: String,
         address: String,
-        /// "its host key is not in known_hosts" or "its host key changed".
-        problem: String,
-        /// What ssh said.
-        reason: String,
+        #[help]
         help: String,
+        detail: Box<HostKeyDetail>,
     },
     #[error("cannot start `{command}` on {host}: {reason}")]
     #[diagnostic(code(runbook::transport::spawn))]
@@ -65,4 +63,13 @@ pub enum TransportError {
         value: String,
         expected: String,
     },
+}
+
+/// What was wrong with a host's ssh key.
+#[derive(Debug)]
+pub struct HostKeyDetail {
+    /// "its host key is not in ..." or "its host key changed since ...".
+    pub problem: String,
+    /// What ssh said.
+    pub reason: String,
 }

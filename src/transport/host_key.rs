@@ -2,6 +2,7 @@
 //! was recorded) told apart from other connect failures, with the commands that
 //! check and record the key.
 
+use super::error::HostKeyDetail;
 use super::{SshTarget, TransportError};
 
 /// `Some` when ssh's `reason` for a failed connection is the host key check.
@@ -51,8 +52,10 @@ pub fn refusal(
     Some(TransportError::HostKey {
         host: host.to_string(),
         address: address.to_string(),
-        problem,
-        reason: reason.to_string(),
         help,
+        detail: Box::new(HostKeyDetail {
+            problem,
+            reason: reason.to_string(),
+        }),
     })
 }

@@ -71,8 +71,9 @@ pub async fn check(
         stream
             .write_all(b"GET /version HTTP/1.1\r\nHost: etcd\r\nConnection: close\r\n\r\n")
             .await?;
+        // Any answer at all (even an HTTP error) means the handshake was accepted.
         let mut buffer = [0u8; 64];
-        stream.read(&mut buffer).await?;
+        let _answered = stream.read(&mut buffer).await?;
         Ok::<_, std::io::Error>(())
     };
     match tokio::time::timeout(timeout, attempt).await {
