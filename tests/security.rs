@@ -236,7 +236,7 @@ fn labs_have_their_own_certificates_and_etcd_tls_is_verified_unless_skipped() {
         &stderr,
         "set etcd_peer_ca_file (or etcd_conf_dir) for etcd-1",
     );
-    assert_says(&stderr, &format!("{SKIP}=true for etcd-1"));
+    assert_says(&stderr, format!("{SKIP}=true for etcd-1"));
     assert!(!says(&stderr, WARNING), "{stderr}");
     assert!(!run.stdout.contains("v3 keys"), "{}", run.stdout);
     // ... and accepted with the flag, loudly, for every member, on every run.
@@ -418,11 +418,11 @@ fn ssh_host_keys_are_checked_strictly_unless_turned_off() {
     assert_says(&stderr, "refused to connect to box over ssh");
     assert_says(
         &stderr,
-        &format!("its host key is not in {}", empty.display()),
+        format!("its host key is not in {}", empty.display()),
     );
     assert_says(
         &stderr,
-        &format!(
+        format!(
             "ssh-keyscan -p {} 127.0.0.1 >> {}",
             sshd.port,
             empty.display()
@@ -444,7 +444,7 @@ fn ssh_host_keys_are_checked_strictly_unless_turned_off() {
     assert_says(&stderr, "its host key changed");
     assert_says(
         &stderr,
-        &format!(
+        format!(
             "ssh-keygen -R '[127.0.0.1]:{}' -f {}",
             sshd.port,
             wrong.display()
