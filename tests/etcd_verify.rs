@@ -139,6 +139,7 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
         out.stdout
     };
     ctl(&["del", deleted]);
+    let original = ctl(&["get", changed, "--print-value-only"]);
     ctl(&["put", changed, "changed behind its back"]);
     let same = ctl(&["get", rewritten, "--print-value-only"]);
     ctl(&["put", rewritten, same.trim_end_matches('\n')]);
@@ -164,4 +165,19 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
             failed.stderr
         );
     }
+    // Values are data (secrets, tokens): a mismatch gives sizes, never contents.
+    let original = original.trim_end_matches('\n');
+    assert!(original.len() >= 8, "{original:?}");
+    for value in [original, "changed behind its back"] {
+        assert!(
+            !stderr.contains(&squeeze(value)),
+            "{value:?} in: {}",
+            failed.stderr
+        );
+    }
+    assert!(
+        stderr.contains(&squeeze("bytes in v3, contents differ")),
+        "{}",
+        failed.stderr
+    );
 }

@@ -276,10 +276,13 @@ async fn a_changed_host_key_is_refused_unless_checking_is_off() {
         Ok(_) => panic!("connected although the host key changed"),
     };
     match &err {
-        TransportError::Connect { reason, .. } => {
+        TransportError::HostKey { host, detail, .. } => {
+            let (problem, reason) = (&detail.problem, &detail.reason);
+            assert_eq!(host, "node-1");
+            assert!(problem.contains("changed"), "{problem}");
             assert!(reason.contains("Host key verification failed"), "{reason}");
         }
-        other => panic!("expected a connect error, got {other:?}"),
+        other => panic!("expected a host key refusal, got {other:?}"),
     }
 
     host.vars
@@ -304,10 +307,12 @@ async fn an_unknown_host_is_refused_by_default() {
         empty.path().display().to_string().into(),
     );
     match connect(&host).await {
-        Err(TransportError::Connect { reason, .. }) => {
+        Err(TransportError::HostKey { detail, .. }) => {
+            let (problem, reason) = (&detail.problem, &detail.reason);
+            assert!(problem.contains("not in"), "{problem}");
             assert!(reason.contains("Host key verification failed"), "{reason}")
         }
-        Err(other) => panic!("expected a connect error, got {other:?}"),
+        Err(other) => panic!("expected a host key refusal, got {other:?}"),
         Ok(_) => panic!("connected to a host not in known_hosts"),
     }
 }

@@ -126,6 +126,7 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate."),
     var("etcd_peer_key_file", Template("{etcd_conf_dir}/peer.key"), Etcd, "Key of `etcd_peer_cert_file`."),
     var("etcd_service", DefaultValue::PerLayout(&[("rpm", "etcd"), ("system_container", "etcd_container"), ("embedded", "atomic-openshift-master")]), Etcd, "Name of the etcd service."),
+    var("runbook_etcd_tls_insecure_skip_verify", Bool(false), Etcd, "Do NOT check the member's server certificate (`true`/`false`). Off by default; when on, every run logs a warning for each such member. Only for a network you trust, while the CA files are being sorted out."),
     var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),

@@ -1,6 +1,8 @@
 //! Fresh certificates for each lab: one CA, per member a server and a peer certificate
 //! (serverAuth + clientAuth, so the peer certificate doubles as a client certificate as in
-//! openshift-ansible), and the master's etcd client certificate. Keys are 0600 in 0700 dirs.
+//! openshift-ansible), and the master's etcd client certificate. Keys and the CA
+//! certificate are 0600 in 0700 dirs; the CA's key stays in memory, never written, so no
+//! two labs share a CA.
 
 use super::error::LabError;
 use super::fsutil::{write_file, write_private_file};
@@ -86,7 +88,7 @@ impl LabCa {
 
     /// `ca.crt`, `server.crt/key`, `peer.crt/key` in the member's `etcd_conf_dir`.
     pub fn write_member(&self, host: &HostLayout) -> Result<(), LabError> {
-        write_file(&host.etcd_file("ca.crt"), self.cert_pem().as_bytes())?;
+        write_private_file(&host.etcd_file("ca.crt"), self.cert_pem().as_bytes())?;
         for kind in ["server", "peer"] {
             let issued = self.issue(&host.name, &[host.name.as_str()], true)?;
             write_file(
@@ -104,7 +106,7 @@ impl LabCa {
     /// `master.etcd-ca.crt`, `master.etcd-client.crt/key` in the master's config dir.
     pub fn write_master(&self, host: &HostLayout) -> Result<(), LabError> {
         let dir = host.master_config_dir();
-        write_file(&dir.join("master.etcd-ca.crt"), self.cert_pem().as_bytes())?;
+        write_private_file(&dir.join("master.etcd-ca.crt"), self.cert_pem().as_bytes())?;
         let issued = self.issue(&format!("system:master:{}", host.name), &[], false)?;
         write_file(
             &dir.join("master.etcd-client.crt"),

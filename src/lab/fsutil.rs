@@ -37,10 +37,11 @@ fn write_with_mode(path: &Path, data: &[u8], mode: u32) -> Result<(), LabError> 
         .mode(mode)
         .open(path)
         .map_err(|e| LabError::io("write", path, e))?;
+    // An existing file keeps its old mode on open: narrow it before the data goes in.
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| LabError::io("set the mode of", path, e))?;
     file.write_all(data)
-        .map_err(|e| LabError::io("write", path, e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| LabError::io("set the mode of", path, e))
+        .map_err(|e| LabError::io("write", path, e))
 }
 
 /// Writes a regular file (0644).

@@ -13,6 +13,15 @@ pub enum TransportError {
         address: String,
         reason: String,
     },
+    #[error("refused to connect to {host} over ssh ({address}): {}", .detail.problem)]
+    #[diagnostic(code(runbook::transport::host_key))]
+    HostKey {
+        host: String,
+        address: String,
+        #[help]
+        help: String,
+        detail: Box<HostKeyDetail>,
+    },
     #[error("cannot start `{command}` on {host}: {reason}")]
     #[diagnostic(code(runbook::transport::spawn))]
     Spawn {
@@ -54,4 +63,13 @@ pub enum TransportError {
         value: String,
         expected: String,
     },
+}
+
+/// What was wrong with a host's ssh key.
+#[derive(Debug)]
+pub struct HostKeyDetail {
+    /// "its host key is not in ..." or "its host key changed since ...".
+    pub problem: String,
+    /// What ssh said.
+    pub reason: String,
 }

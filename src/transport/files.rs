@@ -46,7 +46,13 @@ fn read_script(path: &str) -> String {
 /// rename(2) on one filesystem; a symlink is followed so its target is
 /// replaced, not the link. Mode (and, where permitted, owner) of an existing
 /// file are copied onto the temp file before the rename; a new file gets 0644.
-fn write_script(path: &str) -> String {
+/// With `mode`, the file gets that mode instead, whatever it had.
+fn write_script(path: &str, mode: Option<u32>) -> String {
+    // mktemp creates the temp file 0600, so a private file is never readable by others.
+    let keep_or_default = match mode {
+        Some(mode) => format!("chmod {mode:04o} -- \"$tmp\""),
+        None => "if [ -e \"$p\" ]; then\n  chmod --reference=\"$p\" -- \"$tmp\"\nelse\n  chmod 0644 -- \"$tmp\"\nfi".to_string(),
+    };
     format!(
         r#"set -e
 p={path}
@@ -60,12 +66,8 @@ b=$(basename -- "$p"; echo .); b=${{b%??}}
 tmp=$(mktemp -- "$d/.$b.runbook-XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
-if [ -e "$p" ]; then
-  chmod --reference="$p" -- "$tmp"
-  chown --reference="$p" -- "$tmp" 2>/dev/null || true
-else
-  chmod 0644 -- "$tmp"
-fi
+{keep_or_default}
+[ ! -e "$p" ] || chown --reference="$p" -- "$tmp" 2>/dev/null || true
 sync -- "$tmp" 2>/dev/null || sync
 mv -f -- "$tmp" "$p"
 trap - EXIT
@@ -108,11 +110,34 @@ impl Transport {
         data: &[u8],
         cancel: &CancellationToken,
     ) -> Result<(), FileError> {
+        self.write_with_mode(path, data, None, cancel).await
+    }
+
+    /// Like [`Transport::write_file`], but the file is owner-only (0600) from
+    /// the start, whatever mode a file it replaces had: backups, records, copies.
+    pub async fn write_private_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        cancel: &CancellationToken,
+    ) -> Result<(), FileError> {
+        self.write_with_mode(path, data, Some(0o600), cancel).await
+    }
+
+    async fn write_with_mode(
+        &self,
+        path: &str,
+        data: &[u8],
+        mode: Option<u32>,
+        cancel: &CancellationToken,
+    ) -> Result<(), FileError> {
         let options = RunOptions {
             timeout: None,
             stdin: Some(data.to_vec()),
         };
-        let output = self.run(&write_script(path), &options, cancel).await?;
+        let output = self
+            .run(&write_script(path, mode), &options, cancel)
+            .await?;
         if output.success() {
             Ok(())
         } else {

@@ -9,6 +9,7 @@ mod control_dir;
 pub mod deadline;
 pub mod error;
 pub mod files;
+mod host_key;
 pub mod local;
 pub mod output;
 pub mod pool;

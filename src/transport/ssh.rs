@@ -7,6 +7,7 @@
 
 use super::collect::{Collector, DRAIN_GRACE};
 use super::control_dir::ControlDir;
+use super::host_key;
 use super::{shell_quote, CommandOutput, RunOptions, SshTarget, TransportError};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
 use std::collections::hash_map::RandomState;
@@ -78,11 +79,15 @@ impl SshTransport {
         let (session, control_dir) = match result {
             Ok(Ok(opened)) => opened,
             Ok(Err(err)) => {
+                let reason = connect_reason(&err);
+                if let Some(refusal) = host_key::refusal(host_name, &address, target, &reason) {
+                    return Err(refusal);
+                }
                 return Err(TransportError::Connect {
                     host: host_name.to_string(),
                     address,
-                    reason: connect_reason(&err),
-                })
+                    reason,
+                });
             }
             Err(_) => {
                 return Err(TransportError::Connect {
@@ -303,12 +308,16 @@ fn session_builder(host_name: &str, target: &SshTarget, control_dir: &Path) -> S
     if let Some(key) = &target.key_file {
         builder.keyfile(key);
     }
-    if let Some(known_hosts) = &target.known_hosts_file {
-        builder.user_known_hosts_file(known_hosts);
-    }
     if target.strict_host_key_checking {
+        if let Some(known_hosts) = &target.known_hosts_file {
+            builder.user_known_hosts_file(known_hosts);
+        }
         builder.known_hosts_check(KnownHosts::Strict);
     } else {
+        // Nothing is recorded either: an unchecked key must not become a
+        // trusted one, and with no recorded key a changed one is no reason
+        // for ssh to turn port forwarding (the etcd tunnel) off.
+        builder.user_known_hosts_file("/dev/null");
         tracing::warn!(
             host = host_name,
             address = %target.address,

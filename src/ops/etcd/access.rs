@@ -5,14 +5,16 @@
 
 use super::member::EtcdMember;
 use super::tls::{TlsError, TlsMaterial};
-use super::tls_name::reqwest_builder_for_name;
+use super::tls_check::{self, Verdict};
+use super::tls_insecure::warn_unverified;
+use super::tls_name::{client_config, reqwest_builder_for_name, ServerCheck};
 use super::tunnel::{self, TunnelError};
 use super::v2::{V2Client, V2Error};
 use super::v3::{self, V3Error};
 use crate::interrupt::Interrupt;
 use crate::transport::files::FileError;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +45,14 @@ pub enum AccessError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Tunnel(#[from] TunnelError),
+    #[error("{member}: TLS with {url} failed: {reason}")]
+    #[diagnostic(code(runbook::etcd::tls_refused), help("{help}"))]
+    CertificateRefused {
+        member: String,
+        url: String,
+        reason: String,
+        help: String,
+    },
     #[error("{member}: etcd client URL {url} is not usable: {reason}")]
     #[diagnostic(
         code(runbook::etcd::client_url),
@@ -85,6 +95,8 @@ pub struct EtcdAccess {
     tls: Mutex<HashMap<String, Option<TlsMaterial>>>,
     /// One route per member host, worked out (and any tunnel opened) on first use.
     routes: Mutex<HashMap<String, Arc<OnceCell<Route>>>>,
+    /// Members whose certificates were checked this run (see [`tls_check`]).
+    checked: Mutex<HashSet<String>>,
 }
 
 impl EtcdAccess {
@@ -95,6 +107,7 @@ impl EtcdAccess {
             timeout: Duration::from_secs(10),
             tls: Mutex::new(HashMap::new()),
             routes: Mutex::new(HashMap::new()),
+            checked: Mutex::new(HashSet::new()),
         }
     }
 
@@ -139,8 +152,71 @@ impl EtcdAccess {
                 })
             }
         };
+        if material.is_some() && member.endpoint.insecure_skip_verify {
+            warn_unverified(&member.host.name, &member.endpoint.client_url);
+        }
         cache.insert(member.host.name.clone(), material.clone());
         Ok(material)
+    }
+
+    /// Checks the member's certificates (once per run): `Err` with
+    /// [`AccessError::CertificateRefused`] if they do not do, or if the route
+    /// or the TLS files are not usable.
+    pub async fn verify_certificates(&self, member: &EtcdMember) -> Result<(), AccessError> {
+        let route = self.route(member).await?;
+        let tls = self.tls(member).await?;
+        self.check_tls(member, &route, tls.as_ref()).await
+    }
+
+    /// How the member's server certificate is checked on `route`.
+    fn server_check<'a>(member: &EtcdMember, route: &'a Route) -> Option<ServerCheck<'a>> {
+        if member.endpoint.insecure_skip_verify {
+            return Some(ServerCheck::Skip);
+        }
+        route.server_name.as_deref().map(ServerCheck::Name)
+    }
+
+    /// Checks the member's certificates once per run (until a check gets an
+    /// answer): a refusal becomes [`AccessError::CertificateRefused`].
+    async fn check_tls(
+        &self,
+        member: &EtcdMember,
+        route: &Route,
+        tls: Option<&TlsMaterial>,
+    ) -> Result<(), AccessError> {
+        let Some(tls) = tls else {
+            return Ok(());
+        };
+        if self.checked.lock().await.contains(&member.host.name) {
+            return Ok(());
+        }
+        let dialled_host = reqwest::Url::parse(&member.endpoint.client_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let check = Self::server_check(member, route).unwrap_or(ServerCheck::Name(&dialled_host));
+        let verdict = tls_check::check(
+            &member.host.name,
+            &route.url,
+            tls,
+            member.endpoint.tls.as_ref(),
+            check,
+            self.timeout,
+        )
+        .await;
+        match verdict {
+            Verdict::Accepted => {
+                self.checked.lock().await.insert(member.host.name.clone());
+                Ok(())
+            }
+            Verdict::Unknown => Ok(()),
+            Verdict::Refused { reason, help } => Err(AccessError::CertificateRefused {
+                member: member.host.name.clone(),
+                url: route.describe(&member.endpoint.client_url),
+                reason,
+                help,
+            }),
+        }
     }
 
     /// How to reach the member: through an ssh tunnel when its host is an ssh
@@ -205,14 +281,20 @@ impl EtcdAccess {
     pub async fn v3_member(&self, member: &EtcdMember) -> Result<etcd_client::Client, AccessError> {
         let route = self.route(member).await?;
         let tls = self.tls(member).await?;
-        self.v3_on_route(&route, tls.as_ref()).await
+        self.v3_on_route(member, &route, tls.as_ref()).await
     }
 
     async fn v3_on_route(
         &self,
+        member: &EtcdMember,
         route: &Route,
         tls: Option<&TlsMaterial>,
     ) -> Result<etcd_client::Client, AccessError> {
+        self.check_tls(member, route, tls).await?;
+        if let (Some(tls), true) = (tls, member.endpoint.insecure_skip_verify) {
+            let config = client_config(tls, ServerCheck::Skip)?;
+            return Ok(super::v3_rustls::connect(&route.url, config, self.timeout).await?);
+        }
         let options = match (tls, &route.server_name) {
             (Some(tls), Some(name)) => etcd_client::ConnectOptions::new()
                 .with_tls(tls.etcd_tls_options().domain_name(name.clone())),
@@ -247,14 +329,32 @@ impl EtcdAccess {
         }
         if let Some((member, route)) = routes.iter().find(|(_, r)| r.via.is_some()) {
             let tls = self.tls(member).await?;
-            return self.v3_on_route(route, tls.as_ref()).await;
+            return self.v3_on_route(member, route, tls.as_ref()).await;
         }
         if routes.is_empty() {
             if let Some(error) = last_error {
                 return Err(error);
             }
         }
+        // Unverified members get a client of their own each, which cannot
+        // balance: talk to the first member that accepts a connection.
+        if first.endpoint.insecure_skip_verify {
+            let mut chosen = routes.first();
+            for candidate in &routes {
+                if self.accepts_connections(&candidate.1.url).await {
+                    chosen = Some(candidate);
+                    break;
+                }
+            }
+            if let Some((member, route)) = chosen {
+                let tls = self.tls(member).await?;
+                return self.v3_on_route(member, route, tls.as_ref()).await;
+            }
+        }
         let tls = self.tls(first).await?;
+        for (member, route) in &routes {
+            self.check_tls(member, route, tls.as_ref()).await?;
+        }
         let endpoints: Vec<String> = routes.iter().map(|(_, r)| r.url.clone()).collect();
         Ok(v3::connect(&endpoints, tls.as_ref(), self.timeout).await?)
     }
@@ -267,11 +367,33 @@ impl EtcdAccess {
             url: route.url.clone(),
             reason: e.to_string(),
         })?;
+        self.check_tls(member, &route, tls.as_ref()).await?;
         let builder = match (&tls, &route.server_name) {
+            (Some(tls), _) if member.endpoint.insecure_skip_verify => reqwest::Client::builder()
+                .use_preconfigured_tls(client_config(tls, ServerCheck::Skip)?),
             (Some(tls), Some(name)) => reqwest_builder_for_name(tls, name)?,
             (Some(tls), None) => tls.reqwest_builder()?,
             (None, _) => reqwest::Client::builder(),
         };
         Ok(V2Client::from_builder(vec![url], builder, self.timeout)?)
+    }
+
+    /// Whether a TCP connection to `url`'s host and port opens within the timeout.
+    async fn accepts_connections(&self, url: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(url) else {
+            return false;
+        };
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return false;
+        };
+        let host = host.trim_matches(['[', ']']).to_string();
+        matches!(
+            tokio::time::timeout(
+                self.timeout,
+                tokio::net::TcpStream::connect((host.as_str(), port))
+            )
+            .await,
+            Ok(Ok(_))
+        )
     }
 }

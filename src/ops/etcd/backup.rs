@@ -211,7 +211,7 @@ pub async fn backup_member(
 
     // Refuse to touch an existing directory; create the new one private (0700).
     let prepare = format!(
-        r#"d={data}; b={quoted_dir}
+        r#"umask 077; d={data}; b={quoted_dir}
 [ -d "$d/member" ] || exit 10
 [ ! -e "$b" ] && [ ! -L "$b" ] || exit 11
 mkdir -p -- "$(dirname -- "$b")" && mkdir -m 0700 -- "$b""#
@@ -265,8 +265,9 @@ async fn fill(
     let quoted_dir = shell_quote(dir);
 
     // `backup` is in etcdctl's v2 command set (3.3/3.4).
-    let etcdctl =
-        format!("ETCDCTL_API=2 etcdctl backup --data-dir {data} --backup-dir {quoted_dir}");
+    let etcdctl = format!(
+        "umask 077; ETCDCTL_API=2 etcdctl backup --data-dir {data} --backup-dir {quoted_dir}"
+    );
     let output = host_step::run(transport, &etcdctl, &RunOptions::default(), cancel).await?;
     if !output.success() {
         return Err(BackupError::Etcdctl {
@@ -279,7 +280,7 @@ async fn fill(
 
     // As the playbook: the v3 backend is copied as it is, when there is one.
     let copy = format!(
-        r#"d={data}; b={quoted_dir}
+        r#"umask 077; d={data}; b={quoted_dir}
 if [ -f "$d/member/snap/db" ]; then
   mkdir -p -- "$b/member/snap" && cp -a -- "$d/member/snap/db" "$b/member/snap/db" || exit 1
 fi
@@ -298,7 +299,7 @@ chmod 0700 -- "$b""#
     };
     let json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     transport
-        .write_file(&manifest::manifest_path(dir), &json, cancel)
+        .write_private_file(&manifest::manifest_path(dir), &json, cancel)
         .await?;
 
     // Read back and re-hash: the backup counts only once it verifies as written.

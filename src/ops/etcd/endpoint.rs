@@ -2,6 +2,7 @@
 //! read from the member's inventory variables (openshift-ansible names and defaults).
 
 use super::tls::TlsFiles;
+use super::tls_insecure::{insecure_skip_verify, INSECURE_SKIP_VERIFY};
 use crate::inventory::Host;
 use std::path::PathBuf;
 
@@ -15,6 +16,9 @@ pub struct EtcdEndpoint {
     /// `etcd_peer_ca_file`, `etcd_peer_cert_file`, `etcd_peer_key_file` when the scheme is https:
     /// like openshift-ansible's etcdctl calls, the peer certificate doubles as the client certificate.
     pub tls: Option<TlsFiles>,
+    /// `runbook_etcd_tls_insecure_skip_verify`: the member's server certificate
+    /// is not checked (off unless the inventory sets it).
+    pub insecure_skip_verify: bool,
 }
 
 /// Why a member's endpoint could not be worked out from the inventory.
@@ -87,10 +91,13 @@ impl EtcdEndpoint {
                     .unwrap_or_else(|| in_conf("peer.key")),
             }
         });
+        let insecure_skip_verify = insecure_skip_verify(host)
+            .map_err(|value| bad(INSECURE_SKIP_VERIFY, value, "use true or false"))?;
         Ok(EtcdEndpoint {
             name: host.name.clone(),
             client_url: format!("{scheme}://{address}:{port}"),
             tls,
+            insecure_skip_verify,
         })
     }
 }
@@ -118,6 +125,25 @@ mod tests {
         assert_eq!(tls.ca_file, PathBuf::from("/etc/etcd/ca.crt"));
         assert_eq!(tls.cert_file, PathBuf::from("/etc/etcd/peer.crt"));
         assert_eq!(tls.key_file, PathBuf::from("/etc/etcd/peer.key"));
+        assert!(
+            !endpoint.insecure_skip_verify,
+            "verification is on by default"
+        );
+    }
+
+    #[test]
+    fn skipping_verification_is_an_explicit_boolean() {
+        let on = EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: "yes"}))).unwrap();
+        assert!(on.insecure_skip_verify);
+        let off = EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: false}))).unwrap();
+        assert!(!off.insecure_skip_verify);
+        let err =
+            EtcdEndpoint::from_host(&host(json!({INSECURE_SKIP_VERIFY: "maybe"}))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("runbook_etcd_tls_insecure_skip_verify=maybe"),
+            "{err}"
+        );
     }
 
     #[test]

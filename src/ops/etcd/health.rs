@@ -2,7 +2,7 @@
 //! `{"health":"true"}`) and `etcdctl endpoint health` (v3: a read through the
 //! member succeeds in time) see it, every member asked at once.
 
-use super::access::EtcdAccess;
+use super::access::{AccessError, EtcdAccess};
 use super::fanout::{ask_each, error_text, v3_error_text};
 use super::member::EtcdMember;
 use super::table;
@@ -25,6 +25,8 @@ pub struct MemberHealth {
     pub error: Option<String>,
     /// The member's service, for advice on what to check.
     pub service: String,
+    /// What to do, when the failure says (a certificate that does not verify).
+    pub advice: Option<String>,
 }
 
 impl MemberHealth {
@@ -105,17 +107,29 @@ impl ClusterHealth {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        let advice: Vec<&str> = bad.iter().filter_map(|m| m.advice.as_deref()).collect();
         let checks = bad
             .iter()
+            // A member with specific advice (a refused certificate) gets that instead.
+            .filter(|m| m.advice.is_none())
             .map(|m| cause_hint(&m.host, &m.service, m.error.as_deref().unwrap_or("")))
             .collect::<Vec<_>>()
             .join("; ");
         Err(Unhealthy {
             count: bad.len(),
             details,
-            help: format!(
-                "is etcd running there? check {checks}; if it runs, check that this machine reaches its client URL and that the TLS files match"
-            ),
+            help: if checks.is_empty() {
+                advice.join("\n")
+            } else {
+                let mut help = format!(
+                    "is etcd running there? check {checks}; if it runs, check that this machine reaches its client URL and that the TLS files match"
+                );
+                for line in advice {
+                    help.push('\n');
+                    help.push_str(line);
+                }
+                help
+            },
         })
     }
 }
@@ -172,6 +186,7 @@ pub async fn check(access: &EtcdAccess, members: &[EtcdMember]) -> ClusterHealth
                 took: outer,
                 error: Some(reason),
                 service: member.service.clone(),
+                advice: None,
             })
         })
         .collect();
@@ -190,6 +205,7 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
         took: Duration::ZERO,
         error: None,
         service: member.service.clone(),
+        advice: None,
     };
     match access.route(member).await {
         Ok(route) => health.endpoint = route.describe(client_url),
@@ -198,6 +214,16 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
             health.took = started.elapsed();
             return health;
         }
+    }
+    if let Err(error) = access.verify_certificates(member).await {
+        if let AccessError::CertificateRefused { reason, help, .. } = &error {
+            health.error = Some(reason.clone());
+            health.advice = Some(help.clone());
+        } else {
+            health.error = Some(error_text(&error));
+        }
+        health.took = started.elapsed();
+        return health;
     }
     let (v2, v3) = tokio::join!(v2_health(access, member), v3_health(access, member));
     health.took = started.elapsed();

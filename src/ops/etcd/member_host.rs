@@ -69,7 +69,7 @@ impl MemberHost {
             .await?)
     }
 
-    /// Keeps a copy of `etcd.conf` as `etcd.conf.runbook-<stamp>` and returns its path.
+    /// Keeps an owner-only copy of `etcd.conf` as `etcd.conf.runbook-<stamp>` and returns its path.
     pub async fn backup_conf(
         &self,
         original: &str,
@@ -78,7 +78,7 @@ impl MemberHost {
     ) -> Result<String, MembershipError> {
         let path = format!("{}.runbook-{stamp}", self.member.conf_file);
         self.transport
-            .write_file(&path, original.as_bytes(), cancel)
+            .write_private_file(&path, original.as_bytes(), cancel)
             .await?;
         Ok(path)
     }

@@ -138,7 +138,7 @@ pub async fn migrate_member(
     }
 
     let command = format!(
-        "ETCDCTL_API=3 etcdctl migrate --data-dir={}",
+        "umask 077; ETCDCTL_API=3 etcdctl migrate --data-dir={}",
         shell_quote(&target.data_dir)
     );
     let options = RunOptions {

@@ -135,7 +135,7 @@ pub async fn write(
     let mut json = serde_json::to_vec_pretty(record).unwrap_or_default();
     json.push(b'\n');
     transport
-        .write_file(&path, &json, cancel)
+        .write_private_file(&path, &json, cancel)
         .await
         .map_err(|source| RecordError::Write {
             host: member.host_name().to_string(),

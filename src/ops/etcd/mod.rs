@@ -35,10 +35,13 @@ pub mod status;
 pub mod table;
 pub mod throwaway_etcd;
 pub mod tls;
+pub mod tls_check;
+pub mod tls_insecure;
 pub mod tls_name;
 pub mod tunnel;
 pub mod v2;
 pub mod v3;
+pub mod v3_rustls;
 pub mod verify;
 
 pub use access::{AccessError, EtcdAccess};

@@ -81,16 +81,16 @@ pub enum RestoreError {
 
 /// `sh` that copies `<backup>/member` to `member.restoring.<stamp>` beside the live
 /// data, gives it the owner of the data it replaces, moves the live `member` aside
-/// and the copy into its place. Prints `moved PATH` when a directory was moved aside.
+/// and the copy into its place, owner-only whatever the backup's modes were. Prints `moved PATH` when a directory was moved aside.
 fn swap_script(data_dir: &str, backup: &str, stamp: &str) -> String {
     format!(
-        r#"d={data}; b={backup}; s={stamp}
+        r#"umask 077; d={data}; b={backup}; s={stamp}
 free() {{ n=0; p=$1; while [ -e "$p" ] || [ -L "$p" ]; do n=$((n + 1)); p="$1.$n"; done; printf '%s' "$p"; }}
 t=$(free "$d/member.restoring.$s")
 cp -a -- "$b/member" "$t" || {{ rm -rf -- "$t"; exit 10; }}
 ref="$d/member"; [ -d "$ref" ] || ref=$d
 if [ "$(id -u)" = 0 ]; then chown -R --reference="$ref" -- "$t" || {{ rm -rf -- "$t"; exit 10; }}; fi
-chmod 0700 -- "$t" || {{ rm -rf -- "$t"; exit 10; }}
+chmod -R go-rwx -- "$t" && chmod 0700 -- "$t" || {{ rm -rf -- "$t"; exit 10; }}
 if [ -e "$d/member" ] || [ -L "$d/member" ]; then
   m=$(free "$d/member.migrated.$s")
   mv -- "$d/member" "$m" || {{ rm -rf -- "$t"; exit 11; }}

@@ -83,7 +83,7 @@ pub async fn switch(
     }
     let backup = free_name(transport, &format!("{path}.runbook-{stamp}"), cancel).await?;
     transport
-        .write_file(&backup, before.as_bytes(), cancel)
+        .write_private_file(&backup, before.as_bytes(), cancel)
         .await?;
     transport
         .write_file(&path, after.as_bytes(), cancel)
