@@ -760,7 +760,11 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         "a changed ssh host key",
         FAILED,
         run(&v2v3, &inv),
-        &["etcd-1", "Host key verification failed", "known_hosts"],
+        &[
+            "etcd-1",
+            "its host key changed since it was recorded",
+            "replace the old entry",
+        ],
     );
 
     // Tools and files on the members.
@@ -832,6 +836,21 @@ impl Drop for Tmpfs {
     }
 }
 
+fn free_kib(path: &Path) -> u64 {
+    let out = Command::new("df")
+        .args(["--output=avail", "-k"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 fn du_kib(path: &Path) -> u64 {
     let out = Command::new("du").arg("-sk").arg(path).output().unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -874,7 +893,8 @@ fn bad_input_changes_nothing() {
     wait_healthy(&lab);
 
     // Too little disk for the backup: etcd-1's data dir on a tmpfs with room for the
-    // data but not for the backup (twice the data dir).
+    // data but not for the backup (twice the data dir). etcd needs room for a new
+    // 64 MiB WAL segment when it starts, so the tmpfs is filled only once it runs.
     let data = lab.host_dir("etcd-1").join("var/lib/etcd");
     lab_service(&lab, "etcd-1", "stop");
     let used = du_kib(&data);
@@ -888,7 +908,7 @@ fn bad_input_changes_nothing() {
     assert!(moved.success());
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o"])
-        .arg(format!("size={}k", used + used / 2))
+        .arg(format!("size={}k", used + 200 * 1024))
         .arg("tmpfs")
         .arg(&data)
         .status()
@@ -909,6 +929,14 @@ fn bad_input_changes_nothing() {
     assert!(copied.success());
     lab_service(&lab, "etcd-1", "start");
     wait_healthy(&lab);
+    let free = free_kib(&data);
+    let filled = Command::new("fallocate")
+        .arg("-l")
+        .arg(format!("{}KiB", free.saturating_sub(8 * 1024)))
+        .arg(data.join("filler"))
+        .status()
+        .unwrap();
+    assert!(filled.success(), "fallocate on the tmpfs");
     let small = snapshot(&lab);
     let inv = ws.inventory("small-disk", &ws.lab_inventory);
     failures.extend(run_cases(

@@ -6,6 +6,7 @@ use super::access::{AccessError, EtcdAccess};
 use super::fanout::{ask_each, error_text, v3_error_text};
 use super::member::EtcdMember;
 use super::table;
+use crate::transport::TransportError;
 use std::time::{Duration, Instant};
 
 /// One member's health.
@@ -211,6 +212,10 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
         Ok(route) => health.endpoint = route.describe(client_url),
         Err(error) => {
             health.error = Some(error_text(&error));
+            // A refused host key says exactly how to check and record the key.
+            if let AccessError::Transport(TransportError::HostKey { help, .. }) = &error {
+                health.advice = Some(format!("on {}: {help}", member.host.name));
+            }
             health.took = started.elapsed();
             return health;
         }
