@@ -28,6 +28,8 @@ pub struct Steps {
     counts: Mutex<HashMap<String, usize>>,
     touched: Mutex<BTreeSet<String>>,
     restored_facts: Option<serde_json::Value>,
+    resume_command: Option<String>,
+    inventory_option: String,
 }
 
 impl Steps {
@@ -49,6 +51,8 @@ impl Steps {
             counts: Mutex::new(HashMap::new()),
             touched: Mutex::new(BTreeSet::new()),
             restored_facts: None,
+            resume_command: None,
+            inventory_option: String::new(),
         }
     }
 
@@ -56,6 +60,23 @@ impl Steps {
     pub fn with_restored_facts(mut self, facts: Option<serde_json::Value>) -> Steps {
         self.restored_facts = facts;
         self
+    }
+
+    /// The command that resumes this run (`runbook run ... --resume`), and this run's
+    /// inventory option (` -i /path`) for other runbooks on the same hosts: shown when a
+    /// step fails.
+    pub fn with_next_commands(mut self, resume: String, inventory_option: String) -> Steps {
+        self.resume_command = Some(resume);
+        self.inventory_option = inventory_option;
+        self
+    }
+
+    pub fn resume_command(&self) -> Option<&str> {
+        self.resume_command.as_deref()
+    }
+
+    pub fn inventory_option(&self) -> &str {
+        &self.inventory_option
     }
 
     pub fn restored_facts(&self) -> Option<&serde_json::Value> {
