@@ -87,15 +87,53 @@ fn run_attach(
     let label = format!("lease.attach {prefix}");
     let reporter = ctx.reporter.clone();
     let mut progress = |done: u64, total: u64| reporter.progress(&label, done, total);
-    let report = ctx.block_on(attach(
-        &client,
-        prefix,
-        ttl,
-        &options,
-        &ctx.cancel.token(),
-        &mut progress,
-    ))?;
+    let report = ctx
+        .runtime
+        .block_on(attach(
+            &client,
+            prefix,
+            ttl,
+            &options,
+            &ctx.cancel.token(),
+            &mut progress,
+        ))
+        .map_err(|error| naming_the_member(&error, &members).unwrap_or_else(|| to_rhai(error)))?;
     Ok(attach_map(prefix, &report))
+}
+
+/// The error, naming the member whose client URL it failed to reach, if it names one:
+/// the client spreads requests over every member, so a dead one shows up as an address.
+fn naming_the_member(
+    error: &crate::ops::etcd::lease_attach::LeaseError,
+    members: &[crate::ops::etcd::EtcdMember],
+) -> Option<Box<EvalAltResult>> {
+    let wrapped = ScriptError::from_diagnostic(error);
+    let member = members.iter().find(|m| {
+        let address = m
+            .endpoint
+            .client_url
+            .split("://")
+            .last()
+            .unwrap_or_default();
+        !address.is_empty() && wrapped.message().contains(address)
+    })?;
+    Some(
+        ScriptError::new(
+            format!(
+                "{} ({} at {} does not answer)",
+                wrapped.message(),
+                member.name,
+                member.endpoint.client_url
+            ),
+            wrapped.code(),
+            Some(format!(
+                "is etcd running on {host}? start it again (`systemctl start {service}`; `etcd.health()` shows every member), then run the step again: keys attached so far keep their lease, the rest are attached",
+                host = member.host.name,
+                service = member.service
+            )),
+        )
+        .into_rhai(),
+    )
 }
 
 fn verify_map(member: &str, report: &VerifyReport) -> Map {
