@@ -334,7 +334,10 @@ pub fn gate(
                 lines.push(format!("  {}: FAILED: {message}", member.host_name()));
                 // Whichever write hit it, the remedy for a full disk is the same (and not the
                 // permissions a failed write's own help suspects).
-                let help = if message.contains("No space left on device") {
+                let help = if message
+                    .to_ascii_lowercase()
+                    .contains("no space left on device")
+                {
                     Some(format!(
                         "the disk filled up while the backup was written: free space on {} (`df -h {}`), then back up again",
                         member.host_name(),

@@ -97,39 +97,56 @@ fn run_attach(
             &ctx.cancel.token(),
             &mut progress,
         ))
-        .map_err(|error| naming_the_member(&error, &members).unwrap_or_else(|| to_rhai(error)))?;
+        .map_err(|error| {
+            naming_the_member(ctx, &error, &members).unwrap_or_else(|| to_rhai(error))
+        })?;
     Ok(attach_map(prefix, &report))
 }
 
-/// The error, naming the member whose client URL it failed to reach, if it names one:
-/// the client spreads requests over every member, so a dead one shows up as an address.
+/// The error, naming the members that do not answer now, if any: the client spreads
+/// requests over every member, so a dead one shows up only as a failed request.
 fn naming_the_member(
+    ctx: &RunContext,
     error: &crate::ops::etcd::lease_attach::LeaseError,
     members: &[crate::ops::etcd::EtcdMember],
 ) -> Option<Box<EvalAltResult>> {
+    let silent: Vec<String> = ctx.runtime.block_on(async {
+        let mut silent = Vec::new();
+        for member in members {
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                let mut client = ctx
+                    .etcd
+                    .v3_member(member)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                client.status().await.map_err(|e| e.to_string())
+            })
+            .await;
+            if !matches!(answer, Ok(Ok(_))) {
+                silent.push(member.host.name.clone());
+            }
+        }
+        silent
+    });
+    if silent.is_empty() {
+        return None;
+    }
     let wrapped = ScriptError::from_diagnostic(error);
-    let member = members.iter().find(|m| {
-        let address = m
-            .endpoint
-            .client_url
-            .split("://")
-            .last()
-            .unwrap_or_default();
-        !address.is_empty() && wrapped.message().contains(address)
-    })?;
+    let service = members
+        .first()
+        .map(|m| m.service.clone())
+        .unwrap_or_else(|| "etcd".into());
     Some(
         ScriptError::new(
             format!(
-                "{} ({} at {} does not answer)",
+                "{} ({} does not answer)",
                 wrapped.message(),
-                member.name,
-                member.endpoint.client_url
+                silent.join(", ")
             ),
             wrapped.code(),
             Some(format!(
-                "is etcd running on {host}? start it again (`systemctl start {service}`; `etcd.health()` shows every member), then run the step again: keys attached so far keep their lease, the rest are attached",
-                host = member.host.name,
-                service = member.service
+                "is etcd running on {hosts}? start it again (`systemctl start {service}`; `etcd.health()` shows every member), then run the step again: keys attached so far keep their lease, the rest are attached",
+                hosts = silent.join(", "),
             )),
         )
         .into_rhai(),
