@@ -5,4 +5,5 @@ pub mod command;
 pub mod etcd;
 pub mod lab;
 pub mod migration;
+pub mod running;
 pub mod sshd;
