@@ -85,7 +85,7 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
     };
     let steps = Steps::new(Some(journal), finished, args.start_at.clone())
         .with_restored_facts(facts)
-        .with_next_commands(resume_command(args), inventory_option(args));
+        .with_next_commands(resume_command(args), run_options(args));
     steps
         .record(EventKind::RunStarted, None, |event| {
             event.script = Some(script.clone());
@@ -100,12 +100,17 @@ fn quoted_path(path: &Path) -> String {
     shell_quote(&absolute.display().to_string())
 }
 
-/// ` -i /absolute/inventory`, or nothing without `-i`.
-fn inventory_option(args: &RunArgs) -> String {
-    match &args.script_args.inventory {
-        Some(inventory) => format!(" -i {}", quoted_path(inventory)),
-        None => String::new(),
+/// The options any runbook on the same hosts needs: ` -i /absolute/inventory` and
+/// ` --stdlib DIR`, when given.
+fn run_options(args: &RunArgs) -> String {
+    let mut options = String::new();
+    if let Some(inventory) = &args.script_args.inventory {
+        options.push_str(&format!(" -i {}", quoted_path(inventory)));
     }
+    if let Some(stdlib) = &args.script_args.stdlib {
+        options.push_str(&format!(" --stdlib {}", quoted_path(stdlib)));
+    }
+    options
 }
 
 /// The exact command that resumes a run of `args` from any directory: absolute paths,
@@ -114,7 +119,7 @@ pub fn resume_command(args: &RunArgs) -> String {
     let mut command = format!(
         "runbook run {}{} --resume",
         quoted_path(&args.script),
-        inventory_option(args)
+        run_options(args)
     );
     if !args.script_args.extra_vars.is_empty() {
         let names: Vec<&str> = args

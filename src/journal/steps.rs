@@ -29,7 +29,7 @@ pub struct Steps {
     touched: Mutex<BTreeSet<String>>,
     restored_facts: Option<serde_json::Value>,
     resume_command: Option<String>,
-    inventory_option: String,
+    run_options: String,
 }
 
 impl Steps {
@@ -52,7 +52,7 @@ impl Steps {
             touched: Mutex::new(BTreeSet::new()),
             restored_facts: None,
             resume_command: None,
-            inventory_option: String::new(),
+            run_options: String::new(),
         }
     }
 
@@ -62,12 +62,11 @@ impl Steps {
         self
     }
 
-    /// The command that resumes this run (`runbook run ... --resume`), and this run's
-    /// inventory option (` -i /path`) for other runbooks on the same hosts: shown when a
-    /// step fails.
-    pub fn with_next_commands(mut self, resume: String, inventory_option: String) -> Steps {
+    /// The command that resumes this run (`runbook run ... --resume`), and the options
+    /// (` -i /path ...`) another runbook on the same hosts needs: shown when a step fails.
+    pub fn with_next_commands(mut self, resume: String, run_options: String) -> Steps {
         self.resume_command = Some(resume);
-        self.inventory_option = inventory_option;
+        self.run_options = run_options;
         self
     }
 
@@ -75,8 +74,8 @@ impl Steps {
         self.resume_command.as_deref()
     }
 
-    pub fn inventory_option(&self) -> &str {
-        &self.inventory_option
+    pub fn run_options(&self) -> &str {
+        &self.run_options
     }
 
     pub fn restored_facts(&self) -> Option<&serde_json::Value> {

@@ -23,7 +23,7 @@ pub fn after_failure(step: &str, error: &EvalAltResult, steps: &Steps) -> Option
                 .and_then(|p| std::path::absolute(p).ok())
                 .map(|p| shell_quote(&p.display().to_string()))
                 .unwrap_or(name);
-            format!("runbook run {path}{}", steps.inventory_option())
+            format!("runbook run {path}{}", steps.run_options())
         })
         .collect();
     Some(if called_for.is_empty() {
