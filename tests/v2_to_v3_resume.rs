@@ -1,13 +1,35 @@
-//! The migration runbook killed with SIGKILL at points where a half-done cluster is
-//! at stake, then `--resume`d: it finishes and the result is the same as an
-//! uninterrupted run, with nothing lost.
+//! The migration runbook killed with SIGKILL at every step boundary, and inside the
+//! steps where a half-done cluster is at stake, then `--resume`d: a plain re-run
+//! refuses and names the step and the exact resume command, the resume finishes, and
+//! the result is the same as an uninterrupted run, with nothing lost.
 
 mod support;
 
+use std::path::Path;
 use std::time::{Duration, Instant};
-use support::command::Runbook;
+use support::command::{repo_root, says, Runbook};
 use support::lab::TestLab;
 use support::migration::{assert_migrated, before};
+use support::running::Running;
+
+/// The steps of `v2-to-v3.rhai` on a three-member lab, in order.
+const STEPS: [&str; 15] = [
+    "preflight",
+    "stop the masters",
+    "wait for raft convergence",
+    "back up every member",
+    "stop etcd",
+    "migrate etcd-1",
+    "start etcd-1 as a new cluster",
+    "verify the migrated data on etcd-1",
+    "join etcd-2",
+    "join etcd-3",
+    "wait for health and convergence",
+    "attach TTLs as leases",
+    "check that every member holds the same data",
+    "switch the masters to etcd3",
+    "restart the masters",
+];
 
 /// Runs the migration until the journal shows `event` for `step`, waits `then`,
 /// kills the runbook with SIGKILL, and resumes it to the end.
@@ -70,14 +92,78 @@ fn kill_and_resume(event: &str, step: &str, then: Duration) {
     assert_migrated(&lab, &before);
 }
 
-#[test]
-fn killed_after_the_backup() {
-    kill_and_resume("step_finished", "back up every member", Duration::ZERO);
+fn migration(inventory: &Path) -> Runbook {
+    Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-i"])
+        .arg(inventory)
 }
 
+/// SIGKILL right after each `<== step NAME: done` line, one boundary after the other:
+/// the run is killed after the first step, a plain re-run refuses, `--resume` carries
+/// on and is killed after the next step, and so on; the last resume finishes. Every
+/// resume starts from the state the kill left at its boundary.
 #[test]
-fn killed_after_the_migrate() {
-    kill_and_resume("step_finished", "migrate etcd-1", Duration::ZERO);
+fn killed_at_every_step_boundary() {
+    let lab = TestLab::up(&["--tls", "--keys", "300"]);
+    let inventory = lab.inventory();
+    let before = before(&lab);
+    let resume = format!(
+        "runbook run {} -i {} --resume",
+        repo_root().join("runbooks/v2-to-v3.rhai").display(),
+        inventory.display()
+    );
+    for (done, step) in STEPS.iter().enumerate() {
+        let run = migration(&inventory);
+        let run = if done == 0 { run } else { run.arg("--resume") };
+        let mut run = Running::start(run);
+        run.wait_for_step_done(step, Duration::from_secs(180));
+        let killed = run.kill();
+        for earlier in &STEPS[..done] {
+            let skipped = format!("--- step {earlier}: skipped (done in an earlier run)");
+            assert!(killed.stderr.contains(&skipped), "{}", killed.stderr);
+        }
+        let journal = std::fs::read_to_string(lab.dir.join(".runbook/v2-to-v3.journal")).unwrap();
+        let last_event = journal
+            .lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|e| e["event"].clone());
+        if last_event == Some("run_finished".into()) {
+            // After the last step only the summary is left: the run may record its end
+            // before the kill lands. Then there is nothing to resume.
+            assert_eq!(done, STEPS.len() - 1, "{}", killed.stderr);
+            migration(&inventory)
+                .arg("--resume")
+                .run()
+                .code(2)
+                .stderr_has("nothing to resume: the last run finished");
+            assert_migrated(&lab, &before);
+            return;
+        }
+
+        let refused = migration(&inventory).run().code(2);
+        let said = refused.stderr_unwrapped();
+        for needle in [
+            format!("its last finished step is `{step}`"),
+            format!("continue it with `{resume}`"),
+        ] {
+            assert!(
+                says(&said, &needle),
+                "killed after {step}: lacks {needle:?}\n{said}"
+            );
+        }
+    }
+    let resumed = migration(&inventory).arg("--resume").run().success();
+    assert!(
+        resumed.stdout.contains("migration finished"),
+        "{}",
+        resumed.stdout
+    );
+    for step in STEPS {
+        let skipped = format!("--- step {step}: skipped (done in an earlier run)");
+        assert!(resumed.stderr.contains(&skipped), "{}", resumed.stderr);
+    }
+    assert_migrated(&lab, &before);
 }
 
 #[test]

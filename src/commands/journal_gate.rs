@@ -5,7 +5,9 @@ use super::Failure;
 use crate::cli::RunArgs;
 use crate::journal::file::journal_path;
 use crate::journal::{EventKind, Journal, LastRun, Steps};
+use crate::transport::shell_quote;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Why a run may not start as asked.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -13,11 +15,12 @@ pub enum GateError {
     #[error("the last run of {script} did not finish{where_}")]
     #[diagnostic(
         code(runbook::journal::unfinished),
-        help("continue it with `runbook run {script} --resume` (finished steps are skipped), or start over with `--restart`; the journal is {journal}")
+        help("continue it with `{resume}` (finished steps are skipped), or start over with `--restart`; the journal is {journal}")
     )]
     Unfinished {
         script: String,
         where_: String,
+        resume: String,
         journal: String,
     },
     #[error("nothing to resume: {reason}")]
@@ -64,6 +67,7 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
             return Err(Failure::bad_input(GateError::Unfinished {
                 script,
                 where_,
+                resume: resume_command(args),
                 journal: path.display().to_string(),
             }));
         }
@@ -79,8 +83,9 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
         }
         _ => (BTreeMap::new(), None, None),
     };
-    let steps =
-        Steps::new(Some(journal), finished, args.start_at.clone()).with_restored_facts(facts);
+    let steps = Steps::new(Some(journal), finished, args.start_at.clone())
+        .with_restored_facts(facts)
+        .with_next_commands(resume_command(args), run_options(args));
     steps
         .record(EventKind::RunStarted, None, |event| {
             event.script = Some(script.clone());
@@ -88,4 +93,45 @@ pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
         })
         .map_err(Failure::bad_input)?;
     Ok(steps)
+}
+
+fn quoted_path(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    shell_quote(&absolute.display().to_string())
+}
+
+/// The options any runbook on the same hosts needs: ` -i /absolute/inventory` and
+/// ` --stdlib DIR`, when given.
+fn run_options(args: &RunArgs) -> String {
+    let mut options = String::new();
+    if let Some(inventory) = &args.script_args.inventory {
+        options.push_str(&format!(" -i {}", quoted_path(inventory)));
+    }
+    if let Some(stdlib) = &args.script_args.stdlib {
+        options.push_str(&format!(" --stdlib {}", quoted_path(stdlib)));
+    }
+    options
+}
+
+/// The exact command that resumes a run of `args` from any directory: absolute paths,
+/// the same inventory; `-e` values are named, not repeated (they may be secrets).
+pub fn resume_command(args: &RunArgs) -> String {
+    let mut command = format!(
+        "runbook run {}{} --resume",
+        quoted_path(&args.script),
+        run_options(args)
+    );
+    if !args.script_args.extra_vars.is_empty() {
+        let names: Vec<&str> = args
+            .script_args
+            .extra_vars
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        command.push_str(&format!(
+            " (with the same -e values for {})",
+            names.join(", ")
+        ));
+    }
+    command
 }

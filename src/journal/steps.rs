@@ -28,6 +28,8 @@ pub struct Steps {
     counts: Mutex<HashMap<String, usize>>,
     touched: Mutex<BTreeSet<String>>,
     restored_facts: Option<serde_json::Value>,
+    resume_command: Option<String>,
+    run_options: String,
 }
 
 impl Steps {
@@ -49,6 +51,8 @@ impl Steps {
             counts: Mutex::new(HashMap::new()),
             touched: Mutex::new(BTreeSet::new()),
             restored_facts: None,
+            resume_command: None,
+            run_options: String::new(),
         }
     }
 
@@ -56,6 +60,22 @@ impl Steps {
     pub fn with_restored_facts(mut self, facts: Option<serde_json::Value>) -> Steps {
         self.restored_facts = facts;
         self
+    }
+
+    /// The command that resumes this run (`runbook run ... --resume`), and the options
+    /// (` -i /path ...`) another runbook on the same hosts needs: shown when a step fails.
+    pub fn with_next_commands(mut self, resume: String, run_options: String) -> Steps {
+        self.resume_command = Some(resume);
+        self.run_options = run_options;
+        self
+    }
+
+    pub fn resume_command(&self) -> Option<&str> {
+        self.resume_command.as_deref()
+    }
+
+    pub fn run_options(&self) -> &str {
+        &self.run_options
     }
 
     pub fn restored_facts(&self) -> Option<&serde_json::Value> {

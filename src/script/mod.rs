@@ -5,6 +5,7 @@ pub mod changes;
 pub mod context;
 pub mod diagnostics;
 pub mod engine;
+pub mod next_command;
 pub mod reference;
 pub mod registry;
 pub mod run;

@@ -141,3 +141,14 @@ pub fn run_script(dir: &Path, inventory: &Path, name: &str, script: &str) -> Fin
         .arg(inventory)
         .run()
 }
+
+/// Whether `haystack` holds `needle` however miette wrapped it: whitespace and the
+/// report's frame (`│`) are left out of both.
+pub fn says(haystack: &str, needle: &str) -> bool {
+    let squeezed = |text: &str| -> String {
+        text.chars()
+            .filter(|c| !c.is_whitespace() && *c != '│')
+            .collect()
+    };
+    squeezed(haystack).contains(&squeezed(needle))
+}

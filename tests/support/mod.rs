@@ -5,5 +5,6 @@ pub mod command;
 pub mod etcd;
 pub mod lab;
 pub mod migration;
+pub mod running;
 pub mod sshd;
 pub mod terminal;

@@ -370,7 +370,21 @@ pub fn gate(
             Err(error) => {
                 let message = host_step::error_chain(&error).replace('\n', "\n    ");
                 lines.push(format!("  {}: FAILED: {message}", member.host_name()));
-                if let Some(help) = miette::Diagnostic::help(&error) {
+                // Whichever write hit it, the remedy for a full disk is the same (and not the
+                // permissions a failed write's own help suspects).
+                let help = if message
+                    .to_ascii_lowercase()
+                    .contains("no space left on device")
+                {
+                    Some(format!(
+                        "the disk filled up while the backup was written: free space on {} (`df -h {}`), then back up again",
+                        member.host_name(),
+                        member.data_dir
+                    ))
+                } else {
+                    miette::Diagnostic::help(&error).map(|h| h.to_string())
+                };
+                if let Some(help) = help {
                     let help = format!("{}: {help}", member.host_name());
                     if !helps.contains(&help) {
                         helps.push(help);

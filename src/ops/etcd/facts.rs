@@ -104,6 +104,17 @@ impl RunFacts {
             .get_or_insert_with(|| Local::now().format("%Y%m%d%H%M%S").to_string())
             .clone()
     }
+
+    /// Whether this run (or the run it resumes) has a backup stamp yet.
+    pub fn has_backup_stamp(&self) -> bool {
+        self.backup_stamp.is_some()
+    }
+
+    /// A new stamp from the clock, for a stamp found taken.
+    pub fn renew_backup_stamp(&mut self) -> String {
+        self.backup_stamp = None;
+        self.backup_stamp()
+    }
 }
 
 #[cfg(test)]

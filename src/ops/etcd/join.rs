@@ -73,10 +73,31 @@ pub async fn join(
         });
     }
     let stamp = stamp();
-    let moved_to = joining.move_member_dir_aside(&stamp, cancel).await?;
-    if let Some(moved) = &moved_to {
-        reporter.status(&format!("{}: old data moved to {moved}", joining.name()));
-    }
+    let earlier_add = list(&mut client, &through.endpoint.client_url)
+        .await?
+        .into_iter()
+        .find(|m| m.peer_urls.contains(&joining.member.peer_url));
+    let moved_to = match earlier_add {
+        // An interrupted join moved the old data aside before its `member add`: a `member`
+        // dir now is what its etcd wrote as this member. It must start from that: the
+        // leader remembers how far that log got, and a member that comes back with an
+        // empty log panics (`tocommit(N) is out of range [lastIndex(0)]`).
+        Some(found) => {
+            reporter.status(&format!(
+                "{}: already added as member {} by an interrupted run; starting it with the data it has",
+                joining.name(),
+                found.id
+            ));
+            None
+        }
+        None => {
+            let moved_to = joining.move_member_dir_aside(&stamp, cancel).await?;
+            if let Some(moved) = &moved_to {
+                reporter.status(&format!("{}: old data moved to {moved}", joining.name()));
+            }
+            moved_to
+        }
+    };
     let added = add(&mut client, &through.endpoint.client_url, &joining.member).await?;
     reporter.status(&format!(
         "{}: added as member {} ({})",
@@ -96,14 +117,18 @@ pub async fn join(
         })
         .await?;
     joining.service(ServiceAction::Start, cancel).await?;
-    let raft_index = wait_ready(access, member, Some(&through), readiness, cancel)
-        .await
-        .map_err(|last| MembershipError::NotReady {
-            member: member.name.clone(),
-            waited: format_duration(readiness.timeout),
-            last,
-            backup: backup.clone(),
-        })?;
+    // Waiting the whole readiness timeout for a member whose etcd died helps no one.
+    let raft_index = tokio::select! {
+        ready = wait_ready(access, member, Some(&through), readiness, cancel) => {
+            ready.map_err(|last| MembershipError::NotReady {
+                member: member.name.clone(),
+                waited: format_duration(readiness.timeout),
+                last,
+                backup: backup.clone(),
+            })?
+        }
+        stopped = stopped_while_joining(joining, cancel) => return Err(stopped),
+    };
     Ok(Joined {
         host: member.host.name.clone(),
         member_id: added.id,
@@ -113,4 +138,28 @@ pub async fn join(
         raft_index,
         already_joined: false,
     })
+}
+
+/// How often a joining member's service is looked at while it catches up.
+const ALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Resolves once the joining member's etcd is no longer running (or cannot be asked).
+async fn stopped_while_joining(
+    joining: &MemberHost,
+    cancel: &CancellationToken,
+) -> MembershipError {
+    loop {
+        tokio::time::sleep(ALIVE_INTERVAL).await;
+        match joining.is_running(cancel).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return MembershipError::StoppedWhileJoining {
+                    member: joining.member.name.clone(),
+                    host: joining.member.host.name.clone(),
+                    service: joining.member.service.clone(),
+                }
+            }
+            Err(error) => return error,
+        }
+    }
 }

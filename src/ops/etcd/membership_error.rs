@@ -64,6 +64,16 @@ pub enum MembershipError {
         last: String,
         backup: String,
     },
+    #[error("etcd on {host} ({member}) stopped while it was joining the cluster")]
+    #[diagnostic(
+        code(runbook::etcd::membership::stopped_while_joining),
+        help("{member} is in the cluster but its etcd ({service} on {host}) is not running: look at its log (journalctl -u {service}, or the lab's var/log/etcd.log). while it is down the cluster may have no quorum (two members with one down have none); resuming the run starts it again with the data it has")
+    )]
+    StoppedWhileJoining {
+        member: String,
+        host: String,
+        service: String,
+    },
     #[error("no running member to {operation} through: {tried}")]
     #[diagnostic(
         code(runbook::etcd::membership::no_quorum),

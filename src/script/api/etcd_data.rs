@@ -155,9 +155,45 @@ fn backup_options(ctx: &RunContext, options: &Map) -> RhaiResult<(Vec<EtcdMember
     Ok((members, BackupPlan { dir, stamp }))
 }
 
+/// A stamp has a one-second resolution: a run resumed within the second of the attempt
+/// it resumes would find that attempt's backups under the same names. A fresh stamp that
+/// names an existing directory on any member is taken again from the clock.
+fn unused_stamp(
+    ctx: &RunContext,
+    members: &[EtcdMember],
+    mut plan: BackupPlan,
+) -> RhaiResult<BackupPlan> {
+    for _ in 0..3 {
+        let taken = ctx.block_on(async {
+            for member in members {
+                let transport = ctx.transport(&member.host).await?;
+                if transport
+                    .path_exists(&plan.dir_for(member), &ctx.cancel.token())
+                    .await?
+                {
+                    return Ok::<bool, FileError>(true);
+                }
+            }
+            Ok(false)
+        })?;
+        if !taken {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        plan.stamp = facts(ctx).renew_backup_stamp();
+    }
+    Ok(plan)
+}
+
 fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
     let ctx = etcd.ctx.clone();
+    let fresh_stamp = !facts(&ctx).has_backup_stamp();
     let (members, plan) = backup_options(&ctx, options)?;
+    let plan = if fresh_stamp && plan.dir.is_none() {
+        unused_stamp(&ctx, &members, plan)?
+    } else {
+        plan
+    };
     let dirs: Vec<(String, String)> = members
         .iter()
         .map(|m| (m.host_name().to_string(), plan.dir_for(m)))

@@ -87,15 +87,70 @@ fn run_attach(
     let label = format!("lease.attach {prefix}");
     let reporter = ctx.reporter.clone();
     let mut progress = |done: u64, total: u64| reporter.progress(&label, done, total);
-    let report = ctx.block_on(attach(
-        &client,
-        prefix,
-        ttl,
-        &options,
-        &ctx.cancel.token(),
-        &mut progress,
-    ))?;
+    let report = ctx
+        .runtime
+        .block_on(attach(
+            &client,
+            prefix,
+            ttl,
+            &options,
+            &ctx.cancel.token(),
+            &mut progress,
+        ))
+        .map_err(|error| {
+            naming_the_member(ctx, &error, &members).unwrap_or_else(|| to_rhai(error))
+        })?;
     Ok(attach_map(prefix, &report))
+}
+
+/// The error, naming the members that do not answer now, if any: the client spreads
+/// requests over every member, so a dead one shows up only as a failed request.
+fn naming_the_member(
+    ctx: &RunContext,
+    error: &crate::ops::etcd::lease_attach::LeaseError,
+    members: &[crate::ops::etcd::EtcdMember],
+) -> Option<Box<EvalAltResult>> {
+    let silent: Vec<String> = ctx.runtime.block_on(async {
+        let mut silent = Vec::new();
+        for member in members {
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                let mut client = ctx
+                    .etcd
+                    .v3_member(member)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                client.status().await.map_err(|e| e.to_string())
+            })
+            .await;
+            if !matches!(answer, Ok(Ok(_))) {
+                silent.push(member.host.name.clone());
+            }
+        }
+        silent
+    });
+    if silent.is_empty() {
+        return None;
+    }
+    let wrapped = ScriptError::from_diagnostic(error);
+    let service = members
+        .first()
+        .map(|m| m.service.clone())
+        .unwrap_or_else(|| "etcd".into());
+    Some(
+        ScriptError::new(
+            format!(
+                "{} ({} does not answer)",
+                wrapped.message(),
+                silent.join(", ")
+            ),
+            wrapped.code(),
+            Some(format!(
+                "is etcd running on {hosts}? start it again (`systemctl start {service}`; `etcd.health()` shows every member), then run the step again: keys attached so far keep their lease, the rest are attached",
+                hosts = silent.join(", "),
+            )),
+        )
+        .into_rhai(),
+    )
 }
 
 fn verify_map(member: &str, report: &VerifyReport) -> Map {

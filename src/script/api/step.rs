@@ -91,6 +91,9 @@ fn run_step(
                 "step_failed",
                 serde_json::json!({"step": key, "seconds": seconds, "message": format!("<== step {key}: FAILED after {seconds:.1}s")}),
             );
+            if let Some(next) = crate::script::next_command::after_failure(&key, &error, steps) {
+                ctx.reporter.status(&next);
+            }
             Err(error)
         }
     }

@@ -1,0 +1,681 @@
+//! Faults during a real run of the shipped `v2-to-v3.rhai` on a TLS lab: a joining
+//! member killed, the first member killed during the TTL step, the leader killed
+//! during preflight, the disk filling during the backup, the ssh connection to a
+//! host dropped mid-step. Each run stops with a message that names the step and the
+//! exact next command (or carries on), and ends completed after `--resume` (checked
+//! with `assert_migrated`) or rolled back (the v2 data compared with what was seeded).
+//! The matrix is in docs/reliability.md.
+
+mod support;
+
+use runbook::lab::pidfile::RecordedProcess;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::command::{repo_root, says, Finished, Runbook};
+use support::etcd::{etcdctl, wait_until};
+use support::lab::TestLab;
+use support::migration::{assert_migrated, before, v3_keys, Before};
+use support::running::Running;
+use support::sshd::Sshd;
+
+const KEYS: &str = "300";
+/// Bounds for a loaded machine; the steps take seconds.
+const STEP_WAIT: Duration = Duration::from_secs(120);
+const RUN_WAIT: Duration = Duration::from_secs(240);
+const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
+const MASTER_SERVICES: [&str; 2] = [
+    "atomic-openshift-master-api",
+    "atomic-openshift-master-controllers",
+];
+
+fn migration(inventory: &Path) -> Runbook {
+    Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-i"])
+        .arg(inventory)
+}
+
+/// The command the run must name to continue.
+fn resume_command(inventory: &Path) -> String {
+    format!(
+        "runbook run {} -i {} --resume",
+        repo_root().join("runbooks/v2-to-v3.rhai").display(),
+        inventory.display()
+    )
+}
+
+fn show(finished: &Finished) -> String {
+    format!(
+        "exit {}\nstdout:\n{}\nstderr:\n{}",
+        finished.code, finished.stdout, finished.stderr
+    )
+}
+
+/// Asserts the run stopped (exit 1) in `step`, naming it and the exact resume command.
+fn assert_stopped_at(stopped: &Finished, step: &str, inventory: &Path) {
+    assert_failed_step(stopped, step);
+    let next = format!(
+        "the run stopped at step `{step}`; the steps before it are done and journaled. \
+         Once the cause below is fixed, continue from this step with: {}",
+        resume_command(inventory)
+    );
+    let said = stopped.stderr_unwrapped();
+    assert!(says(&said, &next), "lacks {next:?}\n{}", show(stopped));
+}
+
+/// Asserts the run stopped (exit 1) in `step`, naming it and the exact rollback command.
+fn assert_stopped_for_rollback(stopped: &Finished, step: &str, inventory: &Path) {
+    assert_failed_step(stopped, step);
+    let next = format!(
+        "the run stopped at step `{step}`; the steps before it are done and journaled. \
+         The message below calls for another runbook: runbook run {} -i {} (only if its cause \
+         can be fixed instead, continue from this step with: {})",
+        repo_root().join("runbooks/rollback.rhai").display(),
+        inventory.display(),
+        resume_command(inventory)
+    );
+    let said = stopped.stderr_unwrapped();
+    assert!(says(&said, &next), "lacks {next:?}\n{}", show(stopped));
+}
+
+fn assert_failed_step(stopped: &Finished, step: &str) {
+    assert_eq!(stopped.code, 1, "{}", show(stopped));
+    assert!(
+        stopped.stderr.contains(&format!("<== step {step}: FAILED")),
+        "{}",
+        show(stopped)
+    );
+}
+
+/// A plain re-run refuses, naming the last finished step, the one that failed and the
+/// resume command.
+fn assert_rerun_refuses(inventory: &Path, last_done: &str, failed: &str) {
+    let refused = migration(inventory).run();
+    assert_eq!(refused.code, 2, "{}", show(&refused));
+    let said = refused.stderr_unwrapped();
+    for needle in [
+        if last_done.is_empty() {
+            format!("did not finish: no step finished, `{failed}` failed")
+        } else {
+            format!("its last finished step is `{last_done}`, `{failed}` failed")
+        },
+        format!("continue it with `{}`", resume_command(inventory)),
+    ] {
+        assert!(says(&said, &needle), "lacks {needle:?}\n{said}");
+    }
+}
+
+fn resume(inventory: &Path) -> Finished {
+    let resumed = migration(inventory).arg("--resume").run();
+    assert_eq!(resumed.code, 0, "{}", show(&resumed));
+    assert!(
+        resumed.stdout.contains("migration finished"),
+        "{}",
+        show(&resumed)
+    );
+    resumed
+}
+
+/// The etcd process the lab recorded for `host`, if it runs.
+fn etcd_process(lab: &TestLab, host: &str) -> Option<RecordedProcess> {
+    RecordedProcess::read(&lab.host_dir(host).join("run/etcd.pid"), host, "etcd")
+        .filter(RecordedProcess::is_alive)
+}
+
+/// SIGKILL of `host`'s etcd, by the pid the lab recorded.
+fn kill_etcd(lab: &TestLab, host: &str) {
+    let process = etcd_process(lab, host).unwrap_or_else(|| panic!("{host}: etcd not running"));
+    assert!(
+        process.kill(Duration::from_secs(10)),
+        "{host}: etcd lives on"
+    );
+}
+
+/// What an operator does once the cause is known: `systemctl start etcd` (the lab's service control).
+fn lab_service(lab: &TestLab, host: &str, action: &str, service: &str) {
+    let output = Command::new(lab.dir.join("bin/lab-service"))
+        .arg(lab.host_dir(host))
+        .args([action, service])
+        .output()
+        .expect("lab-service runs");
+    assert!(
+        output.status.success(),
+        "lab-service {action} {service} on {host}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn is_active(lab: &TestLab, host: &str, service: &str) -> bool {
+    Command::new(lab.dir.join("bin/lab-service"))
+        .arg(lab.host_dir(host))
+        .args(["is-active", service])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The member that leads the cluster now.
+fn leader(lab: &TestLab) -> String {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(lab.dir.join("lab.json")).unwrap()).unwrap();
+    let status = etcdctl(&lab.env(), 3, &["endpoint", "status", "-w", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", status.stdout, status.stderr));
+    for endpoint in status.as_array().unwrap() {
+        let header = &endpoint["Status"]["header"];
+        if header["member_id"] == endpoint["Status"]["leader"] {
+            let url = endpoint["Endpoint"].as_str().unwrap();
+            let port: u64 = url.rsplit(':').next().unwrap().parse().unwrap();
+            for member in state["members"].as_array().unwrap() {
+                if member["client_port"].as_u64() == Some(port) {
+                    return member["name"].as_str().unwrap().to_string();
+                }
+            }
+        }
+    }
+    panic!("no leader in {status}");
+}
+
+fn data_dir(lab: &TestLab, host: &str) -> PathBuf {
+    lab.host_dir(host).join("var/lib/etcd")
+}
+
+fn entries(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Nothing was changed: the v2 data and master config as before, no backup and no
+/// migration record anywhere, no v3 key, the masters still running.
+fn assert_unchanged(lab: &TestLab, was: &Before) {
+    let now = before(lab);
+    assert!(now.leaves == was.leaves, "the v2 data changed");
+    assert_eq!(now.master_config, was.master_config);
+    for host in MEMBERS {
+        let names = entries(&data_dir(lab, host));
+        assert_eq!(
+            names,
+            BTreeSet::from(["member".to_string()]),
+            "{host}: only its data"
+        );
+    }
+    assert!(v3_keys(lab).is_empty(), "v3 keys appeared");
+    for service in MASTER_SERVICES {
+        assert!(is_active(lab, "master-1", service), "{service} stopped");
+    }
+}
+
+/// The v2 data every member serves equals what was seeded (values and indexes).
+fn assert_v2_as_seeded(lab: &TestLab, was: &Before) {
+    let now = before(lab);
+    assert_eq!(now.leaves.len(), was.leaves.len(), "v2 key count");
+    let changed: Vec<&String> = was
+        .leaves
+        .iter()
+        .filter(|(k, v)| now.leaves.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(changed.is_empty(), "v2 keys lost or changed: {changed:?}");
+    assert!(v3_keys(lab).is_empty(), "v3 keys remain");
+    support::migration::assert_hashkv_agree(lab);
+}
+
+#[test]
+fn a_joining_member_killed_mid_join() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    let before = before(&lab);
+
+    // etcd-2 killed as soon as its etcd starts: it is in the cluster, which has no quorum.
+    let mut run = Running::start(migration(&inventory));
+    run.wait_for_step_start("join etcd-2", STEP_WAIT);
+    let killed = wait_until(Duration::from_secs(60), || {
+        etcd_process(&lab, "etcd-2").is_some_and(|p| p.kill(Duration::from_secs(5)))
+    });
+    assert!(killed, "etcd-2 never started: {}", run.stderr());
+    let stopped = run.finish(RUN_WAIT);
+    assert_stopped_at(&stopped, "join etcd-2", &inventory);
+    assert!(
+        stopped.stderr.contains("etcd-2: added as member"),
+        "{}",
+        show(&stopped)
+    );
+    assert_rerun_refuses(
+        &inventory,
+        "verify the migrated data on etcd-1",
+        "join etcd-2",
+    );
+
+    // The resume starts etcd-2 with the data it has; etcd-3 is killed the same way.
+    let mut run = Running::start(migration(&inventory).arg("--resume"));
+    run.wait_for_step_start("join etcd-3", STEP_WAIT);
+    let killed = wait_until(Duration::from_secs(60), || {
+        etcd_process(&lab, "etcd-3").is_some_and(|p| p.kill(Duration::from_secs(5)))
+    });
+    assert!(killed, "etcd-3 never started: {}", run.stderr());
+    let stopped = run.finish(RUN_WAIT);
+    assert!(
+        stopped.stderr.contains("etcd-2: already added as member"),
+        "{}",
+        show(&stopped)
+    );
+    assert_stopped_at(&stopped, "join etcd-3", &inventory);
+
+    let resumed = resume(&inventory);
+    assert!(
+        resumed.stderr.contains("etcd-3: already added as member"),
+        "{}",
+        show(&resumed)
+    );
+    assert_migrated(&lab, &before);
+}
+
+#[test]
+fn the_first_member_killed_during_the_ttl_step() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    let before = before(&lab);
+    let mut run = Running::start(migration(&inventory));
+    run.wait_for_step_start("attach TTLs as leases", STEP_WAIT);
+    // Held still while etcd-1 dies, so the fault lands inside the step.
+    run.pause();
+    kill_etcd(&lab, "etcd-1");
+    run.carry_on();
+    let stopped = run.finish(RUN_WAIT);
+    let said = stopped.stderr_unwrapped();
+    // The client spreads requests over the members: the step stops at the first one sent
+    // to etcd-1 or, if none was, the next step finds etcd-1 down.
+    if says(&said, "<== step attach TTLs as leases: FAILED") {
+        assert_stopped_at(&stopped, "attach TTLs as leases", &inventory);
+        assert!(
+            says(&said, "(etcd-1 does not answer)"),
+            "{}",
+            show(&stopped)
+        );
+        assert!(
+            says(&said, "is etcd running on etcd-1?"),
+            "{}",
+            show(&stopped)
+        );
+    } else {
+        let step = "check that every member holds the same data";
+        assert_stopped_at(&stopped, step, &inventory);
+        assert!(says(&said, "etcd-1"), "{}", show(&stopped));
+    }
+    // The operator starts etcd-1 again; the resume attaches what is left.
+    lab_service(&lab, "etcd-1", "start", "etcd");
+    resume(&inventory);
+    assert_migrated(&lab, &before);
+}
+
+#[test]
+fn the_leader_killed_during_preflight() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    let before = before(&lab);
+    let leader = leader(&lab);
+    let mut run = Running::start(migration(&inventory));
+    run.wait_for_step_start("preflight", STEP_WAIT);
+    // Held still while the leader dies, so the fault lands inside the step.
+    run.pause();
+    kill_etcd(&lab, &leader);
+    run.carry_on();
+    let stopped = run.finish(RUN_WAIT);
+    let said = stopped.stderr_unwrapped();
+    if says(&said, "<== step preflight: FAILED") {
+        // The health check saw the dead leader: nothing was changed.
+        assert_stopped_at(&stopped, "preflight", &inventory);
+        assert!(
+            says(&said, "1 etcd member(s) unhealthy:")
+                && says(&said, &format!("{leader} (https://")),
+            "{}",
+            show(&stopped)
+        );
+        assert!(
+            says(&said, &format!("check on {leader}")),
+            "{}",
+            show(&stopped)
+        );
+        assert_rerun_refuses(&inventory, "", "preflight");
+        lab_service(&lab, &leader, "start", "etcd");
+        assert_unchanged(&lab, &before);
+    } else {
+        // The health check answered before the kill landed: the masters were stopped,
+        // then the convergence wait finds the leader gone; etcd's data is untouched.
+        assert_stopped_at(&stopped, "wait for raft convergence", &inventory);
+        assert!(says(&said, &leader), "{}", show(&stopped));
+        lab_service(&lab, &leader, "start", "etcd");
+        for host in MEMBERS {
+            assert_eq!(
+                entries(&data_dir(&lab, host)),
+                BTreeSet::from(["member".to_string()])
+            );
+        }
+        assert!(v3_keys(&lab).is_empty());
+    }
+    resume(&inventory);
+    assert_migrated(&lab, &before);
+}
+
+/// A tmpfs mounted over a member's data dir; lazily unmounted on drop (etcd may still run on it).
+struct Tmpfs(PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Moves `host`'s data dir onto a tmpfs of `mib` MiB (etcd stopped meanwhile).
+fn data_dir_on_tmpfs(lab: &TestLab, host: &str, mib: u64) -> Tmpfs {
+    let dir = data_dir(lab, host);
+    lab_service(lab, host, "stop", "etcd");
+    let aside = dir.with_extension("disk");
+    std::fs::rename(&dir, &aside).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={mib}m,mode=0700"),
+            "tmpfs",
+        ])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(
+        mounted.success(),
+        "mount -t tmpfs failed (the test needs root)"
+    );
+    let tmpfs = Tmpfs(dir.clone());
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(aside.join("member"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    std::fs::remove_dir_all(&aside).unwrap();
+    lab_service(lab, host, "start", "etcd");
+    let env = lab.env();
+    assert!(
+        wait_until(Duration::from_secs(60), || etcdctl(
+            &env,
+            3,
+            &["endpoint", "health"]
+        )
+        .code
+            == 0),
+        "the cluster is not healthy again"
+    );
+    tmpfs
+}
+
+/// Writes into `dir` until its filesystem is full; returns the file.
+fn fill(dir: &Path) -> PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0x5au8; 1 << 20];
+    loop {
+        match file.write(&block) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+            Err(e) => panic!("filling {}: {e}", path.display()),
+        }
+    }
+    let _ = file.flush();
+    path
+}
+
+/// An `etcdctl` first in PATH that holds `etcdctl backup` of `data_dir` until `go`
+/// exists (writing `started` first), then runs the real one: the moment the backup of
+/// that member starts writing, after its free-space check, made observable.
+struct BackupGate {
+    dir: tempfile::TempDir,
+}
+
+impl BackupGate {
+    fn new(data_dir: &Path) -> BackupGate {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = format!(
+            "#!/bin/sh\n\
+             case \" $* \" in\n\
+             *\" backup \"*\"--data-dir {data} \"*)\n\
+             \x20 touch {gate}/started\n\
+             \x20 n=0; while [ ! -e {gate}/go ] && [ $n -lt 12000 ]; do sleep 0.01; n=$((n+1)); done ;;\n\
+             esac\n\
+             exec /usr/bin/etcdctl \"$@\"\n",
+            data = data_dir.display(),
+            gate = dir.path().display()
+        );
+        let path = dir.path().join("etcdctl");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        BackupGate { dir }
+    }
+
+    /// PATH with the gated etcdctl first.
+    fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    fn started(&self) -> bool {
+        self.dir.path().join("started").exists()
+    }
+
+    fn open(&self) {
+        let _ = std::fs::write(self.dir.path().join("go"), "");
+    }
+}
+
+impl Drop for BackupGate {
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+#[test]
+fn the_disk_filling_during_the_backup() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    // Room for the data, the free-space check (twice the data) and the rebuild.
+    let _tmpfs = data_dir_on_tmpfs(&lab, "etcd-2", 520);
+    let before = before(&lab);
+    let dir = data_dir(&lab, "etcd-2");
+    let gate = BackupGate::new(&dir);
+    let mut run = Running::start(migration(&inventory).env("PATH", gate.path()));
+    run.wait_for_step_start("back up every member", STEP_WAIT);
+    // Something else fills the disk once etcd-2's backup has passed its free-space
+    // check and starts writing.
+    assert!(
+        wait_until(STEP_WAIT, || gate.started()),
+        "etcd-2's backup never started: {}",
+        run.stderr()
+    );
+    let filler = fill(&dir);
+    gate.open();
+    let stopped = run.finish(RUN_WAIT);
+    assert_stopped_at(&stopped, "back up every member", &inventory);
+    let said = stopped.stderr_unwrapped();
+    for needle in [
+        "the backup failed on 1 of 3 etcd member(s); the migration must not go on",
+        "etcd-2: FAILED: etcd-2: `etcdctl backup` of",
+        "no space left on device",
+        "etcd-2: the disk filled up while the backup was written: free space on etcd-2",
+    ] {
+        assert!(says(&said, needle), "lacks {needle:?}\n{}", show(&stopped));
+    }
+    // Nothing of etcd changed (the masters are stopped); the unfinished backup is gone.
+    assert!(v3_keys(&lab).is_empty());
+    assert_eq!(
+        entries(&dir),
+        BTreeSet::from(["member".to_string(), "filler".to_string()])
+    );
+    // The operator frees the space.
+    std::fs::remove_file(&filler).unwrap();
+    resume(&inventory);
+    assert_migrated(&lab, &before);
+}
+
+/// pid -> (parent pid, command name) of every process.
+fn processes() -> BTreeMap<i32, (i32, String)> {
+    let mut found = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let parent = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        found.insert(pid, (parent, name));
+    }
+    found
+}
+
+/// Every process below `root`.
+fn descendants(root: i32) -> Vec<i32> {
+    let all = processes();
+    let mut found = vec![];
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, (ppid, _)) in &all {
+            if *ppid == parent {
+                found.push(*pid);
+                frontier.push(*pid);
+            }
+        }
+    }
+    found
+}
+
+fn cmdline(pid: i32) -> String {
+    String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .replace('\0', " ")
+}
+
+fn signal(pid: i32, signal: i32) {
+    // SAFETY: kill(2) has no memory effects; the pids are processes this test found under its own sshd.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// The lab's inventory with etcd-1 reached through `first` and every other host through `rest`.
+fn ssh_inventory(lab: &TestLab, first: &Sshd, rest: &Sshd) -> PathBuf {
+    let local = std::fs::read_to_string(lab.inventory()).unwrap();
+    assert!(local.contains("ansible_connection=local"));
+    let group_vars = rest.inventory_vars().replace(' ', "\n");
+    let text: String = local
+        .replace("ansible_connection=local", &group_vars)
+        .lines()
+        .map(|line| {
+            if line.starts_with("etcd-1 ") {
+                format!("{line} {}\n", first.inventory_vars())
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    let inventory = lab.dir.join("inventory-ssh.ini");
+    std::fs::write(&inventory, text).unwrap();
+    inventory
+}
+
+#[test]
+fn the_ssh_connection_dropped_while_the_first_member_migrates() {
+    let first = Sshd::start();
+    let rest = Sshd::start();
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = ssh_inventory(&lab, &first, &rest);
+    let before = before(&lab);
+    let mut run = Running::start(migration(&inventory));
+    run.wait_for_step_start("migrate etcd-1", STEP_WAIT);
+    // While `etcdctl migrate` runs on etcd-1: hold it, drop etcd-1's connection
+    // (sshd's per-connection processes), let it go on.
+    let deadline = Instant::now() + STEP_WAIT;
+    let migrating = loop {
+        let found = descendants(first.pid() as i32)
+            .into_iter()
+            .find(|pid| cmdline(*pid).starts_with("etcdctl migrate"));
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no etcdctl migrate: {}",
+            run.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    signal(migrating, libc::SIGSTOP);
+    let all = processes();
+    let sessions: Vec<i32> = descendants(first.pid() as i32)
+        .into_iter()
+        .filter(|pid| {
+            all.get(pid)
+                .is_some_and(|(_, name)| name.starts_with("sshd"))
+        })
+        .collect();
+    assert!(!sessions.is_empty(), "no sshd session for etcd-1");
+    for pid in &sessions {
+        signal(*pid, libc::SIGKILL);
+    }
+    signal(migrating, libc::SIGCONT);
+    let stopped = run.finish(RUN_WAIT);
+    // Whether etcdctl finished there is unknown: the data dir may be partly migrated.
+    assert_stopped_for_rollback(&stopped, "migrate etcd-1", &inventory);
+    let said = stopped.stderr_unwrapped();
+    for needle in [
+        "`etcdctl migrate` on etcd-1 did not finish: lost the connection to etcd-1",
+        "may be partly migrated: do not start etcd on it",
+    ] {
+        assert!(says(&said, needle), "lacks {needle:?}\n{}", show(&stopped));
+    }
+
+    // Resuming refuses to migrate again, and says the same.
+    let refused = migration(&inventory).arg("--resume").run();
+    assert_stopped_for_rollback(&refused, "migrate etcd-1", &inventory);
+    assert!(
+        says(
+            &refused.stderr_unwrapped(),
+            "a v2 -> v3 migration is already recorded for this cluster: etcd-1 was migrated (state started"
+        ),
+        "{}",
+        show(&refused)
+    );
+
+    let rollback = Runbook::new()
+        .args(["run", "rollback.rhai", "-i"])
+        .arg(&inventory)
+        .run();
+    assert_eq!(rollback.code, 0, "{}", show(&rollback));
+    assert!(
+        rollback.stdout.contains("rollback finished"),
+        "{}",
+        show(&rollback)
+    );
+    assert_v2_as_seeded(&lab, &before);
+}
