@@ -218,7 +218,7 @@ async fn start_members(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let ports = ports::pick_free_ports(names.len() * 2)?;
+        let ports = ports::pick_free_ports(names.len() * 2, &layout.dir)?;
         let state = LabState {
             kind: KIND.to_string(),
             version: 1,

@@ -105,6 +105,13 @@ impl RunFacts {
             .clone()
     }
 
+    /// The run's stamp if it has one, else the clock's, without fixing it.
+    pub fn current_backup_stamp(&self) -> String {
+        self.backup_stamp
+            .clone()
+            .unwrap_or_else(|| Local::now().format("%Y%m%d%H%M%S").to_string())
+    }
+
     /// Whether this run (or the run it resumes) has a backup stamp yet.
     pub fn has_backup_stamp(&self) -> bool {
         self.backup_stamp.is_some()

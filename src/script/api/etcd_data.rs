@@ -151,8 +151,21 @@ fn backup_options(ctx: &RunContext, options: &Map) -> RhaiResult<(Vec<EtcdMember
             ))
         }
     };
-    let stamp = facts(ctx).backup_stamp();
+    // Only a real backup fixes the run's stamp: a check made before it (preflight) must
+    // not, or a resumed run would reuse the stamp of the attempt it resumes.
+    let stamp = if is_check(options) {
+        facts(ctx).current_backup_stamp()
+    } else {
+        facts(ctx).backup_stamp()
+    };
     Ok((members, BackupPlan { dir, stamp }))
+}
+
+/// `#{check: true}`: only check that the backup can be made.
+fn is_check(options: &Map) -> bool {
+    options
+        .get("check")
+        .is_some_and(|c| c.as_bool() == Ok(true))
 }
 
 /// A stamp has a one-second resolution: a run resumed within the second of the attempt
@@ -189,7 +202,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
     let ctx = etcd.ctx.clone();
     let fresh_stamp = !facts(&ctx).has_backup_stamp();
     let (members, plan) = backup_options(&ctx, options)?;
-    let plan = if fresh_stamp && plan.dir.is_none() {
+    let plan = if fresh_stamp && plan.dir.is_none() && !is_check(options) {
         unused_stamp(&ctx, &members, plan)?
     } else {
         plan
@@ -198,10 +211,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
         .iter()
         .map(|m| (m.host_name().to_string(), plan.dir_for(m)))
         .collect();
-    if options
-        .get("check")
-        .is_some_and(|c| c.as_bool() == Ok(true))
-    {
+    if is_check(options) {
         return check_backup(&ctx, &members, &dirs);
     }
     let described = || {
