@@ -82,7 +82,7 @@ impl AttachReport {
 /// Why the leases could not be attached.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LeaseError {
-    #[error("`{input}` is not a lease duration: {source}")]
+    #[error("`{input}` is not a lease duration")]
     #[diagnostic(
         code(runbook::lease::duration),
         help("write whole seconds with a unit, at least 1s: `10s`, `1h`, `86400s`")
