@@ -29,7 +29,11 @@ fn enter(t: &Terminal, text: &str) {
 }
 
 fn repl(dir: &Path, state: &Path) -> Terminal {
-    let inventory = write_file(dir, "inventory.ini", INVENTORY);
+    repl_with(dir, state, INVENTORY)
+}
+
+fn repl_with(dir: &Path, state: &Path, inventory: &str) -> Terminal {
+    let inventory = write_file(dir, "inventory.ini", inventory);
     let terminal = Terminal::start(
         &["repl", "-i", inventory.to_str().unwrap()],
         dir,
@@ -130,11 +134,23 @@ fn history_is_kept_across_sessions_owner_only() {
 
 #[test]
 fn ctrl_c_stops_the_running_command_and_its_process_but_not_the_session() {
+    ctrl_c_in_a_session(INVENTORY, "etcd-1");
+}
+
+#[test]
+fn ctrl_c_stops_a_command_on_an_ssh_host_and_its_remote_process() {
+    let sshd = support::sshd::Sshd::start();
+    ctrl_c_in_a_session(&format!("[etcd]\nbox {}\n", sshd.inventory_vars()), "box");
+}
+
+/// Runs `sleep 30` on `host` at the prompt, presses Ctrl-C, and checks that the command
+/// and its process end within 2 s and that the next command runs.
+fn ctrl_c_in_a_session(inventory: &str, host: &str) {
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("sleep.pid");
-    let t = repl(dir.path(), state.path());
-    enter(&t, "let h = inventory.host(\"etcd-1\");");
+    let t = repl_with(dir.path(), state.path(), inventory);
+    enter(&t, &format!("let h = inventory.host(\"{host}\");"));
     t.line(&format!(
         "h.run(\"echo $$ > {} && exec sleep 30\")",
         pid_file.display()
