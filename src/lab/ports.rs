@@ -10,7 +10,6 @@
 use super::error::LabError;
 use std::hash::{BuildHasher, Hasher};
 use std::net::TcpListener;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,12 +67,7 @@ fn reserved_by_another(port: u16, owner: &Path) -> bool {
 /// work, only less safely side by side.
 fn reserve(ports: &[u16], owner: &Path) {
     let dir = registry();
-    if std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .is_err()
-    {
+    if super::fsutil::create_private_dir(&dir).is_err() {
         return;
     }
     for port in ports {

@@ -8,7 +8,7 @@ use crate::script::diagnostics::{from_eval_error, from_parse_error, ScriptDiagno
 use crate::script::engine::build_engine;
 use crate::script::run::display;
 use crate::script::sources::SourceMap;
-use crate::script::stdlib::ModuleFiles;
+use crate::script::stdlib::{modules_in, ModuleFiles};
 use rhai::{Dynamic, Engine, ModuleResolver, Position, Scope, AST};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,15 +64,7 @@ impl Session {
             inputs: 0,
         };
         let mut problems = Vec::new();
-        let mut stems: Vec<String> = std::fs::read_dir(stdlib)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
-            .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
-            .collect();
-        stems.sort();
-        for stem in stems {
+        for (stem, _) in modules_in(stdlib) {
             if let Err(problem) = session.import(&stem, &stem, "stdlib") {
                 problems.push(*problem);
             }

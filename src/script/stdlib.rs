@@ -39,6 +39,19 @@ pub fn shipped_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(name)
 }
 
+/// The modules in a stdlib directory: `(name, file)` of each `*.rhai`, by name.
+pub fn modules_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut modules: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
+        .collect();
+    modules.sort();
+    modules
+}
+
 /// Resolves `import "name"` to `name.rhai` in the script's directory, then in the stdlib.
 pub struct ModuleFiles {
     search_path: Vec<PathBuf>,

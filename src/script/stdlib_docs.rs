@@ -42,22 +42,11 @@ impl StdlibFunction {
 /// Every public function of every module in `dir`, by module then name. A module that
 /// does not parse is skipped (running a runbook that imports it reports the error).
 pub fn stdlib_functions(dir: &Path) -> Vec<StdlibFunction> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
-        .collect();
-    files.sort();
     let mut engine = rhai::Engine::new();
     super::engine::set_limits(&mut engine);
     let mut functions = Vec::new();
-    for file in files {
-        let (Some(module), Ok(text)) = (
-            file.file_stem().and_then(|s| s.to_str()),
-            std::fs::read_to_string(&file),
-        ) else {
+    for (module, file) in super::stdlib::modules_in(dir) {
+        let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
         let Ok(ast) = engine.compile(&text) else {

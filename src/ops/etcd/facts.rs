@@ -7,7 +7,8 @@
 //! What must survive the control machine (an earlier migration) is recorded on
 //! the members' hosts instead (see `migration_record`).
 
-use chrono::{DateTime, Local, Utc};
+use super::member_host::stamp;
+use chrono::{DateTime, Utc};
 
 /// The v3 key count as last seen in this run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -100,16 +101,12 @@ impl RunFacts {
     /// `YYYYmmddHHMMSS` (local time) of the first backup of this run: every
     /// default backup directory of one run carries the same stamp.
     pub fn backup_stamp(&mut self) -> String {
-        self.backup_stamp
-            .get_or_insert_with(|| Local::now().format("%Y%m%d%H%M%S").to_string())
-            .clone()
+        self.backup_stamp.get_or_insert_with(stamp).clone()
     }
 
     /// The run's stamp if it has one, else the clock's, without fixing it.
     pub fn current_backup_stamp(&self) -> String {
-        self.backup_stamp
-            .clone()
-            .unwrap_or_else(|| Local::now().format("%Y%m%d%H%M%S").to_string())
+        self.backup_stamp.clone().unwrap_or_else(stamp)
     }
 
     /// Whether this run (or the run it resumes) has a backup stamp yet.
