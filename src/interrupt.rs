@@ -1,8 +1,34 @@
 //! Ctrl-C for a run: a cancellation token per command, renewed between the REPL's
 //! commands so that one interrupted command does not cancel the next.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Once};
 use tokio_util::sync::CancellationToken;
+
+/// SIGINTs received, counted in the signal handler itself: unlike the token, which a
+/// task cancels a moment later, the count is up before anything else sees the signal.
+static SIGINTS: AtomicU64 = AtomicU64::new(0);
+
+/// Starts counting SIGINTs (once per process).
+pub fn count_sigints() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        // SAFETY: the action only increments an atomic, which is async-signal-safe.
+        let registered = unsafe {
+            signal_hook_registry::register(libc::SIGINT, || {
+                SIGINTS.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        if let Err(error) = registered {
+            tracing::warn!("cannot count Ctrl-C: {error}");
+        }
+    });
+}
+
+/// How many SIGINTs this process has received.
+pub fn sigints() -> u64 {
+    SIGINTS.load(Ordering::SeqCst)
+}
 
 /// The current command's cancellation, shared by everything that runs it.
 #[derive(Clone, Debug, Default)]

@@ -137,12 +137,6 @@ fn ctrl_c_stops_the_running_command_and_its_process_but_not_the_session() {
     ctrl_c_in_a_session(INVENTORY, "etcd-1");
 }
 
-#[test]
-fn ctrl_c_stops_a_command_on_an_ssh_host_and_its_remote_process() {
-    let sshd = support::sshd::Sshd::start();
-    ctrl_c_in_a_session(&format!("[etcd]\nbox {}\n", sshd.inventory_vars()), "box");
-}
-
 /// Runs `sleep 30` on `host` at the prompt, presses Ctrl-C, and checks that the command
 /// and its process end within 2 s and that the next command runs.
 fn ctrl_c_in_a_session(inventory: &str, host: &str) {

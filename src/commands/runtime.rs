@@ -7,6 +7,7 @@ pub fn start() -> std::io::Result<(tokio::runtime::Runtime, Interrupt)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    crate::interrupt::count_sigints();
     let interrupt = Interrupt::new();
     let on_signal = interrupt.clone();
     runtime.spawn(async move {

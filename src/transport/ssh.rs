@@ -130,6 +130,7 @@ impl SshTransport {
             return Err(self.interrupted(command));
         }
         let pid_file = remote_pid_file();
+        let sigints_before = crate::interrupt::sigints();
         let mut child = self
             .session
             .raw_command(wrap(command, &pid_file))
@@ -164,6 +165,12 @@ impl SshTransport {
             status = child.wait() => Ending::Exited(status),
             limit = timer => Ending::TimedOut(limit),
             _ = cancel.cancelled() => Ending::Cancelled,
+        };
+        let ending = match ending {
+            Ending::Exited(_) if ctrl_c_reached_the_client(sigints_before, cancel).await => {
+                Ending::Cancelled
+            }
+            ending => ending,
         };
         match ending {
             Ending::Exited(status) => {
@@ -396,6 +403,18 @@ fn wrap(command: &str, pid_file: &str) -> String {
         shell_quote(pid_file),
         shell_quote(command)
     )
+}
+
+/// Whether a Ctrl-C ended the local ssh client. On a terminal the SIGINT reaches every
+/// process of the foreground group, the ssh client too, which then exits (with 0 or
+/// 255) before the run's token may be cancelled; the remote command still runs and
+/// must be killed like any cancelled one. A SIGINT counted since the command started
+/// says so; the token follows at once.
+async fn ctrl_c_reached_the_client(sigints_before: u64, cancel: &CancellationToken) -> bool {
+    crate::interrupt::sigints() != sigints_before
+        && tokio::time::timeout(Duration::from_secs(1), cancel.cancelled())
+            .await
+            .is_ok()
 }
 
 /// `sh` that kills the process group recorded in `pid_file`.
