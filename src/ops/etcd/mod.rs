@@ -40,6 +40,7 @@ pub mod tls_insecure;
 pub mod tls_name;
 pub mod tunnel;
 pub mod v2;
+pub mod v2store;
 pub mod v3;
 pub mod v3_rustls;
 pub mod verify;
