@@ -308,6 +308,7 @@ fn main() -> BenchResult<()> {
                 members: 1,
                 tls: true,
                 keys: 10,
+                expiring: 0,
                 etcd_layout: Default::default(),
             };
             let reporter = Reporter::new(OutputFormat::Human);

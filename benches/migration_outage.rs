@@ -77,6 +77,7 @@ fn lab_up(dir: &Path, keys: usize) -> BenchResult<LabDown> {
         members: MEMBERS,
         tls: true,
         keys,
+        expiring: 0,
         etcd_layout: Default::default(),
     };
     let rt = tokio::runtime::Runtime::new()?;

@@ -144,6 +144,10 @@ pub enum LabCommand {
         /// Number of v2 keys to seed.
         #[arg(long, default_value_t = 1000)]
         keys: usize,
+        /// Of those keys, how many have only 5 s to 2 min of TTL left, so that a migration
+        /// run right after meets some of them expired.
+        #[arg(long, default_value_t = 0)]
+        expiring: usize,
         /// How etcd is installed on the members (sets `runbook_etcd_layout`): `rpm`
         /// (service `etcd`, data in var/lib/etcd) or `system_container` (service
         /// `etcd_container`, data in var/lib/etcd/etcd.etcd).

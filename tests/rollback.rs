@@ -6,17 +6,14 @@
 
 mod support;
 
-use runbook::lab::lab_tls;
 use runbook::lab::layout::LabLayout;
 use runbook::lab::state::LabState;
-use runbook::ops::etcd::V2Client;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use support::command::{run_script, Runbook};
-use support::etcd::{etcdctl, runtime};
+use support::etcd::etcdctl;
 use support::lab::TestLab;
-use support::migration::{assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys};
+use support::migration::{assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys, V2Key};
 
 const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
 const MASTER_SERVICES: [&str; 2] = [
@@ -37,28 +34,15 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Every v2 leaf as each member serves it, read from that member alone.
-fn v2_leaves_by_member(lab: &TestLab) -> Vec<BTreeMap<String, (String, u64, u64)>> {
+/// Every v2 leaf as each member serves it (hidden keys included), read through that
+/// member alone with plain etcdctl.
+fn v2_leaves_by_member(lab: &TestLab) -> Vec<BTreeMap<String, V2Key>> {
     let layout = LabLayout::new(&lab.dir);
     let state = LabState::load(&layout).unwrap();
-    let tls = lab_tls(&layout, &state).unwrap();
     state
         .client_urls()
         .iter()
-        .map(|url| {
-            let client = V2Client::with_timeout(
-                std::slice::from_ref(url),
-                tls.as_ref(),
-                Duration::from_secs(30),
-            )
-            .unwrap();
-            let mut leaves = BTreeMap::new();
-            v2_leaves(
-                &runtime().block_on(client.get("/", true)).unwrap(),
-                &mut leaves,
-            );
-            leaves
-        })
+        .map(|url| v2_leaves(lab, Some(url), &[]))
         .collect()
 }
 

@@ -163,7 +163,7 @@ fn a_verbose_migration_leaks_no_key_or_secret_and_keeps_its_files_private() {
         before
             .leaves
             .get("/kubernetes.io/secrets/default/db-credentials")
-            .map(|l| l.0.as_str()),
+            .map(|l| l.value.as_str()),
         Some(password.as_str())
     );
     let needles = needles(&lab, &[password.clone(), token.clone()]);

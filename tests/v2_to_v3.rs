@@ -1,19 +1,47 @@
-//! `runbooks/v2-to-v3.rhai` end to end on a real 3-member TLS lab with 10,000 v2 keys:
-//! every v2 leaf is a v3 key with the same value and revisions, TTL prefixes carry
-//! leases of the configured durations, the members agree, the masters run on etcd3,
-//! the backups verify, and a second run refuses.
+//! `runbooks/v2-to-v3.rhai` end to end on a real 3-member TLS lab with 10,000 v2 keys,
+//! hidden ones, the bare controller lease key, TTLs spread over their range, keys about to
+//! expire and TTL keys outside the documented prefixes: checked with plain etcdctl, every v2
+//! leaf is a v3 key with the same value (and revisions, where etcdctl migrate kept them),
+//! every TTL is a lease ending when v2 would have deleted the key, expired keys are gone,
+//! the members agree, the masters run on etcd3, the backups verify, and a second run refuses.
 
 mod support;
 
 use support::command::{repo_root, write_file, Runbook};
+use support::etcd::etcdctl;
 use support::lab::TestLab;
-use support::migration::{assert_migrated, before};
+use support::migration::{assert_migrated, before_with, lease_ttl, v3_keys};
 
 #[test]
 fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
-    let lab = TestLab::up(&["--tls", "--keys", "10000"]);
-    let before = before(&lab);
-    assert_eq!(before.leaves.len(), 10000, "seeded leaves");
+    let lab = TestLab::up(&["--tls", "--keys", "10000", "--expiring", "12"]);
+    let env = lab.env();
+    // Beyond what the lab seeds: a key under a documented prefix without a TTL, and a
+    // hidden directory.
+    let no_ttl = "/kubernetes.io/events/default/written-without-ttl";
+    let in_hidden_dir = "/openshift.io/_internal/state";
+    for (key, value) in [(no_ttl, "event"), (in_hidden_dir, "kept")] {
+        let set = etcdctl(&env, 2, &["set", key, value]);
+        assert_eq!(set.code, 0, "{}", set.stderr);
+    }
+    let before = before_with(&lab, &[in_hidden_dir]);
+    assert!(
+        before.leaves.len() >= 9990,
+        "seeded leaves: {}",
+        before.leaves.len()
+    );
+    let hidden = before.hidden();
+    assert!(hidden.len() >= 10, "hidden keys seeded: {}", hidden.len());
+    assert!(before
+        .leaves
+        .contains_key("/openshift.io/leases/controllers"));
+    // etcdctl migrate alone would lose them: a v2 listing does not show them.
+    let listed = etcdctl(
+        &env,
+        2,
+        &["ls", "--recursive", "/openshift.io/oauth/accesstokens"],
+    );
+    assert!(!listed.stdout.contains("/_"), "{}", listed.stdout);
 
     let run = Runbook::new()
         .args(["run", "v2-to-v3.rhai", "--output", "json", "-i"])
@@ -28,28 +56,25 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
         .find(|e| e["event"] == "result")
         .expect("a result line")["result"]["value"]
         .clone();
+    assert_eq!(
+        result["hidden_keys_copied"],
+        hidden.len() as i64,
+        "{result}"
+    );
+    assert!(result["leases"].as_i64().unwrap() > 5, "{result}");
 
-    // Leases: one per prefix, the configured TTL, every seeded key under it attached.
-    let expected_ttl = [
-        ("/kubernetes.io/events", 3600),
-        ("/kubernetes.io/masterleases", 10),
-        ("/openshift.io/oauth/accesstokens", 86400),
-        ("/openshift.io/oauth/authorizetokens", 500),
-        ("/openshift.io/leases/controllers", 30),
-    ];
-    let leases = result["leases"].as_array().expect("leases in the result");
-    assert_eq!(leases.len(), 5);
-    for ((prefix, ttl), lease) in expected_ttl.iter().zip(leases) {
-        let seeded = before
-            .leaves
-            .keys()
-            .filter(|k| k.starts_with(&format!("{prefix}/")))
-            .count() as i64;
-        assert!(seeded > 0, "the lab seeds keys under {prefix}");
-        assert_eq!(lease["ttl"], *ttl, "{prefix}: {lease}");
-        assert_eq!(lease["attached"], seeded, "{prefix}: {lease}");
-    }
     assert_migrated(&lab, &before);
+    let after = v3_keys(&lab);
+    for key in &hidden {
+        assert!(after.contains_key(*key), "{key}");
+    }
+    // No v2 TTL under a documented prefix: the documented duration (event-ttl 1h).
+    let event = &after[no_ttl];
+    assert_eq!(lease_ttl(&lab, event.lease).0, 3600);
+    assert_eq!(
+        after[in_hidden_dir].lease, 0,
+        "no TTL outside the prefixes: no lease"
+    );
 
     // Backups on every member still verify; a second run refuses.
     let work = tempfile::tempdir().unwrap();

@@ -15,6 +15,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 members,
                 tls,
                 keys,
+                expiring,
                 layout,
             } => {
                 let options = LabOptions {
@@ -22,6 +23,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                     members: members as usize,
                     tls,
                     keys,
+                    expiring,
                     etcd_layout: layout,
                 };
                 lab::up(&options, &reporter, &cancel.token()).await

@@ -42,6 +42,8 @@ pub struct LabOptions {
     pub members: usize,
     pub tls: bool,
     pub keys: usize,
+    /// Of the seeded keys, how many expire within 2 minutes (a migration meets them expired).
+    pub expiring: usize,
     /// How the members are installed: data dir and service name.
     pub etcd_layout: EtcdLayout,
 }

@@ -1,13 +1,21 @@
 //! What the lab seeds: exactly N v2 leaf keys shaped like an OpenShift 3.6 cluster's
-//! etcd (Kubernetes objects as JSON, events, master leases, OAuth tokens, controller
-//! leases), plus a few empty directories, values of 100 KiB and more, and non-ASCII keys.
-//! Content is deterministic: the same N always gives the same keys, values and TTLs,
-//! so tests can recompute what they should find.
+//! etcd (Kubernetes objects as JSON, events, master leases, OAuth tokens, the legacy
+//! controller lease), plus a few empty directories, values of 100 KiB and more, and
+//! non-ASCII keys. Content is deterministic: the same N always gives the same keys, values
+//! and TTLs, so tests can recompute what they should find.
 //!
-//! TTLs are hours long, not the seconds or minutes a live cluster uses (events 1h,
-//! master leases 10s, authorize tokens 500s), so the keys survive a whole rehearsal
-//! and the migration's TTL step has live TTL keys to deal with:
-//! events 12h, master leases 6h, access tokens 24h, authorize tokens 6h, controller lease 6h.
+//! The cases a migration must not lose are all there:
+//! - hidden keys: OAuth token names are base64url text, so some begin with `_` (hidden from
+//!   v2 listings, and so from `etcdctl migrate`) and some with `-`;
+//! - the bare key `/openshift.io/leases/controllers` (legacy controller lease), not only
+//!   keys under the prefix;
+//! - TTL keys outside the five documented prefixes (`/kubernetes.io/leases/...`);
+//! - TTLs spread over their range: each key has between a quarter and all of its kind's TTL
+//!   left. The TTLs are hours long, not the seconds or minutes a live cluster uses (events
+//!   1h, master leases 10s, authorize tokens 500s), so the keys survive a whole rehearsal:
+//!   events 12h, master leases 6h, access tokens 24h, authorize tokens 6h, controller lease
+//!   6h, other leases 2h;
+//! - on request (`expiring`), keys with 5 s to 2 min left, which expire during a migration.
 
 use serde_json::json;
 
@@ -19,8 +27,14 @@ pub const MASTER_LEASE_TTL: u64 = 6 * 3600;
 pub const ACCESS_TOKEN_TTL: u64 = 24 * 3600;
 /// TTL of `/openshift.io/oauth/authorizetokens/...` keys.
 pub const AUTHORIZE_TOKEN_TTL: u64 = 6 * 3600;
-/// TTL of `/openshift.io/leases/controllers/...` keys.
+/// TTL of the `/openshift.io/leases/controllers` key.
 pub const CONTROLLER_LEASE_TTL: u64 = 6 * 3600;
+/// TTL of `/kubernetes.io/leases/...` keys (outside the five documented prefixes).
+pub const OTHER_LEASE_TTL: u64 = 2 * 3600;
+/// The longest TTL of a key seeded as about to expire.
+pub const EXPIRING_TTL: u64 = 120;
+/// Every how many tokens one begins with `_` (and the next with `-`).
+pub const HIDDEN_TOKEN_EVERY: usize = 40;
 
 /// Directories created empty (they hold no leaf key).
 pub const EMPTY_DIRS: [&str; 4] = [
@@ -63,6 +77,8 @@ pub enum Kind {
     AuthorizeToken,
     MasterLease,
     ControllerLease,
+    OtherLease,
+    Expiring,
     Big,
     NonAscii,
 }
@@ -142,8 +158,23 @@ fn timestamp(seed: u64) -> String {
 }
 
 impl SeedPlan {
-    /// The plan for exactly `total` leaf keys.
+    /// The plan for exactly `total` leaf keys, none about to expire.
     pub fn new(total: usize) -> SeedPlan {
+        SeedPlan::with_expiring(total, 0)
+    }
+
+    /// The plan for exactly `total` leaf keys, `expiring` of them (at most `total`) with
+    /// between 5 s and [`EXPIRING_TTL`] left.
+    pub fn with_expiring(total: usize, expiring: usize) -> SeedPlan {
+        let expiring = expiring.min(total);
+        let mut plan = SeedPlan::shaped(total - expiring);
+        for index in 0..expiring {
+            plan.keys.push(SeedKey::new(Kind::Expiring, index, 1));
+        }
+        plan
+    }
+
+    fn shaped(total: usize) -> SeedPlan {
         let mut keys = Vec::with_capacity(total);
         let specials = [
             (Kind::MasterLease, 0),
@@ -156,6 +187,8 @@ impl SeedPlan {
             (Kind::MasterLease, 2),
             (Kind::NonAscii, 2),
             (Kind::Big, 2),
+            (Kind::OtherLease, 0),
+            (Kind::OtherLease, 1),
         ];
         for (kind, index) in specials.into_iter().take(total) {
             keys.push(SeedKey::new(kind, index, 1));
@@ -195,6 +228,33 @@ impl SeedPlan {
     pub fn ttl_keys(&self) -> impl Iterator<Item = &SeedKey> {
         self.keys.iter().filter(|k| k.ttl.is_some())
     }
+
+    /// Keys a recursive v2 listing hides (a segment starting with `_`).
+    pub fn hidden_keys(&self) -> impl Iterator<Item = &SeedKey> {
+        self.keys.iter().filter(|k| k.hidden())
+    }
+}
+
+/// Between a quarter and all of `ttl`, chosen by `seed`: keys written at different times.
+fn spread(ttl: u64, seed: u64) -> u64 {
+    (ttl * (25 + seed % 76) / 100).max(1)
+}
+
+/// An OAuth token name: 43 characters of base64url, as OpenShift makes them; every
+/// [`HIDDEN_TOKEN_EVERY`]th begins with `_` (a hidden key) and the next with `-`.
+fn token_name(seed: u64, index: usize) -> String {
+    let mut name = filler(seed, 43).replace('+', "-").replace('/', "_");
+    let first = match index % HIDDEN_TOKEN_EVERY {
+        0 => Some('_'),
+        1 => Some('-'),
+        // Natural base64url: a `_` may come first anyway; keep the forced ones countable.
+        _ if name.starts_with('_') => Some('A'),
+        _ => None,
+    };
+    if let Some(first) = first {
+        name.replace_range(..1, &first.to_string());
+    }
+    name
 }
 
 impl SeedKey {
@@ -232,30 +292,44 @@ impl SeedKey {
             ),
             Kind::Event => (
                 format!("/kubernetes.io/events/{ns}/app-{index}.{:016x}", mix(seed)),
-                Some(EVENT_TTL),
+                Some(spread(EVENT_TTL, seed)),
             ),
             Kind::AccessToken => (
                 format!(
                     "/openshift.io/oauth/accesstokens/{}",
-                    filler(seed, 43).replace('+', "-").replace('/', "x")
+                    token_name(seed, index)
                 ),
-                Some(ACCESS_TOKEN_TTL),
+                Some(spread(ACCESS_TOKEN_TTL, seed)),
             ),
             Kind::AuthorizeToken => (
                 format!(
                     "/openshift.io/oauth/authorizetokens/{}",
-                    filler(seed, 43).replace('+', "-").replace('/', "z")
+                    token_name(seed, index)
                 ),
-                Some(AUTHORIZE_TOKEN_TTL),
+                Some(spread(AUTHORIZE_TOKEN_TTL, seed)),
             ),
             Kind::MasterLease => (
                 format!("/kubernetes.io/masterleases/10.0.0.{}", index + 1),
-                Some(MASTER_LEASE_TTL),
+                Some(spread(MASTER_LEASE_TTL, seed)),
             ),
+            // The legacy controller lease: the prefix itself is the key.
             Kind::ControllerLease => (
-                "/openshift.io/leases/controllers/leader".to_string(),
-                Some(CONTROLLER_LEASE_TTL),
+                "/openshift.io/leases/controllers".to_string(),
+                Some(spread(CONTROLLER_LEASE_TTL, seed)),
             ),
+            Kind::OtherLease => (
+                format!("/kubernetes.io/leases/kube-system/component-{index}"),
+                Some(spread(OTHER_LEASE_TTL, seed)),
+            ),
+            Kind::Expiring => {
+                let ttl = 5 + (seed % (EXPIRING_TTL - 4));
+                let key = match index % 3 {
+                    0 => format!("/kubernetes.io/events/default/expiring-{index}"),
+                    1 => format!("/openshift.io/oauth/authorizetokens/expiring-{index}"),
+                    _ => format!("/kubernetes.io/leases/default/expiring-{index}"),
+                };
+                (key, Some(ttl))
+            }
             Kind::Big => (
                 format!("/kubernetes.io/configmaps/openshift-infra/large-bundle-{index}"),
                 None,
@@ -269,6 +343,11 @@ impl SeedKey {
             ttl,
             namespace,
         }
+    }
+
+    /// Whether a recursive v2 listing hides this key.
+    pub fn hidden(&self) -> bool {
+        self.key.split('/').any(|segment| segment.starts_with('_'))
     }
 
     /// The object's name: the key's last segment.
@@ -391,6 +470,11 @@ impl SeedKey {
                 "metadata": {"name": name, "creationTimestamp": created},
                 "subsets": [{"addresses": [{"ip": name}], "ports": [{"port": 8443, "protocol": "TCP"}]}]
             }),
+            Kind::OtherLease | Kind::Expiring => json!({
+                "kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
+                "metadata": meta(Some("kube-system")),
+                "spec": {"holderIdentity": format!("master-1-{:x}", seed as u32), "leaseDurationSeconds": self.ttl}
+            }),
             Kind::ControllerLease => json!({
                 "holderIdentity": format!("master-1-{:x}", seed as u32),
                 "leaseDurationSeconds": 30,
@@ -422,11 +506,13 @@ mod tests {
             keys.sort_unstable();
             keys.dedup();
             assert_eq!(keys.len(), n, "duplicate keys for n = {n}");
-            // etcd v2 hides keys whose segment starts with `_`: they would not be counted.
-            assert!(
-                keys.iter().all(|k| !k.contains("/_")),
-                "hidden key for n = {n}"
-            );
+            // Hidden keys (a `_` segment) are seeded on purpose, a few in every lab.
+            if n >= 100 {
+                assert!(
+                    keys.iter().any(|k| k.contains("/_")),
+                    "no hidden key for n = {n}"
+                );
+            }
         }
     }
 
@@ -468,6 +554,48 @@ mod tests {
             .any(|k| k.key.starts_with("/kubernetes.io/masterleases/")));
         assert!(a
             .ttl_keys()
-            .any(|k| k.key.starts_with("/openshift.io/leases/controllers/")));
+            .any(|k| k.key == "/openshift.io/leases/controllers"));
+        assert!(a
+            .ttl_keys()
+            .any(|k| k.key.starts_with("/kubernetes.io/leases/")));
+        let hidden: Vec<&SeedKey> = a.hidden_keys().collect();
+        assert!(hidden.len() >= 3, "{}", hidden.len());
+        assert!(hidden
+            .iter()
+            .all(|k| k.key.contains("/oauth/") && k.ttl.is_some()));
+        assert!(a
+            .keys
+            .iter()
+            .any(|k| k.key.starts_with("/openshift.io/oauth/accesstokens/-")));
+        // TTLs spread over a quarter to all of their kind's.
+        let events: Vec<u64> = a
+            .keys
+            .iter()
+            .filter(|k| k.kind == Kind::Event)
+            .filter_map(|k| k.ttl)
+            .collect();
+        assert!(events
+            .iter()
+            .all(|t| (EVENT_TTL / 4..=EVENT_TTL).contains(t)));
+        assert!(events.iter().min() < Some(&(EVENT_TTL / 2)));
+        assert!(events.iter().max() > Some(&(EVENT_TTL * 9 / 10)));
+    }
+
+    #[test]
+    fn expiring_keys_are_part_of_the_total_and_short() {
+        let plan = SeedPlan::with_expiring(500, 12);
+        assert_eq!(plan.keys.len(), 500);
+        let expiring: Vec<&SeedKey> = plan
+            .keys
+            .iter()
+            .filter(|k| k.kind == Kind::Expiring)
+            .collect();
+        assert_eq!(expiring.len(), 12);
+        assert!(expiring
+            .iter()
+            .all(|k| (5..=EXPIRING_TTL).contains(&k.ttl.unwrap())));
+        assert!(expiring
+            .iter()
+            .any(|k| k.key.starts_with("/kubernetes.io/leases/")));
     }
 }

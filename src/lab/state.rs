@@ -24,6 +24,9 @@ pub struct LabState {
     pub version: u32,
     pub tls: bool,
     pub keys: usize,
+    /// Of those, keys seeded about to expire (`lab up --expiring`).
+    #[serde(default)]
+    pub expiring: usize,
     /// How the members are installed; labs from before layouts existed are `rpm`.
     #[serde(default)]
     pub layout: EtcdLayout,

@@ -167,7 +167,7 @@ async fn build(
     let client = lab_client(layout, &state, Duration::from_secs(30))?;
     wait_healthy(layout, &state, &client, reporter, cancel).await?;
 
-    let plan = Arc::new(SeedPlan::new(options.keys));
+    let plan = Arc::new(SeedPlan::with_expiring(options.keys, options.expiring));
     let stats = seed(&client, plan, reporter, cancel).await?;
     reporter.status(&format!(
         "seeded {} v2 keys ({:.1} MiB) in {:.1}s: {:.0} keys/s",
@@ -224,6 +224,7 @@ async fn start_members(
             version: 1,
             tls: options.tls,
             keys: options.keys,
+            expiring: options.expiring,
             layout: options.etcd_layout,
             members: names
                 .iter()

@@ -8,6 +8,7 @@ use crate::interrupt::Interrupt;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
 use crate::ops::etcd::facts::RunFacts;
+use crate::ops::etcd::v2store::V2StoreCache;
 use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
 use crate::report::Reporter;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
@@ -23,6 +24,8 @@ pub struct RunContext {
     pub transports: Arc<TransportPool>,
     pub etcd: EtcdAccess,
     pub facts: Mutex<RunFacts>,
+    /// v2 stores read from members' files in this run (the copies migrations keep).
+    pub v2_stores: V2StoreCache,
     pub reporter: Reporter,
     /// The run's steps and their journal.
     pub steps: Steps,
@@ -68,6 +71,7 @@ impl RunContext {
             inventory: Arc::new(inventory),
             transports,
             facts: Mutex::new(RunFacts::default()),
+            v2_stores: V2StoreCache::default(),
             reporter,
             steps,
             changes,

@@ -1,64 +1,24 @@
-//! Checking that the live cluster's v2 data equals a member's pre-migration backup,
-//! after a rollback: the backup (re-verified against its manifest) is served by a
-//! throwaway etcd on its host, and every v2 leaf key of it must be on every live
-//! member with the same value, `createdIndex` and `modifiedIndex`, and no other key
-//! may be there. Keys whose TTL has run out since may be gone on either side: they
-//! are counted apart. Values are never shown (they may hold tokens), only sizes.
+//! Checking that the live cluster's v2 data equals a member's pre-migration backup, after a
+//! rollback. The backup (re-verified against its manifest) and every live member are read
+//! the same way, from etcd's own files (`v2store`): hidden keys included, and nothing asked
+//! of etcd, so a large cluster is not made to answer for its whole keyspace at once. Every
+//! v2 leaf of the backup must be on every live member with the same value, `createdIndex`
+//! and `modifiedIndex`, and no other key may be there. Keys whose TTL has run out since may
+//! be gone on either side: they are counted apart. Values are never shown (they may hold
+//! tokens), only sizes.
 
-use super::access::{AccessError, EtcdAccess};
 use super::backup_verify::{self, VerifyError};
 use super::member::EtcdMember;
-use super::throwaway_etcd::{Throwaway, ThrowawayError};
-use super::v2::V2Node;
+use super::v2store::{read_member_dir, Leaf, V2StoreError};
 use crate::transport::Transport;
-use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 use tokio_util::sync::CancellationToken;
 
 /// How many differences an error names.
 pub const SHOWN_DIFFERENCES: usize = 10;
 
-/// A v2 leaf key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leaf {
-    pub value: String,
-    pub created: u64,
-    pub modified: u64,
-    /// RFC 3339, when the key has a TTL.
-    pub expiration: Option<String>,
-}
-
-impl Leaf {
-    fn expired(&self, now: DateTime<Utc>) -> bool {
-        self.expiration
-            .as_deref()
-            .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
-            .is_some_and(|at| at < now)
-    }
-}
-
-/// Every leaf key of a v2 tree.
-pub fn leaves(node: &V2Node) -> BTreeMap<String, Leaf> {
-    fn walk(node: &V2Node, into: &mut BTreeMap<String, Leaf>) {
-        if node.dir {
-            for child in &node.nodes {
-                walk(child, into);
-            }
-        } else if let Some(key) = &node.key {
-            into.insert(
-                key.clone(),
-                Leaf {
-                    value: node.value.clone().unwrap_or_default(),
-                    created: node.created_index,
-                    modified: node.modified_index,
-                    expiration: node.expiration.clone(),
-                },
-            );
-        }
-    }
-    let mut into = BTreeMap::new();
-    walk(node, &mut into);
-    into
+fn expired(leaf: &Leaf, now: i64) -> bool {
+    leaf.expires.is_some_and(|at| at < now)
 }
 
 /// One key that differs between the backup and a live member.
@@ -127,24 +87,16 @@ pub enum CompareError {
     Verify(#[from] VerifyError),
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Throwaway(#[from] ThrowawayError),
-    #[error("{error}\n(and cleaning up after it failed too: {cleanup})")]
-    #[diagnostic(forward(error))]
-    WithCleanup {
-        error: Box<CompareError>,
-        cleanup: Box<ThrowawayError>,
-    },
-    #[error("cannot read the live v2 data from {member}: {source}")]
+    Backup(#[from] V2StoreError),
+    #[error("cannot read the v2 data of {member} from its files: {source}")]
     #[diagnostic(
         code(runbook::etcd::compare::live),
-        help(
-            "every member must run and serve the v2 API (ETCD_ENABLE_V2=true); check etcd.health()"
-        )
+        help("the live members' data dirs are read as they are on disk (etcd_data_dir in the inventory, + /member); the message says what stood in the way")
     )]
     Live {
         member: String,
         #[source]
-        source: Box<AccessError>,
+        source: Box<V2StoreError>,
     },
     #[error(
         "the live v2 data differs from the backup {backup} of {host}: {summary}; first: {first}"
@@ -162,13 +114,13 @@ pub enum CompareError {
     },
 }
 
-/// Compares the leaves of a live member with the backup's, noting up to
-/// [`SHOWN_DIFFERENCES`] differences in `shown`.
+/// Compares the leaves of a live member with the backup's (both in key order) at `now`
+/// (Unix ns), noting up to [`SHOWN_DIFFERENCES`] differences in `shown`.
 pub fn compare_leaves(
     member: &str,
-    backup: &BTreeMap<String, Leaf>,
-    live: &BTreeMap<String, Leaf>,
-    now: DateTime<Utc>,
+    backup: &[Leaf],
+    live: &[Leaf],
+    now: i64,
     shown: &mut Vec<Difference>,
 ) -> MemberComparison {
     let mut result = MemberComparison {
@@ -186,63 +138,74 @@ pub fn compare_leaves(
             });
         }
     };
-    for (key, want) in backup {
-        match live.get(key) {
-            None if want.expired(now) => result.expired += 1,
-            None => {
-                result.missing += 1;
-                note(key, "missing", String::new());
+    let (mut wants, mut haves) = (backup.iter().peekable(), live.iter().peekable());
+    loop {
+        let order = match (wants.peek(), haves.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(w), Some(h)) => w.key.as_bytes().cmp(h.key.as_bytes()),
+        };
+        match order {
+            Ordering::Less => {
+                let want = wants.next().expect("peeked");
+                if expired(want, now) {
+                    result.expired += 1;
+                } else {
+                    result.missing += 1;
+                    note(&want.key, "missing", String::new());
+                }
             }
-            Some(have) if have.value != want.value => {
-                result.changed += 1;
-                note(
-                    key,
-                    "value",
-                    format!(
-                        "{} bytes in the backup, {} bytes live",
-                        want.value.len(),
-                        have.value.len()
-                    ),
-                );
+            Ordering::Greater => {
+                let have = haves.next().expect("peeked");
+                if expired(have, now) {
+                    result.expired += 1;
+                } else {
+                    result.extra += 1;
+                    note(&have.key, "extra", String::new());
+                }
             }
-            Some(have) if (have.created, have.modified) != (want.created, want.modified) => {
-                result.changed += 1;
-                note(
-                    key,
-                    "index",
-                    format!(
-                        "createdIndex/modifiedIndex {}/{} in the backup, {}/{} live",
-                        want.created, want.modified, have.created, have.modified
-                    ),
-                );
+            Ordering::Equal => {
+                let (want, have) = (wants.next().expect("peeked"), haves.next().expect("peeked"));
+                if have.value != want.value {
+                    result.changed += 1;
+                    note(
+                        &want.key,
+                        "value",
+                        format!(
+                            "{} bytes in the backup, {} bytes live",
+                            want.value.len(),
+                            have.value.len()
+                        ),
+                    );
+                } else if (have.created, have.modified) != (want.created, want.modified) {
+                    result.changed += 1;
+                    note(
+                        &want.key,
+                        "index",
+                        format!(
+                            "createdIndex/modifiedIndex {}/{} in the backup, {}/{} live",
+                            want.created, want.modified, have.created, have.modified
+                        ),
+                    );
+                } else {
+                    result.matched += 1;
+                }
             }
-            Some(_) => result.matched += 1,
-        }
-    }
-    for (key, have) in live {
-        if backup.contains_key(key) {
-            continue;
-        }
-        if have.expired(now) {
-            result.expired += 1;
-        } else {
-            result.extra += 1;
-            note(key, "extra", String::new());
         }
     }
     result
 }
 
-/// Serves the backup in `dir` (or the newest verified pre-migration backup) of
-/// `member` from a throwaway etcd on its host and compares it with the v2 data of
-/// every member in `live`. The throwaway etcd is stopped and its copy removed
-/// whatever happens.
+/// Reads the backup in `dir` (or the newest verified pre-migration backup) of `member` and
+/// the v2 store of every member of `live` (each through its host's transport, from its data
+/// dir) and compares them.
 pub async fn compare_with_backup(
-    access: &EtcdAccess,
     transport: &Transport,
     member: &EtcdMember,
-    live: &[EtcdMember],
+    live: &[(EtcdMember, std::sync::Arc<Transport>)],
     dir: Option<&str>,
+    now: i64,
     cancel: &CancellationToken,
 ) -> Result<BackupComparison, CompareError> {
     let dir = match dir {
@@ -251,53 +214,34 @@ pub async fn compare_with_backup(
     };
     // A backup that changed since it was taken proves nothing.
     let (manifest, _) = backup_verify::verify_backup(transport, &dir, cancel).await?;
-
-    let mut throwaway = Throwaway::prepare(transport, &member.data_dir, &dir, cancel).await?;
-    let read = async {
-        throwaway.start(transport, cancel).await?;
-        throwaway.read_tree(transport, cancel).await
-    }
-    .await;
-    let cleanup = throwaway.remove(transport).await;
-    let tree = match (read, cleanup) {
-        (Ok(tree), Ok(())) => tree,
-        (Ok(_), Err(cleanup)) => return Err(cleanup.into()),
-        (Err(error), Ok(())) => return Err(error.into()),
-        (Err(error), Err(cleanup)) => {
-            return Err(CompareError::WithCleanup {
-                error: Box::new(error.into()),
-                cleanup: Box::new(cleanup),
-            })
-        }
-    };
-    let backup = leaves(&tree);
+    let backup = read_member_dir(
+        transport,
+        &format!("{}/member", dir.trim_end_matches('/')),
+        cancel,
+    )
+    .await?;
 
     let mut comparison = BackupComparison {
         host: member.host_name().to_string(),
         backup: dir.clone(),
         backup_created: manifest.created,
-        backup_keys: backup.len() as u64,
+        backup_keys: backup.leaves.len() as u64,
         members: Vec::with_capacity(live.len()),
         differences: Vec::new(),
     };
-    for other in live {
-        let read = async {
-            access
-                .v2_member(other)
-                .await?
-                .get("/", true)
-                .await
-                .map_err(AccessError::from)
-        };
-        let node = read.await.map_err(|source| CompareError::Live {
-            member: other.name.clone(),
-            source: Box::new(source),
-        })?;
+    for (other, other_transport) in live {
+        let data = format!("{}/member", other.data_dir.trim_end_matches('/'));
+        let store = read_member_dir(other_transport, &data, cancel)
+            .await
+            .map_err(|source| CompareError::Live {
+                member: other.name.clone(),
+                source: Box::new(source),
+            })?;
         let result = compare_leaves(
             &other.name,
-            &backup,
-            &leaves(&node),
-            Utc::now(),
+            &backup.leaves,
+            &store.leaves,
+            now,
             &mut comparison.differences,
         );
         comparison.members.push(result);
@@ -336,42 +280,43 @@ pub async fn compare_with_backup(
 mod tests {
     use super::*;
 
-    fn leaf(value: &str, created: u64, modified: u64, expiration: Option<&str>) -> Leaf {
+    const S: i64 = 1_000_000_000;
+    const NOW: i64 = 1_704_110_400 * S;
+
+    fn leaf(key: &str, value: &str, created: u64, modified: u64, expires: Option<i64>) -> Leaf {
         Leaf {
-            value: value.into(),
+            key: key.into(),
+            value: value.as_bytes().to_vec(),
             created,
             modified,
-            expiration: expiration.map(str::to_string),
+            expires,
+            hidden: super::super::v2store::is_hidden(key),
         }
     }
 
     #[test]
     fn names_missing_extra_changed_and_counts_expired_apart() {
-        let now = DateTime::parse_from_rfc3339("2024-01-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let past = Some("2024-01-01T11:00:00Z");
-        let future = Some("2024-01-01T13:00:00Z");
-        let backup: BTreeMap<String, Leaf> = [
-            ("/a", leaf("1", 5, 5, None)),
-            ("/b", leaf("2", 6, 7, None)),
-            ("/c", leaf("3", 8, 8, None)),
-            ("/d", leaf("4", 9, 9, None)),
-            ("/ttl/gone", leaf("5", 10, 10, past)),
-            ("/ttl/kept", leaf("6", 11, 11, future)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-        let mut live = backup.clone();
-        live.remove("/d");
-        live.remove("/ttl/gone");
-        live.insert("/b".into(), leaf("2", 6, 12, None));
-        live.insert("/c".into(), leaf("secret", 8, 8, None));
-        live.insert("/new".into(), leaf("x", 20, 20, None));
-        live.insert("/ttl/stale".into(), leaf("y", 3, 3, past));
+        let past = Some(NOW - 3600 * S);
+        let future = Some(NOW + 3600 * S);
+        let backup = vec![
+            leaf("/_hidden", "h", 4, 4, None),
+            leaf("/a", "1", 5, 5, None),
+            leaf("/b", "2", 6, 7, None),
+            leaf("/c", "3", 8, 8, None),
+            leaf("/d", "4", 9, 9, None),
+            leaf("/ttl/gone", "5", 10, 10, past),
+            leaf("/ttl/kept", "6", 11, 11, future),
+        ];
+        let live = vec![
+            leaf("/a", "1", 5, 5, None),
+            leaf("/b", "2", 6, 12, None),
+            leaf("/c", "secret", 8, 8, None),
+            leaf("/new", "x", 20, 20, None),
+            leaf("/ttl/kept", "6", 11, 11, future),
+            leaf("/ttl/stale", "y", 3, 3, past),
+        ];
         let mut shown = Vec::new();
-        let result = compare_leaves("etcd-2", &backup, &live, now, &mut shown);
+        let result = compare_leaves("etcd-2", &backup, &live, NOW, &mut shown);
         assert_eq!(
             (
                 result.matched,
@@ -380,13 +325,14 @@ mod tests {
                 result.extra,
                 result.changed
             ),
-            (2, 2, 1, 1, 2),
+            (2, 2, 2, 1, 2),
             "{result:?}"
         );
         let text: Vec<String> = shown.iter().map(|d| d.to_string()).collect();
         assert_eq!(
             text,
             [
+                "etcd-2: /_hidden (missing)",
                 "etcd-2: /b (index: createdIndex/modifiedIndex 6/7 in the backup, 6/12 live)",
                 "etcd-2: /c (value: 1 bytes in the backup, 6 bytes live)",
                 "etcd-2: /d (missing)",
@@ -394,22 +340,5 @@ mod tests {
             ]
         );
         assert!(!text.join(" ").contains("secret"));
-    }
-
-    #[test]
-    fn leaves_skip_directories() {
-        let tree: V2Node = serde_json::from_str(
-            r#"{"dir":true,"nodes":[{"key":"/a","value":"1","createdIndex":4,"modifiedIndex":6},
-                {"key":"/d","dir":true,"nodes":[{"key":"/d/t","value":"2","expiration":"2024-01-01T11:00:00Z","ttl":5}]},
-                {"key":"/e","dir":true}]}"#,
-        )
-        .unwrap();
-        let found = leaves(&tree);
-        assert_eq!(found.len(), 2);
-        assert_eq!(found["/a"], leaf("1", 4, 6, None));
-        assert_eq!(
-            found["/d/t"].expiration.as_deref(),
-            Some("2024-01-01T11:00:00Z")
-        );
     }
 }

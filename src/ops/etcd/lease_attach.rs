@@ -1,4 +1,4 @@
-//! Attaching every key under a prefix to one new lease (v2 TTLs re-created as a v3 lease),
+//! Attaching a prefix's keys (the key named by the prefix, and every key under it) to one new lease (v2 TTLs re-created as a v3 lease),
 //! without ever rewriting a value.
 //!
 //! The keys are read in pages at one pinned revision (keys only), and attached in batched
@@ -156,8 +156,8 @@ pub fn parse_ttl(input: &str) -> Result<i64, LeaseError> {
     })
 }
 
-/// Grants one lease of `ttl` seconds (never kept alive) and attaches every key under
-/// `prefix/` to it. `progress(done, total)` is called as batches finish.
+/// Grants one lease of `ttl` seconds (never kept alive) and attaches the key `prefix` and
+/// every key under `prefix/` to it. `progress(done, total)` is called as batches finish.
 pub async fn attach(
     client: &etcd_client::Client,
     prefix: &str,
@@ -197,7 +197,33 @@ pub async fn attach(
     };
     let mut in_flight: JoinSet<Result<BatchOutcome, LeaseError>> = JoinSet::new();
     let mut done = 0u64;
+    // The prefix itself may be a key (`/openshift.io/leases/controllers` on clusters with
+    // the legacy controller lease): it belongs to the prefix as much as the keys under it.
+    let bare = client
+        .kv_client()
+        .get(
+            prefix.trim_end_matches('/'),
+            Some(
+                etcd_client::GetOptions::new()
+                    .with_keys_only()
+                    .with_revision(pager.revision()),
+            ),
+        )
+        .await
+        .map_err(|e| LeaseError::Write {
+            prefix: prefix.to_string(),
+            lease,
+            key: prefix.trim_end_matches('/').to_string(),
+            reason: e.to_string(),
+        })?;
+    let total = total + bare.kvs().len() as u64;
     progress(0, total);
+    if !bare.kvs().is_empty() {
+        report.keys += bare.kvs().len() as u64;
+        let job = job.clone();
+        let batch = bare.kvs().to_vec();
+        in_flight.spawn(async move { job.run(batch).await });
+    }
     let cancelled = || LeaseError::Cancelled {
         prefix: prefix.to_string(),
     };
@@ -234,11 +260,11 @@ pub async fn attach(
 }
 
 // Waits for one batch; dropping the set on error or cancellation aborts the others.
-async fn next_outcome(
-    in_flight: &mut JoinSet<Result<BatchOutcome, LeaseError>>,
+pub(crate) async fn next_outcome<T: Default + 'static>(
+    in_flight: &mut JoinSet<Result<T, LeaseError>>,
     cancel: &CancellationToken,
     prefix: &str,
-) -> Result<BatchOutcome, LeaseError> {
+) -> Result<T, LeaseError> {
     let joined = tokio::select! {
         _ = cancel.cancelled() => return Err(LeaseError::Cancelled { prefix: prefix.to_string() }),
         joined = in_flight.join_next() => joined,
@@ -251,27 +277,29 @@ async fn next_outcome(
             key: String::new(),
             reason: panic.to_string(),
         }),
-        None => Ok(BatchOutcome::default()),
+        None => Ok(T::default()),
     }
 }
 
 /// What one batch did.
 #[derive(Debug, Default)]
-struct BatchOutcome {
-    keys: u64,
-    attached: u64,
-    skipped: u64,
-    conflicts: u64,
-    deleted: u64,
+pub(crate) struct BatchOutcome {
+    pub(crate) keys: u64,
+    pub(crate) attached: u64,
+    pub(crate) skipped: u64,
+    pub(crate) conflicts: u64,
+    pub(crate) deleted: u64,
 }
 
-/// Everything a batch needs, cheap to clone into a task.
+/// Everything a batch needs, cheap to clone into a task: the keys of a batch go on `lease`,
+/// each guarded by the mod revision it was read at (`lease.restore_ttls` uses it too).
 #[derive(Clone)]
-struct Job {
-    client: etcd_client::Client,
-    prefix: String,
-    lease: i64,
-    re_lease: bool,
+pub(crate) struct Job {
+    pub(crate) client: etcd_client::Client,
+    /// Names the keys' prefix in errors.
+    pub(crate) prefix: String,
+    pub(crate) lease: i64,
+    pub(crate) re_lease: bool,
 }
 
 /// What happened to one key retried on its own.
@@ -303,7 +331,7 @@ impl Job {
         self.re_lease || kv.lease() == 0
     }
 
-    async fn run(self, batch: Vec<KeyValue>) -> Result<BatchOutcome, LeaseError> {
+    pub(crate) async fn run(self, batch: Vec<KeyValue>) -> Result<BatchOutcome, LeaseError> {
         let mut outcome = BatchOutcome {
             keys: batch.len() as u64,
             ..BatchOutcome::default()

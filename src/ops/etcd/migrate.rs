@@ -13,6 +13,7 @@ use super::host_step::{self, StepError};
 use super::member::EtcdMember;
 use super::migrate_guards::{self, GuardFacts, MigrateRefusal};
 use super::migration_record::{self, MigrationRecord, RecordError, RecordState};
+use super::v2store::{self, CaptureError, V2Store};
 use crate::transport::target::command_timeout;
 use crate::transport::{shell_quote, RunOptions, Transport, TransportError};
 use chrono::{SecondsFormat, Utc};
@@ -44,6 +45,9 @@ pub struct MigrateOutcome {
     pub result: MigrateResult,
     /// stdout, then stderr, of `etcdctl migrate`.
     pub output: String,
+    /// Where the migrated v2 store was copied, and the store as read before migrating.
+    pub v2_store_dir: String,
+    pub v2_store: Arc<V2Store>,
 }
 
 impl MigrateOutcome {
@@ -65,6 +69,9 @@ pub enum MigrateError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Capture(#[from] CaptureError),
     #[error("`etcdctl migrate` on {host} did not report success (exit {code}):\n{output}")]
     #[diagnostic(
         code(runbook::etcd::migrate::failed),
@@ -118,6 +125,18 @@ pub async fn migrate_member(
     let transport = migrate_guards::transport_of(members, target)?;
     let host = target.host_name().to_string();
 
+    // What `etcdctl migrate` is about to read, read from etcd's files (hidden keys too) and
+    // kept: a store this reader cannot read refuses the migration before anything changes.
+    let (v2_store_dir, store) = v2store::capture(transport, target, cancel).await?;
+    let store = Arc::new(store);
+    tracing::info!(
+        host = %host,
+        keys = store.leaves.len(),
+        hidden = store.hidden(),
+        expiring = store.expiring(),
+        "v2 store read and kept in {v2_store_dir}"
+    );
+
     // Recorded everywhere before anything changes; the target first.
     let mut record = MigrationRecord {
         format: 1,
@@ -128,6 +147,9 @@ pub async fn migrate_member(
         finished_at: None,
         result: None,
         runbook_version: env!("CARGO_PKG_VERSION").to_string(),
+        v2_store: Some(v2_store_dir.clone()),
+        v2_keys: Some(store.leaves.len() as u64),
+        hidden_keys: Some(store.hidden() as u64),
     };
     let order = members
         .iter()
@@ -169,6 +191,8 @@ pub async fn migrate_member(
                         host: host.clone(),
                         result,
                         output: text,
+                        v2_store_dir: v2_store_dir.clone(),
+                        v2_store: store.clone(),
                     })
                 }
                 None => {

@@ -57,6 +57,15 @@ pub struct MigrationRecord {
     #[serde(default)]
     pub result: Option<String>,
     pub runbook_version: String,
+    /// The copy of the v2 store that was migrated (`etcd.verify`, `etcd.migrate_missing` and
+    /// `lease.restore_ttls` read it); absent in records of migrations that kept none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_store: Option<String>,
+    /// Keys in that store, and how many of them a v2 listing hides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2_keys: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_keys: Option<u64>,
 }
 
 /// A record found on a member, or a file there that cannot be read as one.

@@ -1,14 +1,17 @@
-//! Checking a migrated member's v3 data against the v2 store it still holds: every v2 leaf
-//! key must exist in v3 with the same value, `create_revision == createdIndex` and
-//! `mod_revision == modifiedIndex` (what `etcdctl migrate` preserves).
+//! Checking a migrated member's v3 data against the v2 store it was migrated from (the copy
+//! `etcd.migrate` keeps, read from etcd's files, hidden keys included): every v2 leaf must
+//! exist in v3 with the same value, `create_revision == createdIndex` and `mod_revision ==
+//! modifiedIndex` (what `etcdctl migrate` preserves).
 //!
-//! v2 is read in one recursive get (the v2 API has no paging); v3 is read in pages at one
-//! pinned revision over the range the v2 keys span, and the two sorted lists are merged.
-//! A v2 key with a TTL whose v3 key is on a lease is allowed a newer `mod_revision`:
-//! `lease.attach` rewrote it (without touching its value).
+//! v3 is read in pages at one pinned revision over the range the v2 keys span, and the two
+//! sorted lists are merged. Allowed differences: a key whose v2 expiry has passed may be
+//! gone (v2 would have deleted it); a key a listing hides (a `_` segment) is checked for its
+//! value only, since `etcdctl migrate` cannot see it and `etcd.migrate_missing` writes it
+//! anew; a key on a lease may have a newer `mod_revision` (attaching the lease rewrote it,
+//! without touching its value).
 
 use super::lease_paging::{KeyPager, PagingError};
-use super::v2::{V2Client, V2Error, V2Node};
+use super::v2store::{Leaf, V2Store};
 use etcd_client::KeyValue;
 
 /// How many mismatches a report keeps to show.
@@ -57,8 +60,12 @@ impl std::fmt::Display for Mismatch {
 pub struct VerifyReport {
     /// Leaf keys in the v2 store.
     pub v2_keys: u64,
+    /// Of those, keys a v2 listing hides (checked for their value).
+    pub hidden: u64,
     /// Of those, keys found in v3.
     pub v3_checked: u64,
+    /// Keys missing from v3 whose v2 expiry has passed: v2 would have deleted them too.
+    pub expired: u64,
     pub missing: u64,
     pub different_value: u64,
     pub different_revision: u64,
@@ -90,16 +97,6 @@ impl VerifyReport {
 /// Why the verification failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum VerifyError {
-    #[error("cannot read the v2 store of {member}: {source}")]
-    #[diagnostic(
-        code(runbook::etcd::verify::v2),
-        help("etcd.verify needs the member's v2 API (ETCD_ENABLE_V2=true) and its v2 store, i.e. a member migrated in place with `etcdctl migrate`")
-    )]
-    V2 {
-        member: String,
-        #[source]
-        source: V2Error,
-    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Paging(#[from] PagingError),
@@ -119,37 +116,6 @@ pub enum VerifyError {
     },
 }
 
-/// One v2 leaf, as compared.
-struct Leaf {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    created_index: u64,
-    modified_index: u64,
-    had_ttl: bool,
-}
-
-/// The leaves of a v2 tree in byte order of their keys (the tree is consumed as it goes).
-fn leaves(root: V2Node) -> Vec<Leaf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.dir {
-            stack.extend(node.nodes);
-            continue;
-        }
-        let Some(key) = node.key else { continue };
-        out.push(Leaf {
-            key: key.into_bytes(),
-            value: node.value.unwrap_or_default().into_bytes(),
-            created_index: node.created_index,
-            modified_index: node.modified_index,
-            had_ttl: node.ttl.is_some() || node.expiration.is_some(),
-        });
-    }
-    out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    out
-}
-
 fn compare(leaf: &Leaf, kv: &KeyValue, report: &mut VerifyReport) {
     report.v3_checked += 1;
     if kv.value() != leaf.value.as_slice() {
@@ -159,61 +125,73 @@ fn compare(leaf: &Leaf, kv: &KeyValue, report: &mut VerifyReport) {
             leaf.value.len(),
             kv.value().len()
         );
-        report.record(&leaf.key, MismatchKind::DifferentValue, detail);
+        report.record(leaf.key.as_bytes(), MismatchKind::DifferentValue, detail);
+        return;
+    }
+    if leaf.hidden {
         return;
     }
     let created = u64::try_from(kv.create_revision()).unwrap_or(0);
     let modified = u64::try_from(kv.mod_revision()).unwrap_or(0);
-    let released = leaf.had_ttl && kv.lease() != 0 && modified > leaf.modified_index;
-    if created != leaf.created_index || (modified != leaf.modified_index && !released) {
+    let released = kv.lease() != 0 && modified > leaf.modified;
+    if created != leaf.created || (modified != leaf.modified && !released) {
         let detail = format!(
             "v2 createdIndex {} modifiedIndex {}, v3 create_revision {} mod_revision {}",
-            leaf.created_index, leaf.modified_index, created, modified
+            leaf.created, leaf.modified, created, modified
         );
-        report.record(&leaf.key, MismatchKind::DifferentRevision, detail);
+        report.record(leaf.key.as_bytes(), MismatchKind::DifferentRevision, detail);
     }
 }
 
-/// Compares every v2 leaf of `v2` (one member) with `v3` (the same member); `member` names it.
-/// Fails with [`VerifyError::Mismatch`] if any key is missing or different.
+fn missing(leaf: &Leaf, now_ns: i64, report: &mut VerifyReport) {
+    if leaf.expires.is_some_and(|at| at <= now_ns) {
+        report.expired += 1;
+    } else {
+        report.record(leaf.key.as_bytes(), MismatchKind::Missing, String::new());
+    }
+}
+
+/// Compares every leaf of `store` (what `member` was migrated from) with `v3` (the same
+/// member, or the cluster) at `now_ns` (Unix ns, for expiries). Fails with
+/// [`VerifyError::Mismatch`] if any key is missing or different.
 pub async fn verify(
     member: &str,
-    v2: &V2Client,
+    store: &V2Store,
     v3: &etcd_client::Client,
     page_size: usize,
+    now_ns: i64,
 ) -> Result<VerifyReport, VerifyError> {
-    let root = v2
-        .get_opt("/", true)
-        .await
-        .map_err(|source| VerifyError::V2 {
-            member: member.to_string(),
-            source,
-        })?
-        .unwrap_or_default();
-    let leaves = leaves(root);
+    let leaves = &store.leaves;
     let mut report = VerifyReport {
         v2_keys: leaves.len() as u64,
+        hidden: store.hidden() as u64,
         ..VerifyReport::default()
     };
     if let (Some(first), Some(last)) = (leaves.first(), leaves.last()) {
-        let mut end = last.key.clone();
+        let mut end = last.key.as_bytes().to_vec();
         end.push(0);
-        let (mut pager, _) =
-            KeyPager::pin_range(v3, "the v2 keys", first.key.clone(), end, page_size, false)
-                .await?;
+        let (mut pager, _) = KeyPager::pin_range(
+            v3,
+            "the v2 keys",
+            first.key.as_bytes().to_vec(),
+            end,
+            page_size,
+            false,
+        )
+        .await?;
         let mut pending = leaves.iter().peekable();
         while let Some(page) = pager.next_page().await? {
             for kv in &page {
-                while let Some(leaf) = pending.next_if(|leaf| leaf.key.as_slice() < kv.key()) {
-                    report.record(&leaf.key, MismatchKind::Missing, String::new());
+                while let Some(leaf) = pending.next_if(|leaf| leaf.key.as_bytes() < kv.key()) {
+                    missing(leaf, now_ns, &mut report);
                 }
-                if let Some(leaf) = pending.next_if(|leaf| leaf.key.as_slice() == kv.key()) {
+                if let Some(leaf) = pending.next_if(|leaf| leaf.key.as_bytes() == kv.key()) {
                     compare(leaf, kv, &mut report);
                 }
             }
         }
         for leaf in pending {
-            report.record(&leaf.key, MismatchKind::Missing, String::new());
+            missing(leaf, now_ns, &mut report);
         }
     }
     if report.passed() {
@@ -233,19 +211,4 @@ pub async fn verify(
             .join(", "),
         report: Box::new(report),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leaves_are_in_byte_order_across_directories() {
-        let tree: V2Node = serde_json::from_str(
-            r#"{"dir":true,"nodes":[{"key":"/a","dir":true,"nodes":[{"key":"/a/b","value":"1","createdIndex":5,"modifiedIndex":6}]},{"key":"/a-c","value":"2"},{"key":"/e","dir":true}]}"#,
-        )
-        .unwrap();
-        let keys: Vec<Vec<u8>> = leaves(tree).into_iter().map(|l| l.key).collect();
-        assert_eq!(keys, vec![b"/a-c".to_vec(), b"/a/b".to_vec()]);
-    }
 }

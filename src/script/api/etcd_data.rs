@@ -10,7 +10,7 @@ use crate::ops::etcd::backup_verify::{self, BackupSummary, VerifyError};
 use crate::ops::etcd::facts::{RunFacts, VerifiedBackup};
 use crate::ops::etcd::migrate::{self, MigrateError};
 use crate::ops::etcd::migrate_guards::GuardFacts;
-use crate::ops::etcd::{key_count, snapshot_check, EtcdMember};
+use crate::ops::etcd::{key_count, migrate_missing, snapshot_check, EtcdMember};
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use crate::transport::Transport;
@@ -303,6 +303,56 @@ fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> Rha
     }
 }
 
+/// The store `member` was migrated from (the copy `etcd.migrate` kept).
+fn migrated_store(
+    ctx: &RunContext,
+    member: &EtcdMember,
+) -> RhaiResult<Arc<crate::ops::etcd::v2store::V2Store>> {
+    use crate::ops::etcd::v2store::{self, MigratedStoreError, V2StoreError};
+    ctx.block_on(async {
+        let transport = connect(ctx, member)
+            .await
+            .map_err(|e| MigratedStoreError::from(V2StoreError::from(e)))?;
+        v2store::migrated_store(&ctx.v2_stores, &transport, member, &ctx.cancel.token()).await
+    })
+}
+
+fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
+    let member = member_named(ctx, &host_name(host, "the host")?)?;
+    if ctx.planned_change("etcd.migrate_missing", || {
+        format!(
+            "write into v3 the v2 keys etcdctl migrate left out on {} (hidden keys), from the copy etcd.migrate kept",
+            member.host_name()
+        )
+    })? {
+        let mut map = Map::new();
+        map.insert("host".into(), member.host_name().into());
+        map.insert("planned".into(), true.into());
+        return Ok(map);
+    }
+    let store = migrated_store(ctx, &member)?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let report = ctx.block_on(migrate_missing::migrate_missing(
+        &store,
+        &v3,
+        now,
+        &ctx.cancel.token(),
+    ))?;
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut map = Map::new();
+    map.insert("host".into(), member.host_name().into());
+    map.insert("v2_keys".into(), int(report.v2_keys));
+    map.insert("missing".into(), int(report.missing));
+    map.insert("written".into(), int(report.written));
+    map.insert("hidden".into(), int(report.hidden));
+    map.insert("expired".into(), int(report.expired));
+    map.insert("appeared".into(), int(report.appeared));
+    let first: Array = report.first.into_iter().map(Dynamic::from).collect();
+    map.insert("first".into(), first.into());
+    Ok(map)
+}
+
 #[export_module]
 pub mod etcd_data_api {
     use super::*;
@@ -406,8 +456,11 @@ pub mod etcd_data_api {
     /// Runs `ETCDCTL_API=3 etcdctl migrate --data-dir=<data_dir>` on ONE member,
     /// only if: no migration is recorded on any member; etcd is stopped; a v2
     /// snapshot exists; the last v3 key count of this run was 0; a backup of
-    /// that member was verified in this run. Returns `#{host, result, output}`
-    /// with result `"migrated"` or `"no_v2_keys"`.
+    /// that member was verified in this run. First it reads the member's v2 store from
+    /// its files (hidden keys included) and keeps a copy in `<data_dir>/runbook-v2-store`
+    /// for `etcd.migrate_missing`, `etcd.verify` and `lease.restore_ttls`. Returns
+    /// `#{host, result, v2_keys, hidden_keys, ttl_keys, v2_store, output}` with result
+    /// `"migrated"` or `"no_v2_keys"`.
     #[rhai_fn(pure, return_raw)]
     pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
         let ctx = etcd.ctx.clone();
@@ -443,10 +496,32 @@ pub mod etcd_data_api {
             migrate::migrate_member(&connected, &target, &guard_facts, &ctx.cancel.token()).await
         })?;
         facts(&ctx).record_migration(outcome.fact());
+        let store = &outcome.v2_store;
+        ctx.v2_stores.insert(
+            &outcome.host,
+            &crate::ops::etcd::v2store::member_dir_of(&outcome.v2_store_dir),
+            store.clone(),
+        );
+        let count = |n: usize| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
         let mut map = Map::new();
-        map.insert("host".into(), outcome.host.into());
+        map.insert("host".into(), outcome.host.clone().into());
         map.insert("result".into(), outcome.result.as_str().into());
+        map.insert("v2_keys".into(), count(store.leaves.len()));
+        map.insert("hidden_keys".into(), count(store.hidden()));
+        map.insert("ttl_keys".into(), count(store.expiring()));
+        map.insert("v2_store".into(), outcome.v2_store_dir.clone().into());
         map.insert("output".into(), outcome.output.into());
         Ok(map)
+    }
+
+    /// On the member `etcd.migrate` ran on, after it was started again (`force_new_cluster`):
+    /// writes into v3 every v2 key that `etcdctl migrate` left out, with its value, from the
+    /// copy of the v2 store `etcd.migrate` kept. `etcdctl migrate` exports through a v2
+    /// listing, which hides keys with a `_` segment (OAuth tokens whose name begins with `_`).
+    /// A key is written only where v3 has none; a key whose v2 expiry has passed is not.
+    /// Returns `#{host, v2_keys, missing, written, hidden, expired, appeared, first}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn migrate_missing(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+        run_migrate_missing(&etcd.ctx, &host)
     }
 }

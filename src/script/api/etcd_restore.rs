@@ -90,28 +90,37 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
     let ctx = &etcd.ctx;
     let dir = dir_option(options, "compare_with_backup")?;
     let (member, _) = find_member(ctx, host)?;
-    // It starts an etcd process and copies the backup on the host, if only for a while.
-    if ctx.planned_change("etcd.compare_with_backup", || {
+    if ctx.planned_read(|| {
         format!(
-            "compare the live v2 data with {} of {} (served by a throwaway etcd there)",
+            "compare the live v2 data with {} of {} (both read from etcd's files)",
             dir.as_deref().unwrap_or("the newest pre-migration backup"),
             member.host_name()
         )
-    })? {
+    }) {
         return Ok(planned(&member));
     }
-    let live = ctx.etcd_members()?;
+    let members = ctx.etcd_members()?;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let comparison = ctx.block_on(async {
-        let transport = ctx
-            .transport(&member.host)
-            .await
-            .map_err(|e| CompareError::from(VerifyError::from(StepError::from(e))))?;
+        let connect = |m: &EtcdMember| {
+            let host = m.host.clone();
+            async move {
+                ctx.transport(&host)
+                    .await
+                    .map_err(|e| CompareError::from(VerifyError::from(StepError::from(e))))
+            }
+        };
+        let transport = connect(&member).await?;
+        let mut live = Vec::with_capacity(members.len());
+        for other in &members {
+            live.push((other.clone(), connect(other).await?));
+        }
         compare_with_backup(
-            &ctx.etcd,
             &transport,
             &member,
             &live,
             dir.as_deref(),
+            now,
             &ctx.cancel.token(),
         )
         .await

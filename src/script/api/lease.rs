@@ -3,9 +3,14 @@
 use super::error::{to_rhai, ScriptError};
 use super::etcd::{ScriptEtcd, ScriptLease};
 use super::etcd_membership::find_member;
+use crate::ops::etcd::host_clock;
 use crate::ops::etcd::lease_attach::{attach, parse_ttl, AttachOptions, AttachReport};
+use crate::ops::etcd::lease_restore::{restore, RestoreOptions, RestoreReport};
+use crate::ops::etcd::ttl_plan::{self, TtlPrefix};
+use crate::ops::etcd::v2store::{migrated_store, MigratedStoreError, V2StoreError};
 use crate::ops::etcd::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
 use crate::script::context::RunContext;
+use crate::transport::files::FileError;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
@@ -158,7 +163,9 @@ fn verify_map(member: &str, report: &VerifyReport) -> Map {
     let mut map = Map::new();
     map.insert("member".into(), member.into());
     map.insert("v2_keys".into(), int(report.v2_keys));
+    map.insert("hidden".into(), int(report.hidden));
     map.insert("v3_checked".into(), int(report.v3_checked));
+    map.insert("expired".into(), int(report.expired));
     map.insert("missing".into(), int(report.missing));
     map.insert("different_value".into(), int(report.different_value));
     map.insert("different_revision".into(), int(report.different_revision));
@@ -173,11 +180,181 @@ fn verify_map(member: &str, report: &VerifyReport) -> Map {
 
 fn run_verify(ctx: &RunContext, host: &Dynamic) -> Result<Map, Box<EvalAltResult>> {
     let (member, _) = find_member(ctx, host)?;
-    let v2 = ctx.block_on(ctx.etcd.v2_member(&member))?;
+    let store = ctx.block_on(async {
+        let transport = ctx
+            .transport(&member.host)
+            .await
+            .map_err(|e| MigratedStoreError::from(V2StoreError::from(FileError::from(e))))?;
+        migrated_store(&ctx.v2_stores, &transport, &member, &ctx.cancel.token()).await
+    })?;
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
     let name = member.host_name();
-    let report = ctx.block_on(verify(name, &v2, &v3, VERIFY_PAGE_SIZE))?;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let report = ctx.block_on(verify(name, &store, &v3, VERIFY_PAGE_SIZE, now))?;
     Ok(verify_map(name, &report))
+}
+
+/// The documented prefixes as `master.ttl_durations()` gives them: `#{prefix, seconds}`.
+fn ttl_prefixes(prefixes: &Array) -> Result<Vec<TtlPrefix>, Box<EvalAltResult>> {
+    let bad = |what: String| {
+        ScriptError::new(
+            what,
+            "runbook::lease::option",
+            Some("pass master.ttl_durations(), or an array of #{prefix: \"/kubernetes.io/events\", seconds: 3600}".into()),
+        )
+        .into_rhai()
+    };
+    prefixes
+        .iter()
+        .map(|item| {
+            let Some(map) = item.clone().try_cast::<Map>() else {
+                return Err(bad(format!(
+                    "each prefix must be a map, not {}",
+                    item.type_name()
+                )));
+            };
+            let prefix = map
+                .get("prefix")
+                .filter(|p| p.is_string())
+                .map(|p| p.to_string())
+                .ok_or_else(|| bad("a prefix map needs `prefix`, a string".into()))?;
+            let seconds = match map.get("seconds").and_then(|s| s.as_int().ok()) {
+                Some(seconds) if seconds >= 1 => seconds as u64,
+                _ => match map.get("duration").filter(|d| d.is_string()) {
+                    Some(duration) => parse_ttl(&duration.to_string()).map_err(to_rhai)? as u64,
+                    None => {
+                        return Err(bad(format!(
+                            "{prefix}: needs `seconds` (at least 1) or `duration`"
+                        )))
+                    }
+                },
+            };
+            if prefix.trim_matches('/').is_empty() {
+                return Err(to_rhai(
+                    crate::ops::etcd::lease_attach::LeaseError::Prefix { prefix },
+                ));
+            }
+            Ok(TtlPrefix { prefix, seconds })
+        })
+        .collect()
+}
+
+fn restore_map(report: &RestoreReport, offset: Option<i64>) -> Map {
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let optional = |n: Option<i64>| n.map_or(Dynamic::UNIT, Dynamic::from_int);
+    let groups: Array = report
+        .groups
+        .iter()
+        .map(|g| {
+            let mut map = Map::new();
+            map.insert("prefix".into(), g.prefix.clone().into());
+            map.insert(
+                "documented".into(),
+                g.documented_seconds.map_or(Dynamic::UNIT, int),
+            );
+            map.insert("keys".into(), int(g.keys));
+            map.insert("without_expiry".into(), int(g.without_expiry));
+            map.insert("hidden".into(), int(g.hidden));
+            map.insert("leases".into(), int(g.leases));
+            map.insert("attached".into(), int(g.attached));
+            map.insert("skipped".into(), int(g.skipped));
+            map.insert("conflicts".into(), int(g.conflicts));
+            map.insert("gone".into(), int(g.gone));
+            map.insert("expired_deleted".into(), int(g.expired_deleted));
+            map.insert("expired_kept".into(), int(g.expired_kept));
+            map.insert("min_ttl".into(), optional(g.min_ttl));
+            map.insert("max_ttl".into(), optional(g.max_ttl));
+            map.insert("tolerance".into(), Dynamic::from_int(g.tolerance_seconds));
+            Dynamic::from(map)
+        })
+        .collect();
+    let mut map = Map::new();
+    map.insert("revision".into(), Dynamic::from_int(report.revision));
+    map.insert("leases".into(), int(report.leases()));
+    map.insert("expired_deleted".into(), int(report.expired_deleted()));
+    map.insert(
+        "clock_offset_ms".into(),
+        optional(offset.map(|o| o / 1_000_000)),
+    );
+    map.insert("groups".into(), groups.into());
+    map
+}
+
+fn run_restore_ttls(
+    ctx: &RunContext,
+    host: &Dynamic,
+    prefixes: &Array,
+    options: &Map,
+) -> Result<Map, Box<EvalAltResult>> {
+    let (member, _) = find_member(ctx, host)?;
+    let prefixes = ttl_prefixes(prefixes)?;
+    let attach = attach_options(options)?;
+    if attach.re_lease {
+        return Err(ScriptError::new(
+            "lease.restore_ttls has no option `re_lease`",
+            "runbook::lease::option",
+            Some("options: page_size, batch_size, concurrency; keys already on a lease are always left alone".into()),
+        )
+        .into_rhai());
+    }
+    let options = RestoreOptions {
+        page_size: attach.page_size,
+        batch_size: attach.batch_size,
+        concurrency: attach.concurrency,
+    };
+    let shown: Vec<&str> = prefixes.iter().map(|p| p.prefix.as_str()).collect();
+    if ctx.planned_change("lease.restore_ttls", || {
+        format!(
+            "put every v2 key with a TTL on a lease ending when v2 would have deleted it, the keys under {} without one on their documented durations, and delete the keys whose TTL ran out (from the v2 store {} was migrated from)",
+            shown.join(", "),
+            member.host_name()
+        )
+    })? {
+        let mut map = Map::new();
+        map.insert("planned".into(), true.into());
+        return Ok(map);
+    }
+    let (store, offset) = ctx.block_on(async {
+        let transport = ctx
+            .transport(&member.host)
+            .await
+            .map_err(|e| MigratedStoreError::from(V2StoreError::from(FileError::from(e))))?;
+        let store =
+            migrated_store(&ctx.v2_stores, &transport, &member, &ctx.cancel.token()).await?;
+        let offset = host_clock::offset(&transport, &ctx.cancel.token())
+            .await
+            .map_err(|e| MigratedStoreError::from(V2StoreError::from(e)))?;
+        Ok::<_, MigratedStoreError>((store, offset))
+    })?;
+    let skew = offset.unwrap_or(0);
+    if skew.abs() > 5_000_000_000 {
+        ctx.reporter.status(&format!(
+            "warning: the clock of {} is {:+.1} s from this machine's: TTLs are restored on {}'s clock, which set the v2 expiries",
+            member.host_name(),
+            skew as f64 / 1e9,
+            member.host_name()
+        ));
+    }
+    let now = move || host_clock::now() + skew;
+    let plan = ttl_plan::plan(&store.leaves, &prefixes, now());
+    let members = ctx.etcd_members()?;
+    let client = ctx.block_on(ctx.etcd.v3_cluster(&members))?;
+    let reporter = ctx.reporter.clone();
+    let mut progress = |done: u64, total: u64| reporter.progress("lease.restore_ttls", done, total);
+    let report = ctx
+        .runtime
+        .block_on(restore(
+            &client,
+            &plan,
+            &now,
+            &options,
+            &ctx.cancel.token(),
+            &mut progress,
+        ))
+        .map_err(|error| {
+            naming_the_member(ctx, &error, &members).unwrap_or_else(|| to_rhai(error))
+        })?;
+    Ok(restore_map(&report, offset))
 }
 
 /// `attach`, or its place in a plan.
@@ -227,9 +404,13 @@ pub mod lease_api {
         planned_attach(&lease.ctx, prefix, duration, &options)
     }
 
-    /// On a member migrated in place (it still holds its v2 store), compares every v2 leaf
-    /// key with v3 (`host`: an etcd host or its name): present, same value, same create and mod revisions. Throws, naming the
-    /// first mismatches, if any key is missing or different; else returns the counts.
+    /// On the member `etcd.migrate` ran on (`host`: an etcd host or its name), compares every
+    /// leaf of the v2 store it was migrated from (the copy `etcd.migrate` keeps, hidden keys
+    /// included) with v3: present (unless its v2 expiry has passed), same value, same create
+    /// and mod revisions (hidden keys, which `etcd.migrate_missing` writes anew: the value
+    /// only). Throws, naming the first mismatches, if any key is missing or different; else
+    /// returns `#{member, v2_keys, hidden, v3_checked, expired, missing, different_value,
+    /// different_revision, mismatches}`.
     #[rhai_fn(pure, return_raw)]
     pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         let shown = host
@@ -244,5 +425,34 @@ pub mod lease_api {
             return Ok(Map::new());
         }
         run_verify(&etcd.ctx, &host)
+    }
+
+    /// The migration's TTL step: from the v2 store `host` was migrated from (the copy
+    /// `etcd.migrate` kept, hidden keys included), every key with a v2 expiry goes on a
+    /// lease that ends at most max(60 s, 2% of its prefix's TTL) after v2 would have deleted
+    /// it; keys under `prefixes` (`master.ttl_durations()`) without an expiry get the
+    /// documented duration; keys whose expiry has passed are deleted (if unchanged since).
+    /// Leases are shared by keys expiring close together, at most 5% of a prefix's keys
+    /// (100 to 10,000) each. Keys already on a lease are left alone. Returns
+    /// `#{leases, expired_deleted, revision, clock_offset_ms, groups: [#{prefix, keys,
+    /// leases, attached, min_ttl, max_ttl, expired_deleted, hidden, ...}]}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn restore_ttls(
+        lease: &mut ScriptLease,
+        host: Dynamic,
+        prefixes: Array,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        run_restore_ttls(&lease.ctx, &host, &prefixes, &Map::new())
+    }
+
+    /// `restore_ttls` with options: `page_size`, `batch_size` (at most 128), `concurrency`.
+    #[rhai_fn(name = "restore_ttls", pure, return_raw)]
+    pub fn restore_ttls_with(
+        lease: &mut ScriptLease,
+        host: Dynamic,
+        prefixes: Array,
+        options: Map,
+    ) -> Result<Map, Box<EvalAltResult>> {
+        run_restore_ttls(&lease.ctx, &host, &prefixes, &options)
     }
 }
