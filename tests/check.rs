@@ -89,8 +89,8 @@ fn check_prints_the_plan_and_changes_nothing() {
         "start etcd-1 as a new one-member cluster",
         "check: compare every v2 key with v3 on etcd-1",
         "join etcd-3 to the cluster",
-        "attach every key under /kubernetes.io/events/ to one lease of 1h",
-        "attach every key under /openshift.io/oauth/authorizetokens/ to one lease of 8m20s",
+        "write into v3 the v2 keys etcdctl migrate left out on etcd-1 (hidden keys)",
+        "put every v2 key with a TTL on a lease ending when v2 would have deleted it, the keys under /kubernetes.io/events, /kubernetes.io/masterleases, /openshift.io/oauth/accesstokens, /openshift.io/oauth/authorizetokens, /openshift.io/leases/controllers without one on their documented durations",
         "set storage-backend: [etcd3] and storage-media-type in master-1:",
         "restart atomic-openshift-master-api, atomic-openshift-master-controllers on master-1",
     ] {

@@ -111,7 +111,7 @@ fn doc_describes_one_primitive_or_refuses_an_unknown_name() {
         .args(["doc", "etcd.migrate"])
         .run()
         .success()
-        .stdout_has("etcd.migrate(host) -> #{host, result, output}")
+        .stdout_has("etcd.migrate(host) -> #{host, result, v2_keys, hidden_keys, ttl_keys, v2_store, output}")
         .stdout_has("changes hosts or the cluster");
     Runbook::new()
         .args(["doc", "lease.attach"])

@@ -1,18 +1,13 @@
-//! `etcd.verify` on a member migrated in place (all members stopped through their services,
-//! `etcdctl migrate` on etcd-1's data dir, etcd-1 started with force-new-cluster): it passes,
-//! then names keys missing, changed or rewritten in v3 behind its back.
+//! `etcd.verify` on the member `etcd.migrate` ran on (a custom runbook: the key count, the
+//! backups, every member stopped, `etcd.migrate`, `force_new_cluster`, `migrate_missing`):
+//! it passes, counting the hidden keys, then names keys missing, changed or rewritten in v3
+//! behind its back (a hidden one too). On a member no migration ran on, it refuses.
 
 mod support;
 
-use runbook::inventory::Inventory;
-use runbook::ops::service::{ServiceAction, ServiceManager};
-use runbook::transport::{ConnectionTarget, Transport};
-use std::io::Write;
-use std::time::Duration;
 use support::command::{Finished, Runbook};
-use support::etcd::{etcdctl, runtime, wait_until};
+use support::etcd::etcdctl;
 use support::lab::TestLab;
-use tokio_util::sync::CancellationToken;
 
 fn run_script(lab: &TestLab, text: &str) -> Finished {
     let script = lab.dir.join("verify.rhai");
@@ -36,59 +31,41 @@ fn printed(stdout: &str, name: &str) -> u64 {
 
 const VERIFY: &str = r#"
 let r = etcd.verify("etcd-1");
-for name in ["v2_keys", "v3_checked", "missing", "different_value", "different_revision"] {
+for name in ["v2_keys", "hidden", "v3_checked", "missing", "different_value", "different_revision"] {
     print(`${name}=${r[name]}`);
 }
+"#;
+
+const MIGRATE: &str = r#"
+if etcd.v3_key_count() != 0 { throw "v3 keys"; }
+etcd.backup();
+for h in inventory.group("etcd") { h.service(h.vars.etcd_service).stop(); }
+etcd.migrate("etcd-1");
+etcd.force_new_cluster("etcd-1");
+let copied = etcd.migrate_missing("etcd-1");
+print(`copied=${copied.written}`);
 "#;
 
 #[test]
 fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
     let lab = TestLab::up(&["--tls", "--keys", "400"]);
-    let rt = runtime();
-    let cancel = CancellationToken::new();
-    let inventory = Inventory::load(&lab.inventory(), &[]).expect("lab inventory");
-    let members = inventory.group("etcd").expect("[etcd] group");
-    let control = |action: ServiceAction, index: usize| {
-        let host = members[index];
-        let transport = rt
-            .block_on(Transport::connect(
-                &host.name,
-                &ConnectionTarget::from_host(host).expect("target"),
-                &cancel,
-            ))
-            .expect("transport");
-        rt.block_on(ServiceManager::from_host(host).control(&transport, action, "etcd", &cancel))
-            .expect("service control");
-    };
-
-    // The migration, as the procedure does it.
-    for index in 0..members.len() {
-        control(ServiceAction::Stop, index);
-    }
-    let data_dir = lab.host_dir("etcd-1").join("var/lib/etcd");
-    let migrate = etcdctl(
-        &lab.env(),
-        3,
-        &["migrate", &format!("--data-dir={}", data_dir.display())],
-    );
-    assert_eq!(migrate.code, 0, "etcdctl migrate: {}", migrate.stderr);
+    let refused = run_script(&lab, VERIFY).code(1);
     assert!(
-        migrate.stdout.contains("finished transforming keys"),
+        refused
+            .stderr
+            .contains("runbook::etcd::v2store::not_migrated"),
         "{}",
-        migrate.stdout
+        refused.stderr
     );
-    let conf = lab.host_dir("etcd-1").join("etc/etcd/etcd.conf");
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&conf)
-        .expect("etcd.conf");
-    writeln!(file, "ETCD_FORCE_NEW_CLUSTER=true").expect("append");
-    drop(file);
-    control(ServiceAction::Start, 0);
+    let migrated = run_script(&lab, MIGRATE).success();
+    let copied = printed(&migrated.stdout, "copied");
+    assert!(copied >= 2, "hidden keys copied: {}", migrated.stdout);
     // etcdctl talks to etcd-1 only (the other members are stopped).
+    let inventory = runbook::inventory::Inventory::load(&lab.inventory(), &[]).unwrap();
+    let first = inventory.host("etcd-1").unwrap();
     let url = format!(
         "https://127.0.0.1:{}",
-        members[0].var_str("etcd_client_port").expect("client port")
+        first.var_str("etcd_client_port").expect("client port")
     );
     let env: Vec<(String, String)> = lab
         .env()
@@ -101,23 +78,11 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
             }
         })
         .collect();
-    let mut last = String::new();
-    let healthy = wait_until(Duration::from_secs(30), || {
-        let out = etcdctl(&env, 3, &["endpoint", "health"]);
-        last = format!("{}{}", out.stdout, out.stderr);
-        out.code == 0
-    });
-    let log = std::fs::read_to_string(lab.host_dir("etcd-1").join("var/log/etcd.log"))
-        .unwrap_or_default();
-    assert!(
-        healthy,
-        "etcd-1 did not become healthy after force-new-cluster: {last}\nlog tail: {}",
-        &log[log.len().saturating_sub(3000)..]
-    );
 
     let passed = run_script(&lab, VERIFY).success();
     let v2_keys = printed(&passed.stdout, "v2_keys");
-    assert!(v2_keys >= 300, "{}", passed.stdout);
+    assert_eq!(v2_keys, 400, "{}", passed.stdout);
+    assert_eq!(printed(&passed.stdout, "hidden"), copied);
     assert_eq!(printed(&passed.stdout, "v3_checked"), v2_keys);
     assert_eq!(printed(&passed.stdout, "missing"), 0);
     assert_eq!(printed(&passed.stdout, "different_value"), 0);
@@ -139,6 +104,18 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
         out.stdout
     };
     ctl(&["del", deleted]);
+    let hidden = ctl(&[
+        "get",
+        "/openshift.io/oauth/accesstokens/_",
+        "--prefix",
+        "--keys-only",
+    ]);
+    let hidden = hidden
+        .lines()
+        .find(|l| !l.is_empty())
+        .expect("a hidden token in v3")
+        .to_string();
+    ctl(&["del", &hidden]);
     let original = ctl(&["get", changed, "--print-value-only"]);
     ctl(&["put", changed, "changed behind its back"]);
     let same = ctl(&["get", rewritten, "--print-value-only"]);
@@ -153,8 +130,9 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
     };
     let stderr = squeeze(&failed.stderr);
     for needle in [
-        "1 missing, 1 with a different value, 1 with a different revision".to_string(),
+        "2 missing, 1 with a different value, 1 with a different revision".to_string(),
         format!("{deleted} (missing)"),
+        format!("{hidden} (missing)"),
         format!("{changed} (different value"),
         format!("{rewritten} (different revision"),
         "runbook::etcd::verify::mismatch".to_string(),

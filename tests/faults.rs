@@ -282,7 +282,7 @@ fn the_first_member_killed_during_the_ttl_step() {
     let inventory = lab.inventory();
     let before = before(&lab);
     let mut run = Running::start(migration(&inventory));
-    run.wait_for_step_start("attach TTLs as leases", STEP_WAIT);
+    run.wait_for_step_start("restore TTLs as leases", STEP_WAIT);
     // Held still while etcd-1 dies, so the fault lands inside the step.
     run.pause();
     kill_etcd(&lab, "etcd-1");
@@ -291,8 +291,8 @@ fn the_first_member_killed_during_the_ttl_step() {
     let said = stopped.stderr_unwrapped();
     // The client spreads requests over the members: the step stops at the first one sent
     // to etcd-1 or, if none was, the next step finds etcd-1 down.
-    if says(&said, "<== step attach TTLs as leases: FAILED") {
-        assert_stopped_at(&stopped, "attach TTLs as leases", &inventory);
+    if says(&said, "<== step restore TTLs as leases: FAILED") {
+        assert_stopped_at(&stopped, "restore TTLs as leases", &inventory);
         assert!(
             says(&said, "(etcd-1 does not answer)"),
             "{}",

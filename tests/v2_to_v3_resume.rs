@@ -13,7 +13,7 @@ use support::migration::{assert_migrated, before};
 use support::running::Running;
 
 /// The steps of `v2-to-v3.rhai` on a three-member lab, in order.
-const STEPS: [&str; 15] = [
+const STEPS: [&str; 16] = [
     "preflight",
     "stop the masters",
     "wait for raft convergence",
@@ -21,11 +21,12 @@ const STEPS: [&str; 15] = [
     "stop etcd",
     "migrate etcd-1",
     "start etcd-1 as a new cluster",
+    "copy the keys etcdctl migrate left out on etcd-1",
     "verify the migrated data on etcd-1",
     "join etcd-2",
     "join etcd-3",
     "wait for health and convergence",
-    "attach TTLs as leases",
+    "restore TTLs as leases",
     "check that every member holds the same data",
     "switch the masters to etcd3",
     "restart the masters",
@@ -172,10 +173,10 @@ fn killed_while_joining_a_member() {
 }
 
 #[test]
-fn killed_while_attaching_leases() {
+fn killed_while_restoring_ttls() {
     kill_and_resume(
         "step_started",
-        "attach TTLs as leases",
+        "restore TTLs as leases",
         Duration::from_millis(300),
     );
 }

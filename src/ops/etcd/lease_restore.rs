@@ -2,13 +2,17 @@
 //! (keys only, in bounded pages at one pinned revision), each planned lease is granted with
 //! the TTL that makes it end at its planned moment, and its keys are attached in guarded
 //! batches (`put(key, ignore_value, lease)` if `mod_revision` is still the one read), as
-//! `lease.attach` does. Keys whose expiry has passed are deleted, guarded the same way, so a
-//! key written again since is never deleted. A key already on a lease is left alone: it was
-//! attached by an earlier run of this step, or rewritten with a lease of its own.
+//! `lease.attach` does. Keys whose expiry has passed are deleted, guarded the same way.
+//!
+//! Only keys as the migration left them are touched: no lease, and the `mod_revision`
+//! `etcdctl migrate` gave them (their v2 `modifiedIndex`), or, for the hidden keys that
+//! `etcd.migrate_missing` wrote, never modified since. A key written again since (a master
+//! on etcd3 recreated it) is left as it is, neither leased with the old object's expiry nor
+//! deleted; a key on a lease was attached by an earlier run of this step.
 
 use super::lease_attach::{next_outcome, BatchOutcome, Job, LeaseError, MAX_TXN_OPS};
 use super::lease_paging::KeyPager;
-use super::ttl_plan::{Origin, TtlPlan};
+use super::ttl_plan::{Origin, PlannedKey, TtlPlan};
 use etcd_client::{Compare, CompareOp, KeyValue, Txn, TxnOp};
 use std::collections::HashMap;
 use tokio::task::JoinSet;
@@ -56,9 +60,11 @@ pub struct GroupReport {
     pub conflicts: u64,
     /// Planned keys v3 no longer has.
     pub gone: u64,
+    /// Planned keys written again since the migration: left alone.
+    pub rewritten: u64,
     /// Keys deleted because their v2 expiry had passed.
     pub expired_deleted: u64,
-    /// Expired keys left in place because they were written again since.
+    /// Expired keys left in place because they were written again (or leased) since.
     pub expired_kept: u64,
     /// Granted TTLs, seconds.
     pub min_ttl: Option<i64>,
@@ -124,6 +130,16 @@ async fn look_up(
     Ok((pager.revision(), found))
 }
 
+/// Whether the v3 key is still what the migration made of the planned v2 key.
+fn as_migrated(kv: &KeyValue, key: &PlannedKey) -> bool {
+    let unmodified = if key.hidden {
+        kv.mod_revision() == kv.create_revision()
+    } else {
+        u64::try_from(kv.mod_revision()) == Ok(key.modified)
+    };
+    kv.lease() == 0 && unmodified
+}
+
 fn cancelled() -> LeaseError {
     LeaseError::Cancelled {
         prefix: "the keys with TTLs".into(),
@@ -186,6 +202,11 @@ pub async fn restore(
                         row.skipped += 1;
                         done += 1;
                     }
+                    Some(kv) if !as_migrated(&kv, key) => {
+                        row.keys += 1;
+                        row.rewritten += 1;
+                        done += 1;
+                    }
                     Some(kv) => {
                         row.keys += 1;
                         row.without_expiry += u64::from(key.origin == Origin::Documented);
@@ -242,13 +263,19 @@ pub async fn restore(
     }
 
     for (g, group) in plan.groups.iter().enumerate() {
-        let present: Vec<KeyValue> = group
-            .expired
-            .iter()
-            .filter_map(|k| found.remove(&k.key))
-            .collect();
-        report.groups[g].gone += (group.expired.len() - present.len()) as u64;
-        done += (group.expired.len() - present.len()) as u64;
+        let mut present: Vec<KeyValue> = Vec::new();
+        for key in &group.expired {
+            let row = &mut report.groups[g];
+            match found.remove(&key.key) {
+                None => row.gone += 1,
+                Some(kv) if !as_migrated(&kv, key) => row.expired_kept += 1,
+                Some(kv) => {
+                    present.push(kv);
+                    continue;
+                }
+            }
+            done += 1;
+        }
         for batch in present.chunks(batch_size) {
             if cancel.is_cancelled() {
                 return Err(cancelled());

@@ -54,6 +54,8 @@ pub struct PlannedKey {
     /// Unix ns at which v2 would delete it (or now + the documented duration).
     pub target: i64,
     pub origin: Origin,
+    /// Its v2 `modifiedIndex`: what `etcdctl migrate` made its `mod_revision`.
+    pub modified: u64,
     pub hidden: bool,
 }
 
@@ -157,6 +159,7 @@ pub fn plan(leaves: &[Leaf], prefixes: &[TtlPrefix], now: i64) -> TtlPlan {
             key: leaf.key.clone(),
             target,
             origin,
+            modified: leaf.modified,
             hidden: leaf.hidden,
         };
         match prefix {

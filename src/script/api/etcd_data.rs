@@ -328,6 +328,10 @@ fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
         let mut map = Map::new();
         map.insert("host".into(), member.host_name().into());
         map.insert("planned".into(), true.into());
+        for count in ["v2_keys", "missing", "written", "hidden", "expired", "appeared"] {
+            map.insert(count.into(), Dynamic::from_int(0));
+        }
+        map.insert("first".into(), Array::new().into());
         return Ok(map);
     }
     let store = migrated_store(ctx, &member)?;
@@ -475,6 +479,14 @@ pub mod etcd_data_api {
             let mut map = Map::new();
             map.insert("host".into(), target.host_name().into());
             map.insert("result".into(), "planned".into());
+            map.insert("planned".into(), true.into());
+            for count in ["v2_keys", "hidden_keys", "ttl_keys"] {
+                map.insert(count.into(), Dynamic::from_int(0));
+            }
+            map.insert(
+                "v2_store".into(),
+                crate::ops::etcd::v2store::capture_dir(&target).into(),
+            );
             return Ok(map);
         }
         let members = ctx.etcd_members()?;

@@ -260,6 +260,7 @@ fn restore_map(report: &RestoreReport, offset: Option<i64>) -> Map {
             map.insert("skipped".into(), int(g.skipped));
             map.insert("conflicts".into(), int(g.conflicts));
             map.insert("gone".into(), int(g.gone));
+            map.insert("rewritten".into(), int(g.rewritten));
             map.insert("expired_deleted".into(), int(g.expired_deleted));
             map.insert("expired_kept".into(), int(g.expired_kept));
             map.insert("min_ttl".into(), optional(g.min_ttl));
@@ -312,6 +313,9 @@ fn run_restore_ttls(
     })? {
         let mut map = Map::new();
         map.insert("planned".into(), true.into());
+        map.insert("leases".into(), Dynamic::from_int(0));
+        map.insert("expired_deleted".into(), Dynamic::from_int(0));
+        map.insert("groups".into(), Array::new().into());
         return Ok(map);
     }
     let (store, offset) = ctx.block_on(async {
