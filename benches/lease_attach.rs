@@ -212,7 +212,10 @@ async fn compare(lab: &Path) -> BenchResult<()> {
     eprintln!("ours: {:.2}s", rows[0].seconds);
 
     let (attached, leases, seconds) = restore_ttls(&client, "/bench/restore").await?;
-    assert_eq!(attached as usize, keys, "lease.restore_ttls attached every key");
+    assert_eq!(
+        attached as usize, keys,
+        "lease.restore_ttls attached every key"
+    );
     rows.push(Row {
         name: format!(
             "lease.restore_ttls (each key's own expiry, {leases} leases, guarded txns of 128, 16 in flight)"

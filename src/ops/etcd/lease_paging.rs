@@ -178,6 +178,64 @@ impl KeyPager {
     }
 }
 
+/// Why [`join_sorted`] stopped.
+#[derive(Debug)]
+pub enum JoinError {
+    Paging(PagingError),
+    Cancelled,
+}
+
+/// Walks v3 over the span of `keys` (sorted by their bytes, as v3 orders them) in pages at
+/// one pinned revision and pairs each key with its v3 entry: `each(i, Some(kv))` for the
+/// keys v3 has, `each(i, None)` for those it lacks, in order. Returns the revision read at.
+pub async fn join_sorted<K: AsRef<[u8]>>(
+    client: &etcd_client::Client,
+    label: &str,
+    keys: &[K],
+    page_size: usize,
+    keys_only: bool,
+    cancel: &tokio_util::sync::CancellationToken,
+    mut each: impl FnMut(usize, Option<&KeyValue>),
+) -> Result<i64, JoinError> {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Ok(0);
+    };
+    let mut end = last.as_ref().to_vec();
+    end.push(0);
+    let (mut pager, _) = KeyPager::pin_range(
+        client,
+        label,
+        first.as_ref().to_vec(),
+        end,
+        page_size,
+        keys_only,
+    )
+    .await
+    .map_err(JoinError::Paging)?;
+    let mut next = 0;
+    loop {
+        let page = tokio::select! {
+            _ = cancel.cancelled() => return Err(JoinError::Cancelled),
+            page = pager.next_page() => page.map_err(JoinError::Paging)?,
+        };
+        let Some(page) = page else { break };
+        for kv in &page {
+            while next < keys.len() && keys[next].as_ref() < kv.key() {
+                each(next, None);
+                next += 1;
+            }
+            if next < keys.len() && keys[next].as_ref() == kv.key() {
+                each(next, Some(kv));
+                next += 1;
+            }
+        }
+    }
+    for i in next..keys.len() {
+        each(i, None);
+    }
+    Ok(pager.revision())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

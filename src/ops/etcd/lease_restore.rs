@@ -11,7 +11,7 @@
 //! deleted; a key on a lease was attached by an earlier run of this step.
 
 use super::lease_attach::{next_outcome, BatchOutcome, Job, LeaseError, MAX_TXN_OPS};
-use super::lease_paging::KeyPager;
+use super::lease_paging::{join_sorted, JoinError};
 use super::ttl_plan::{Origin, PlannedKey, TtlPlan};
 use etcd_client::{Compare, CompareOp, KeyValue, Txn, TxnOp};
 use std::collections::HashMap;
@@ -98,36 +98,26 @@ async fn look_up(
     page_size: usize,
     cancel: &CancellationToken,
 ) -> Result<(i64, HashMap<String, KeyValue>), LeaseError> {
-    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
-        return Ok((0, HashMap::new()));
-    };
-    let mut end = last.as_bytes().to_vec();
-    end.push(0);
-    let (mut pager, _) = KeyPager::pin_range(
+    let mut found = HashMap::with_capacity(keys.len());
+    let revision = join_sorted(
         client,
         "the keys with TTLs",
-        first.as_bytes().to_vec(),
-        end,
+        keys,
         page_size,
         true,
-    )
-    .await?;
-    let mut found = HashMap::with_capacity(keys.len());
-    let mut pending = keys.iter().peekable();
-    loop {
-        let page = tokio::select! {
-            _ = cancel.cancelled() => return Err(cancelled()),
-            page = pager.next_page() => page?,
-        };
-        let Some(page) = page else { break };
-        for kv in page {
-            while pending.next_if(|k| k.as_bytes() < kv.key()).is_some() {}
-            if pending.next_if(|k| k.as_bytes() == kv.key()).is_some() {
-                found.insert(String::from_utf8_lossy(kv.key()).into_owned(), kv);
+        cancel,
+        |i, kv| {
+            if let Some(kv) = kv {
+                found.insert(keys[i].to_string(), kv.clone());
             }
-        }
-    }
-    Ok((pager.revision(), found))
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        JoinError::Paging(e) => LeaseError::Paging(e),
+        JoinError::Cancelled => cancelled(),
+    })?;
+    Ok((revision, found))
 }
 
 /// Whether the v3 key is still what the migration made of the planned v2 key.

@@ -7,7 +7,7 @@
 //! deleted it. The keys get new revisions (etcd assigns them); their TTLs are restored with
 //! the others by `lease.restore_ttls`.
 
-use super::lease_paging::{KeyPager, PagingError};
+use super::lease_paging::{join_sorted, JoinError, PagingError};
 use super::v2store::{Leaf, V2Store};
 use etcd_client::{Compare, CompareOp, Txn, TxnOp};
 use tokio_util::sync::CancellationToken;
@@ -66,37 +66,26 @@ async fn find_missing<'a>(
     v3: &etcd_client::Client,
     cancel: &CancellationToken,
 ) -> Result<Vec<&'a Leaf>, MissingError> {
-    let leaves = &store.leaves;
-    let (Some(first), Some(last)) = (leaves.first(), leaves.last()) else {
-        return Ok(Vec::new());
-    };
-    let mut end = last.key.as_bytes().to_vec();
-    end.push(0);
-    let (mut pager, _) = KeyPager::pin_range(
+    let keys: Vec<&[u8]> = store.leaves.iter().map(|l| l.key.as_bytes()).collect();
+    let mut missing = Vec::new();
+    join_sorted(
         v3,
         "the v2 keys",
-        first.key.as_bytes().to_vec(),
-        end,
+        &keys,
         PAGE_SIZE,
         true,
-    )
-    .await?;
-    let mut missing = Vec::new();
-    let mut pending = leaves.iter().peekable();
-    loop {
-        let page = tokio::select! {
-            _ = cancel.cancelled() => return Err(MissingError::Cancelled),
-            page = pager.next_page() => page?,
-        };
-        let Some(page) = page else { break };
-        for kv in &page {
-            while let Some(leaf) = pending.next_if(|l| l.key.as_bytes() < kv.key()) {
-                missing.push(leaf);
+        cancel,
+        |i, kv| {
+            if kv.is_none() {
+                missing.push(&store.leaves[i]);
             }
-            pending.next_if(|l| l.key.as_bytes() == kv.key());
-        }
-    }
-    missing.extend(pending);
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        JoinError::Paging(e) => MissingError::Paging(e),
+        JoinError::Cancelled => MissingError::Cancelled,
+    })?;
     Ok(missing)
 }
 

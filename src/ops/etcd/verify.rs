@@ -10,9 +10,10 @@
 //! anew; a key on a lease may have a newer `mod_revision` (attaching the lease rewrote it,
 //! without touching its value).
 
-use super::lease_paging::{KeyPager, PagingError};
+use super::lease_paging::{join_sorted, JoinError, PagingError};
 use super::v2store::{Leaf, V2Store};
 use etcd_client::KeyValue;
+use tokio_util::sync::CancellationToken;
 
 /// How many mismatches a report keeps to show.
 pub const SHOWN_MISMATCHES: usize = 10;
@@ -100,6 +101,12 @@ pub enum VerifyError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Paging(#[from] PagingError),
+    #[error("the verification was interrupted")]
+    #[diagnostic(
+        code(runbook::etcd::verify::cancelled),
+        help("it changes nothing: run the step again")
+    )]
+    Cancelled,
     #[error("v3 data on {member} does not match its v2 store: {missing} missing, {different_value} with a different value, {different_revision} with a different revision, of {v2_keys} v2 keys; first: {first}")]
     #[diagnostic(
         code(runbook::etcd::verify::mismatch),
@@ -152,7 +159,7 @@ fn missing(leaf: &Leaf, now_ns: i64, report: &mut VerifyReport) {
 }
 
 /// Compares every leaf of `store` (what `member` was migrated from) with `v3` (the same
-/// member, or the cluster) at `now_ns` (Unix ns, for expiries). Fails with
+/// member, or the cluster) at `now_ns` (Unix ns, for expiries), until `cancel`. Fails with
 /// [`VerifyError::Mismatch`] if any key is missing or different.
 pub async fn verify(
     member: &str,
@@ -160,6 +167,7 @@ pub async fn verify(
     v3: &etcd_client::Client,
     page_size: usize,
     now_ns: i64,
+    cancel: &CancellationToken,
 ) -> Result<VerifyReport, VerifyError> {
     let leaves = &store.leaves;
     let mut report = VerifyReport {
@@ -167,33 +175,24 @@ pub async fn verify(
         hidden: store.hidden() as u64,
         ..VerifyReport::default()
     };
-    if let (Some(first), Some(last)) = (leaves.first(), leaves.last()) {
-        let mut end = last.key.as_bytes().to_vec();
-        end.push(0);
-        let (mut pager, _) = KeyPager::pin_range(
-            v3,
-            "the v2 keys",
-            first.key.as_bytes().to_vec(),
-            end,
-            page_size,
-            false,
-        )
-        .await?;
-        let mut pending = leaves.iter().peekable();
-        while let Some(page) = pager.next_page().await? {
-            for kv in &page {
-                while let Some(leaf) = pending.next_if(|leaf| leaf.key.as_bytes() < kv.key()) {
-                    missing(leaf, now_ns, &mut report);
-                }
-                if let Some(leaf) = pending.next_if(|leaf| leaf.key.as_bytes() == kv.key()) {
-                    compare(leaf, kv, &mut report);
-                }
-            }
-        }
-        for leaf in pending {
-            missing(leaf, now_ns, &mut report);
-        }
-    }
+    let keys: Vec<&[u8]> = leaves.iter().map(|l| l.key.as_bytes()).collect();
+    join_sorted(
+        v3,
+        "the v2 keys",
+        &keys,
+        page_size,
+        false,
+        cancel,
+        |i, kv| match kv {
+            Some(kv) => compare(&leaves[i], kv, &mut report),
+            None => missing(&leaves[i], now_ns, &mut report),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        JoinError::Paging(e) => VerifyError::Paging(e),
+        JoinError::Cancelled => VerifyError::Cancelled,
+    })?;
     if report.passed() {
         return Ok(report);
     }

@@ -190,7 +190,14 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> Result<Map, Box<EvalAltResult
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
     let name = member.host_name();
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let report = ctx.block_on(verify(name, &store, &v3, VERIFY_PAGE_SIZE, now))?;
+    let report = ctx.block_on(verify(
+        name,
+        &store,
+        &v3,
+        VERIFY_PAGE_SIZE,
+        now,
+        &ctx.cancel.token(),
+    ))?;
     Ok(verify_map(name, &report))
 }
 
