@@ -119,6 +119,9 @@ const SHORT_LIVED: [&str; 2] = [
     "/kubernetes.io/masterleases/",
     "/openshift.io/leases/controllers/",
 ];
+/// Procedures that export through `etcdctl migrate` alone, which cannot see hidden keys: their
+/// loss is counted and reported, not taken for a failed run.
+const LOSES_HIDDEN: &str = "manual";
 
 /// What a lab holds after a migration, read from its first member.
 #[derive(Debug)]
@@ -204,9 +207,10 @@ fn check_migrated(name: &str, lab: &Path, plan: &SeedPlan) -> BenchResult<()> {
     }
     let mut expired = 0;
     for (prefix, present, without_lease) in &after.ttl {
+        let loses_hidden = name.starts_with(LOSES_HIDDEN);
         let seeded = plan
             .ttl_keys()
-            .filter(|k| k.key.starts_with(prefix))
+            .filter(|k| k.key.starts_with(prefix) && !(loses_hidden && k.hidden()))
             .count() as u64;
         if *without_lease != 0 {
             problems.push(format!("{without_lease} keys under {prefix} have no lease"));
@@ -217,7 +221,11 @@ fn check_migrated(name: &str, lab: &Path, plan: &SeedPlan) -> BenchResult<()> {
             problems.push(format!("{present} v3 keys under {prefix}, not {seeded}"));
         }
     }
-    if after.v3_keys + expired != keys {
+    let hidden = plan.hidden_keys().count() as u64;
+    let lost = keys.saturating_sub(after.v3_keys + expired);
+    if name.starts_with(LOSES_HIDDEN) && lost == hidden {
+        eprintln!("{name}: LOST {hidden} hidden v2 keys (etcdctl migrate cannot see them)");
+    } else if lost != 0 {
         problems.push(format!(
             "{} v3 keys (+ {expired} whose short lease ran out), not {keys} = the v2 leaves",
             after.v3_keys

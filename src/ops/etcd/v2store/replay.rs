@@ -120,17 +120,8 @@ fn apply_v2(tree: &mut Tree, r: &V2Request) {
     let _ = match r.method.as_slice() {
         b"POST" => tree.create(&path, r.dir, r.val.clone(), true, expire),
         b"PUT" => match r.prev_exist {
-            Some(true) if !compare => tree.update(&path, r.val.clone(), refresh, expire),
-            Some(true) => tree.compare_and_swap(
-                &path,
-                &r.prev_value,
-                r.prev_index,
-                r.val.clone(),
-                refresh,
-                expire,
-            ),
             Some(false) => tree.create(&path, r.dir, r.val.clone(), false, expire),
-            None if compare => tree.compare_and_swap(
+            Some(true) | None if compare => tree.compare_and_swap(
                 &path,
                 &r.prev_value,
                 r.prev_index,
@@ -138,6 +129,7 @@ fn apply_v2(tree: &mut Tree, r: &V2Request) {
                 refresh,
                 expire,
             ),
+            Some(true) => tree.update(&path, r.val.clone(), refresh, expire),
             None => put_plain(tree, &path, r, refresh, expire),
         },
         b"DELETE" if compare => tree.compare_and_delete(&path, &r.prev_value, r.prev_index),
