@@ -17,7 +17,7 @@ use runbook::lab::layout::LabLayout;
 use runbook::lab::seed_plan::SeedPlan;
 use runbook::lab::state::LabState;
 use runbook::lab::{lab_tls, LabOptions};
-use runbook::ops::etcd::v3;
+use runbook::ops::etcd::client::v3;
 use runbook::report::{OutputFormat, Reporter};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,8 +6,8 @@ mod support;
 
 use runbook::interrupt::Interrupt;
 use runbook::inventory::Inventory;
-use runbook::ops::etcd::status::{self, hex_id};
-use runbook::ops::etcd::{hashkv, health, EtcdAccess, EtcdMember};
+use runbook::ops::etcd::cluster::status::{self, hex_id};
+use runbook::ops::etcd::{cluster::hashkv, cluster::health, EtcdAccess, EtcdMember};
 use runbook::transport::TransportPool;
 use std::path::Path;
 use std::sync::Arc;

@@ -9,8 +9,8 @@
 
 mod support;
 
-use runbook::ops::etcd::tls_name::reqwest_builder_for_name;
-use runbook::ops::etcd::{v3, TlsFiles, V2Client};
+use runbook::ops::etcd::client::tls_name::reqwest_builder_for_name;
+use runbook::ops::etcd::{client::v3, TlsFiles, V2Client};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -8,9 +8,9 @@ mod support;
 
 use etcd_client::{Client, GetOptions, PutOptions, Txn, TxnOp};
 use runbook::inventory::Inventory;
-use runbook::ops::etcd::lease_attach::{attach, AttachOptions};
-use runbook::ops::etcd::lease_paging::KeyPager;
-use runbook::ops::etcd::{v3, EtcdMember};
+use runbook::ops::etcd::client::paging::KeyPager;
+use runbook::ops::etcd::lease::attach::{attach, AttachOptions};
+use runbook::ops::etcd::{client::v3, EtcdMember};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -7,8 +7,8 @@
 mod support;
 
 use runbook::inventory::Inventory;
-use runbook::ops::etcd::tls_name::reqwest_builder_for_name;
-use runbook::ops::etcd::{v3, EtcdMember, TlsFiles, TlsMaterial, V2Client};
+use runbook::ops::etcd::client::tls_name::reqwest_builder_for_name;
+use runbook::ops::etcd::{client::v3, EtcdMember, TlsFiles, TlsMaterial, V2Client};
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@ use super::{journal_gate, runtime, Failure};
 use crate::cli::{RunArgs, ScriptArgs};
 use crate::inventory::Inventory;
 use crate::journal::{EventKind, Steps};
-use crate::ops::etcd::facts::RunFacts;
+use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::report::Reporter;
 use crate::script::changes::{Changes, PlanEntry};
 use crate::script::context::RunContext;

@@ -3,7 +3,7 @@
 
 use super::error::LabError;
 use super::seed_plan::{SeedPlan, EMPTY_DIRS};
-use crate::ops::etcd::v2::{SetOptions, ERROR_NODE_EXIST};
+use crate::ops::etcd::client::v2::{SetOptions, ERROR_NODE_EXIST};
 use crate::ops::etcd::{V2Client, V2Error};
 use crate::report::Reporter;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -7,7 +7,7 @@ use super::step_prompt::StepPrompt;
 use crate::interrupt::Interrupt;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
-use crate::ops::etcd::facts::RunFacts;
+use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::ops::etcd::v2store::V2StoreCache;
 use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
 use crate::report::Reporter;

@@ -1,55 +1,19 @@
-//! etcd operations: v2 HTTP API, v3 client, endpoints and TLS.
+//! etcd operations, plain async Rust, grouped by concern. The arrows point one way:
+//! `client` <- `host` <- {`cluster`, `membership`, `backup`} <- `migrate` <- `rollback`;
+//! `lease` and `v2store` depend on `client` (and files) only.
 
-pub mod access;
 pub mod backup;
-pub mod backup_compare;
-pub mod backup_verify;
-pub mod conf_edit;
-pub mod converge;
-pub mod disk_space;
-pub mod endpoint;
-pub mod etcd_stopped;
-pub mod facts;
-pub mod fanout;
-pub mod force_new_cluster;
-pub mod hashkv;
-pub mod health;
-pub mod host_clock;
-pub mod host_step;
-pub mod join;
-pub mod key_count;
-pub mod lease_attach;
-pub mod lease_paging;
-pub mod lease_restore;
-pub mod manifest;
-pub mod member;
-pub mod member_host;
-pub mod member_ready;
+pub mod client;
+pub mod cluster;
+pub mod host;
+pub mod lease;
 pub mod membership;
-pub mod membership_error;
 pub mod migrate;
-pub mod migrate_guards;
-pub mod migrate_missing;
-pub mod migration_record;
-pub mod record_clear;
-pub mod restore;
-pub mod snapshot_check;
-pub mod status;
-pub mod table;
-pub mod tls;
-pub mod tls_check;
-pub mod tls_insecure;
-pub mod tls_name;
-pub mod ttl_plan;
-pub mod tunnel;
-pub mod v2;
+pub mod rollback;
 pub mod v2store;
-pub mod v3;
-pub mod v3_rustls;
-pub mod verify;
 
-pub use access::{AccessError, EtcdAccess};
-pub use endpoint::{EndpointError, EtcdEndpoint};
-pub use member::EtcdMember;
-pub use tls::{TlsError, TlsFiles, TlsMaterial};
-pub use v2::{V2Client, V2Error, V2Node};
+pub use client::access::{AccessError, EtcdAccess};
+pub use client::endpoint::{EndpointError, EtcdEndpoint};
+pub use client::member::EtcdMember;
+pub use client::tls::{TlsError, TlsFiles, TlsMaterial};
+pub use client::v2::{V2Client, V2Error, V2Node};

@@ -5,12 +5,14 @@
 use super::error::{to_rhai, ScriptError};
 use super::etcd::ScriptEtcd;
 use super::host::ScriptHost;
-use crate::ops::etcd::backup::{self, BackupPlan};
-use crate::ops::etcd::backup_verify::{self, BackupSummary, VerifyError};
-use crate::ops::etcd::facts::{RunFacts, VerifiedBackup};
-use crate::ops::etcd::migrate::{self, MigrateError};
-use crate::ops::etcd::migrate_guards::GuardFacts;
-use crate::ops::etcd::{key_count, migrate_missing, snapshot_check, EtcdMember};
+use crate::ops::etcd::backup::take::{self as backup, BackupPlan};
+use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
+use crate::ops::etcd::migrate::facts::{RunFacts, VerifiedBackup};
+use crate::ops::etcd::migrate::guards::GuardFacts;
+use crate::ops::etcd::migrate::run::{self as migrate, MigrateError};
+use crate::ops::etcd::{
+    migrate::key_count, migrate::missing as migrate_missing, migrate::snapshot_check, EtcdMember,
+};
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use crate::transport::Transport;
@@ -103,7 +105,7 @@ fn check_backup(
             let transport = ctx
                 .transport(&member.host)
                 .await
-                .map_err(crate::ops::etcd::host_step::StepError::from)
+                .map_err(crate::ops::etcd::host::step::StepError::from)
                 .map_err(backup::BackupError::from)?;
             backup::check_member(&transport, member, dir, &ctx.cancel.token()).await
         })?;
@@ -308,12 +310,14 @@ fn migrated_store(
     ctx: &RunContext,
     member: &EtcdMember,
 ) -> RhaiResult<Arc<crate::ops::etcd::v2store::V2Store>> {
-    use crate::ops::etcd::v2store::{self, MigratedStoreError, V2StoreError};
+    use crate::ops::etcd::migrate::migrated_store::{self, MigratedStoreError};
+    use crate::ops::etcd::v2store::V2StoreError;
     ctx.block_on(async {
         let transport = connect(ctx, member)
             .await
             .map_err(|e| MigratedStoreError::from(V2StoreError::from(e)))?;
-        v2store::migrated_store(&ctx.v2_stores, &transport, member, &ctx.cancel.token()).await
+        migrated_store::migrated_store(&ctx.v2_stores, &transport, member, &ctx.cancel.token())
+            .await
     })
 }
 
@@ -388,7 +392,7 @@ pub mod etcd_data_api {
             let transport = ctx
                 .transport(&member.host)
                 .await
-                .map_err(crate::ops::etcd::host_step::StepError::from)?;
+                .map_err(crate::ops::etcd::host::step::StepError::from)?;
             snapshot_check::has_v2_snapshot(&transport, &member.data_dir, &ctx.cancel.token()).await
         })
     }
@@ -485,7 +489,7 @@ pub mod etcd_data_api {
             }
             map.insert(
                 "v2_store".into(),
-                crate::ops::etcd::v2store::capture_dir(&target).into(),
+                crate::ops::etcd::migrate::capture::capture_dir(&target).into(),
             );
             return Ok(map);
         }
@@ -501,7 +505,7 @@ pub mod etcd_data_api {
             let mut connected = Vec::with_capacity(members.len());
             for member in members {
                 let transport = ctx.transport(&member.host).await.map_err(|e| {
-                    MigrateError::from(crate::ops::etcd::host_step::StepError::from(e))
+                    MigrateError::from(crate::ops::etcd::host::step::StepError::from(e))
                 })?;
                 connected.push((member, transport));
             }
@@ -511,7 +515,7 @@ pub mod etcd_data_api {
         let store = &outcome.v2_store;
         ctx.v2_stores.insert(
             &outcome.host,
-            &crate::ops::etcd::v2store::member_dir_of(&outcome.v2_store_dir),
+            &crate::ops::etcd::migrate::capture::member_dir_of(&outcome.v2_store_dir),
             store.clone(),
         );
         let count = |n: usize| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));

@@ -5,12 +5,12 @@
 use super::error::ScriptError;
 use super::etcd::ScriptEtcd;
 use super::etcd_membership::find_member;
-use crate::ops::etcd::backup_compare::{compare_with_backup, CompareError};
-use crate::ops::etcd::backup_verify::VerifyError;
-use crate::ops::etcd::host_step::StepError;
-use crate::ops::etcd::migration_record::RecordError;
-use crate::ops::etcd::record_clear::{clear_record, ClearError};
-use crate::ops::etcd::restore::{restore_member, RestoreError};
+use crate::ops::etcd::backup::verify::VerifyError;
+use crate::ops::etcd::host::step::StepError;
+use crate::ops::etcd::migrate::record::RecordError;
+use crate::ops::etcd::rollback::compare::{compare_with_backup, CompareError};
+use crate::ops::etcd::rollback::record_clear::{clear_record, ClearError};
+use crate::ops::etcd::rollback::restore::{restore_member, RestoreError};
 use crate::ops::etcd::EtcdMember;
 use rhai::plugin::*;
 use rhai::{Dynamic, EvalAltResult, Map};

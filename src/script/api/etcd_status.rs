@@ -6,10 +6,10 @@
 use super::error::{to_rhai, ScriptError};
 use super::etcd::ScriptEtcd;
 use crate::duration::parse_duration;
-use crate::ops::etcd::converge::{self, ConvergeOptions};
-use crate::ops::etcd::health::{self, ClusterHealth};
-use crate::ops::etcd::status::{self, hex_id, ClusterStatus};
-use crate::ops::etcd::{hashkv, hashkv::ClusterHashKv};
+use crate::ops::etcd::cluster::converge::{self, ConvergeOptions};
+use crate::ops::etcd::cluster::health::{self, ClusterHealth};
+use crate::ops::etcd::cluster::status::{self, hex_id, ClusterStatus};
+use crate::ops::etcd::{cluster::hashkv, cluster::hashkv::ClusterHashKv};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use std::sync::Arc;

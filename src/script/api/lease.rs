@@ -3,12 +3,13 @@
 use super::error::{to_rhai, ScriptError};
 use super::etcd::{ScriptEtcd, ScriptLease};
 use super::etcd_membership::find_member;
-use crate::ops::etcd::host_clock;
-use crate::ops::etcd::lease_attach::{attach, parse_ttl, AttachOptions, AttachReport};
-use crate::ops::etcd::lease_restore::{restore, RestoreOptions, RestoreReport};
-use crate::ops::etcd::ttl_plan::{self, TtlPrefix};
-use crate::ops::etcd::v2store::{migrated_store, MigratedStoreError, V2StoreError};
-use crate::ops::etcd::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
+use crate::ops::etcd::host::clock as host_clock;
+use crate::ops::etcd::lease::attach::{attach, parse_ttl, AttachOptions, AttachReport};
+use crate::ops::etcd::lease::plan::{self as ttl_plan, TtlPrefix};
+use crate::ops::etcd::lease::restore::{restore, RestoreOptions, RestoreReport};
+use crate::ops::etcd::migrate::migrated_store::{migrated_store, MigratedStoreError};
+use crate::ops::etcd::migrate::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
+use crate::ops::etcd::v2store::V2StoreError;
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use rhai::plugin::*;
@@ -112,7 +113,7 @@ fn run_attach(
 /// requests over every member, so a dead one shows up only as a failed request.
 fn naming_the_member(
     ctx: &RunContext,
-    error: &crate::ops::etcd::lease_attach::LeaseError,
+    error: &crate::ops::etcd::lease::attach::LeaseError,
     members: &[crate::ops::etcd::EtcdMember],
 ) -> Option<Box<EvalAltResult>> {
     let silent: Vec<String> = ctx.runtime.block_on(async {
@@ -238,7 +239,7 @@ fn ttl_prefixes(prefixes: &Array) -> Result<Vec<TtlPrefix>, Box<EvalAltResult>> 
             };
             if prefix.trim_matches('/').is_empty() {
                 return Err(to_rhai(
-                    crate::ops::etcd::lease_attach::LeaseError::Prefix { prefix },
+                    crate::ops::etcd::lease::attach::LeaseError::Prefix { prefix },
                 ));
             }
             Ok(TtlPrefix { prefix, seconds })
@@ -325,18 +326,18 @@ fn run_restore_ttls(
         map.insert("groups".into(), Array::new().into());
         return Ok(map);
     }
-    let (store, offset) = ctx.block_on(async {
-        let transport = ctx
-            .transport(&member.host)
+    let transport = ctx.block_on(async {
+        ctx.transport(&member.host)
             .await
-            .map_err(|e| MigratedStoreError::from(V2StoreError::from(FileError::from(e))))?;
-        let store =
-            migrated_store(&ctx.v2_stores, &transport, &member, &ctx.cancel.token()).await?;
-        let offset = host_clock::offset(&transport, &ctx.cancel.token())
-            .await
-            .map_err(|e| MigratedStoreError::from(V2StoreError::from(e)))?;
-        Ok::<_, MigratedStoreError>((store, offset))
+            .map_err(|e| MigratedStoreError::from(V2StoreError::from(FileError::from(e))))
     })?;
+    let store = ctx.block_on(migrated_store(
+        &ctx.v2_stores,
+        &transport,
+        &member,
+        &ctx.cancel.token(),
+    ))?;
+    let offset = ctx.block_on(host_clock::offset(&transport, &ctx.cancel.token()))?;
     let skew = offset.unwrap_or(0);
     if skew.abs() > 5_000_000_000 {
         ctx.reporter.status(&format!(

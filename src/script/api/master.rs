@@ -4,7 +4,7 @@
 use super::error::{to_rhai, ScriptError};
 use crate::duration::{format_duration, parse_duration};
 use crate::inventory::Host;
-use crate::ops::etcd::member_host::stamp;
+use crate::ops::etcd::host::member_host::stamp;
 use crate::ops::master::config_file::{config_path, switch, ConfigFileError, Switch};
 use crate::ops::master::services::{self, MasterServiceError};
 use crate::ops::master::ttl_durations;

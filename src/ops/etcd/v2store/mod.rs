@@ -6,9 +6,7 @@
 //! running member up to the last entry written, at no cost to etcd.
 
 pub mod cache;
-pub mod capture;
 pub mod leaves;
-pub mod migrated;
 pub mod proto;
 pub mod replay;
 pub mod snap_file;
@@ -17,9 +15,7 @@ pub mod tree;
 pub mod wal;
 
 pub use cache::V2StoreCache;
-pub use capture::{capture, capture_dir, member_dir_of, CaptureError};
 pub use leaves::{is_hidden, Leaf};
-pub use migrated::{migrated_store, MigratedStoreError};
 pub use replay::ReplayStats;
 pub use source::{read_member_dir, V2StoreError};
 

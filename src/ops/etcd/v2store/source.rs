@@ -6,7 +6,6 @@
 use super::snap_file::{self, SnapError, Snapshot};
 use super::wal::{self, Segment, WalError};
 use super::{leaves, replay, tree::Tree, ReplayStats, V2Store};
-use crate::ops::etcd::host_step::{self, StepError};
 use crate::transport::files::FileError;
 use crate::transport::{shell_quote, RunOptions, Transport};
 use tokio_util::sync::CancellationToken;
@@ -60,9 +59,17 @@ pub enum V2StoreError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     File(#[from] FileError),
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Step(#[from] StepError),
+    #[error("{host}: listing the etcd files in {dir} failed (exit {code}): {detail}")]
+    #[diagnostic(
+        code(runbook::etcd::v2store::listing),
+        help("the files are read as the connecting user: check that it may read {dir} on {host}")
+    )]
+    Listing {
+        host: String,
+        dir: String,
+        code: i32,
+        detail: String,
+    },
 }
 
 /// The names in `<dir>/snap` and `<dir>/wal`.
@@ -84,7 +91,10 @@ for f in "$d"/wal/*.wal; do [ -f "$f" ] && printf 'wal %s\n' "${{f##*/}}"; done
 exit 0"#,
         dir = shell_quote(dir)
     );
-    let output = host_step::run(transport, &script, &RunOptions::default(), cancel).await?;
+    let output = transport
+        .run(&script, &RunOptions::default(), cancel)
+        .await
+        .map_err(FileError::from)?;
     if output.code == NOT_A_MEMBER_DIR {
         return Err(V2StoreError::NotMemberDir {
             host: transport.host_name().to_string(),
@@ -92,9 +102,13 @@ exit 0"#,
         });
     }
     if !output.success() {
-        return Err(
-            StepError::failed(transport.host_name(), "listing the etcd files", &output).into(),
-        );
+        let stderr = output.stderr_text();
+        return Err(V2StoreError::Listing {
+            host: transport.host_name().to_string(),
+            dir: dir.to_string(),
+            code: output.code,
+            detail: stderr.trim().to_string(),
+        });
     }
     let mut listing = Listing {
         snaps: Vec::new(),

@@ -1,0 +1,239 @@
+//! Comparing members' key-value stores: the cluster's current revision is read
+//! once, then every member hashes its store at that same revision (`HashKV`),
+//! so equal hashes mean equal data (`etcdctl endpoint hashkv`, as the migration
+//! notes advise after `etcdctl migrate`).
+
+use crate::ops::etcd::client::access::EtcdAccess;
+use crate::ops::etcd::client::fanout::{ask_each, error_text, v3_error_text};
+use crate::ops::etcd::client::member::EtcdMember;
+use crate::ops::etcd::cluster::table;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One member's hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberHash {
+    /// The hash of the keys at `revision`.
+    pub hash: u32,
+    /// The revision hashed.
+    pub revision: i64,
+    /// The member's compaction revision (history before it is gone).
+    pub compact_revision: i64,
+}
+
+/// A member and its hash, or why it could not give one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberHashKv {
+    pub member: String,
+    pub host: String,
+    pub endpoint: String,
+    pub result: Result<MemberHash, String>,
+}
+
+/// Every member's hash at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterHashKv {
+    /// The revision every member was asked to hash.
+    pub revision: i64,
+    pub members: Vec<MemberHashKv>,
+}
+
+/// Members whose stores differ, or that could not be compared.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("etcd members disagree on the key-value store at revision {revision}:\n{details}")]
+#[diagnostic(
+    code(runbook::etcd::hashkv_differ),
+    help("members with a different hash hold different data: do not go on; compare their keys (`etcdctl get --prefix`), and rebuild a diverged member from a healthy one (remove it, wipe its data dir, add it back)")
+)]
+pub struct HashKvDiffer {
+    pub revision: i64,
+    pub details: String,
+}
+
+/// The cluster's current revision could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot read the current revision of the etcd cluster: {reason}")]
+#[diagnostic(
+    code(runbook::etcd::revision),
+    help("no member answered a v3 read; check `etcd.health()`, and that etcd runs on the members (`systemctl status etcd`)")
+)]
+pub struct NoRevision {
+    pub reason: String,
+}
+
+impl ClusterHashKv {
+    /// Every member answered, all with the same hash.
+    pub fn agree(&self) -> bool {
+        let mut hashes = self
+            .members
+            .iter()
+            .map(|m| m.result.as_ref().map(|h| h.hash));
+        match hashes.next() {
+            Some(Ok(first)) => hashes.all(|h| h == Ok(first)),
+            _ => false,
+        }
+    }
+
+    /// The hash most members share (the first seen on a tie).
+    pub fn majority_hash(&self) -> Option<u32> {
+        let mut counts: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
+        for (order, member) in self.members.iter().enumerate() {
+            if let Ok(h) = &member.result {
+                counts.entry(h.hash).or_insert((0, order)).0 += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
+            .map(|(hash, _)| hash)
+    }
+
+    /// `Err` listing the members that differ from the majority or gave no hash.
+    pub fn expect_agree(&self) -> Result<(), HashKvDiffer> {
+        if self.agree() {
+            return Ok(());
+        }
+        let majority = self.majority_hash();
+        let details = self
+            .members
+            .iter()
+            .filter_map(|m| match (&m.result, majority) {
+                (Ok(h), Some(common)) if h.hash == common => None,
+                (Ok(h), Some(common)) => Some(format!(
+                    "  {} ({}): hash {} differs from {} (held by most members)",
+                    m.member, m.endpoint, h.hash, common
+                )),
+                (Ok(h), None) => Some(format!("  {} ({}): hash {}", m.member, m.endpoint, h.hash)),
+                (Err(e), _) => Some(format!("  {} ({}): no hash: {e}", m.member, m.endpoint)),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Err(HashKvDiffer {
+            revision: self.revision,
+            details,
+        })
+    }
+
+    /// A table like `etcdctl endpoint hashkv -w table`.
+    pub fn table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .members
+            .iter()
+            .map(|m| match &m.result {
+                Ok(h) => vec![
+                    m.member.clone(),
+                    m.endpoint.clone(),
+                    h.hash.to_string(),
+                    h.revision.to_string(),
+                    h.compact_revision.to_string(),
+                    String::new(),
+                ],
+                Err(e) => vec![
+                    m.member.clone(),
+                    m.endpoint.clone(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    e.clone(),
+                ],
+            })
+            .collect();
+        table::render(
+            &[
+                "MEMBER",
+                "ENDPOINT",
+                "HASH",
+                "REVISION",
+                "COMPACT REVISION",
+                "ERROR",
+            ],
+            &rows,
+        )
+    }
+}
+
+/// The cluster's current revision: a linearizable read's header, from the first
+/// member that answers.
+pub async fn current_revision(
+    access: &EtcdAccess,
+    members: &[EtcdMember],
+) -> Result<i64, NoRevision> {
+    let mut reasons = Vec::new();
+    for member in members {
+        let read = async {
+            let mut client = access.v3_member(member).await.map_err(|e| error_text(&e))?;
+            let options = etcd_client::GetOptions::new().with_count_only();
+            let response = client
+                .get("health", Some(options))
+                .await
+                .map_err(|e| v3_error_text(&e))?;
+            response
+                .header()
+                .map(|h| h.revision())
+                .ok_or_else(|| "the answer had no header".to_string())
+        };
+        match tokio::time::timeout(access.timeout(), read).await {
+            Ok(Ok(revision)) => return Ok(revision),
+            Ok(Err(reason)) => reasons.push(format!("{}: {reason}", member.name)),
+            Err(_) => reasons.push(format!("{}: no answer in time", member.name)),
+        }
+    }
+    Err(NoRevision {
+        reason: if reasons.is_empty() {
+            "no members".into()
+        } else {
+            reasons.join("; ")
+        },
+    })
+}
+
+/// Hashes every member's store at the cluster's current revision, concurrently.
+pub async fn collect(
+    access: &EtcdAccess,
+    members: &[EtcdMember],
+) -> Result<ClusterHashKv, NoRevision> {
+    let revision = current_revision(access, members).await?;
+    let answers = ask_each(members, access.timeout(), |member| {
+        member_hash(access, member, revision)
+    })
+    .await;
+    let mut out = Vec::with_capacity(members.len());
+    for (member, result) in members.iter().zip(answers) {
+        let endpoint = access.endpoint_text(member).await;
+        out.push(MemberHashKv {
+            member: member.name.clone(),
+            host: member.host.name.clone(),
+            endpoint,
+            result,
+        });
+    }
+    Ok(ClusterHashKv {
+        revision,
+        members: out,
+    })
+}
+
+async fn member_hash(
+    access: &EtcdAccess,
+    member: &EtcdMember,
+    revision: i64,
+) -> Result<MemberHash, String> {
+    let mut client = access.v3_member(member).await.map_err(|e| error_text(&e))?;
+    loop {
+        match client.hash_kv(revision).await {
+            Ok(response) => {
+                return Ok(MemberHash {
+                    hash: response.hash(),
+                    revision,
+                    compact_revision: response.compact_version(),
+                })
+            }
+            // A follower a moment behind has not applied `revision` yet: ask
+            // again (the caller's timeout bounds the wait).
+            Err(e) if e.to_string().contains("future revision") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(v3_error_text(&e)),
+        }
+    }
+}

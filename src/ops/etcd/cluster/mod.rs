@@ -1,0 +1,7 @@
+//! Read-only views of the cluster: health, status, hashkv agreement, raft convergence, and their tables.
+
+pub mod converge;
+pub mod hashkv;
+pub mod health;
+pub mod status;
+pub mod table;

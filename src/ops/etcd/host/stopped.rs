@@ -1,0 +1,242 @@
+//! Proving etcd is stopped on a member before its data dir is rewritten:
+//! the service is not active, no process holds files of the data dir
+//! (a `/proc/*/fd` scan, which needs nothing beyond `ls`), the v3 backend is
+//! not locked (when `flock` exists) and the client port accepts no connection
+//! (tried from the control machine, and from the host when it has bash).
+//!
+//! `etcdctl migrate` on a data dir that a running etcd holds waits forever for
+//! the lock on `member/snap/db`; these checks say why instead.
+
+use crate::ops::etcd::client::member::EtcdMember;
+use crate::ops::etcd::host::step::{self as host_step, StepError};
+use crate::ops::service::{ServiceError, ServiceManager};
+use crate::transport::{shell_quote, Transport};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const STOP_HELP: &str = "stop etcd on every member first (`systemctl stop etcd`, or `host.service(\"etcd\").stop()` in a runbook) and try again";
+
+/// Why etcd is not (provably) stopped on a member.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum EtcdRunning {
+    #[error("etcd is still running on {host}: `{command}` reports the service {service} active")]
+    #[diagnostic(code(runbook::etcd::running::service), help("{STOP_HELP}"))]
+    ServiceActive {
+        host: String,
+        service: String,
+        command: String,
+    },
+    #[error("etcd is still running on {host}: process(es) {processes} hold files of {data_dir}")]
+    #[diagnostic(
+        code(runbook::etcd::running::process),
+        help("stop them (etcd, or anything else using the data dir) and try again; `ls -l /proc/<pid>/fd` on {host} shows what they hold")
+    )]
+    ProcessHoldsDataDir {
+        host: String,
+        data_dir: String,
+        processes: String,
+    },
+    #[error("etcd is still running on {host}: {db} is locked by another process")]
+    #[diagnostic(
+        code(runbook::etcd::running::locked),
+        help("a process (etcd, or a running `etcdctl migrate`/`backup --with-v3`) holds the lock on the v3 backend; stop it and try again")
+    )]
+    DbLocked { host: String, db: String },
+    #[error("etcd is still running on {host}: its client port {address} accepts connections (checked from {from})")]
+    #[diagnostic(code(runbook::etcd::running::port), help("{STOP_HELP}"))]
+    PortOpen {
+        host: String,
+        address: String,
+        from: String,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Step(#[from] StepError),
+}
+
+/// Host and port of the member's client URL.
+fn client_address(member: &EtcdMember) -> Option<(String, u16)> {
+    let url = reqwest::Url::parse(&member.endpoint.client_url).ok()?;
+    let host = url.host_str()?.trim_matches(['[', ']']).to_string();
+    Some((host, url.port_or_known_default()?))
+}
+
+/// Fails if the member's service is active.
+pub async fn check_service(
+    transport: &Transport,
+    member: &EtcdMember,
+    cancel: &CancellationToken,
+) -> Result<(), EtcdRunning> {
+    let manager = ServiceManager::from_host(&member.host);
+    if manager
+        .is_active(transport, &member.service, cancel)
+        .await?
+    {
+        return Err(EtcdRunning::ServiceActive {
+            host: member.host_name().to_string(),
+            service: member.service.clone(),
+            command: manager.command(
+                crate::ops::service::ServiceAction::IsActive,
+                &member.service,
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Fails if the client port accepts a TCP connection from the control machine.
+pub async fn check_port_from_here(member: &EtcdMember) -> Result<(), EtcdRunning> {
+    let Some((ip, port)) = client_address(member) else {
+        return Ok(());
+    };
+    let connect = tokio::net::TcpStream::connect((ip.as_str(), port));
+    // Refused, unreachable or silent: nothing serves the port as far as this machine can tell.
+    if let Ok(Ok(_stream)) = tokio::time::timeout(Duration::from_secs(3), connect).await {
+        return Err(EtcdRunning::PortOpen {
+            host: member.host_name().to_string(),
+            address: format!("{ip}:{port}"),
+            from: "the control machine".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The pids whose open files (in `ls -l /proc/[0-9]*/fd` output) lie in the
+/// data dir itself or under its `member` directory (not the backups beside it).
+pub fn holders(listing: &str, data_dirs: &[&str]) -> Vec<u32> {
+    let inside = |target: &str| {
+        data_dirs.iter().any(|dir| {
+            let dir = dir.trim_end_matches('/');
+            let member = format!("{dir}/member");
+            target == dir || target == member || target.starts_with(&format!("{member}/"))
+        })
+    };
+    let mut pids = Vec::new();
+    let mut current: Option<u32> = None;
+    for line in listing.lines() {
+        if let Some(header) = line.strip_prefix("/proc/") {
+            current = header.strip_suffix("/fd:").and_then(|pid| pid.parse().ok());
+            continue;
+        }
+        let Some(pid) = current else { continue };
+        if let Some((_, target)) = line.split_once(" -> ") {
+            let target = target.strip_suffix(" (deleted)").unwrap_or(target);
+            if inside(target) && !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}
+
+/// Fails if a process holds files of the data dir, or the v3 backend is locked.
+pub async fn check_host(
+    transport: &Transport,
+    member: &EtcdMember,
+    cancel: &CancellationToken,
+) -> Result<(), EtcdRunning> {
+    let host = member.host_name().to_string();
+    let data = shell_quote(&member.data_dir);
+    // The first line is the data dir with symlinks resolved, as /proc shows paths.
+    let scan = format!(
+        r#"d={data}
+readlink -f -- "$d" 2>/dev/null || printf '%s\n' "$d"
+ls -l /proc/[0-9]*/fd 2>/dev/null
+exit 0"#
+    );
+    let output = host_step::run_ok(transport, "scanning /proc for etcd", &scan, cancel).await?;
+    let text = output.stdout_text();
+    let (real, listing) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    let pids = holders(listing, &[&member.data_dir, real.trim()]);
+    if !pids.is_empty() {
+        let list = pids
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let names = format!(
+            "for p in {list}; do printf '%s (%s)\\n' \"$p\" \"$(cat /proc/$p/comm 2>/dev/null)\"; done"
+        );
+        let described = host_step::run_ok(transport, "naming processes", &names, cancel)
+            .await
+            .map(|o| o.stdout_text().lines().collect::<Vec<_>>().join(", "))
+            .unwrap_or(list);
+        return Err(EtcdRunning::ProcessHoldsDataDir {
+            host,
+            data_dir: member.data_dir.clone(),
+            processes: described,
+        });
+    }
+
+    let db = format!("{}/member/snap/db", member.data_dir.trim_end_matches('/'));
+    let (ip, port) = client_address(member).unwrap_or_default();
+    // flock(1) creates missing files, so only an existing db is tried.
+    let probe = format!(
+        r#"db={db}
+if [ -f "$db" ] && command -v flock >/dev/null 2>&1; then
+  flock -n -s "$db" true || echo locked
+fi
+if [ -n {ip} ] && command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' {ip} {port} 2>/dev/null && echo open
+fi
+exit 0"#,
+        db = shell_quote(&db),
+        ip = shell_quote(&ip),
+    );
+    let output =
+        host_step::run_ok(transport, "probing etcd's lock and port", &probe, cancel).await?;
+    let said = output.stdout_text();
+    if said.lines().any(|l| l == "locked") {
+        return Err(EtcdRunning::DbLocked { host, db });
+    }
+    if said.lines().any(|l| l == "open") {
+        return Err(EtcdRunning::PortOpen {
+            host: host.clone(),
+            address: format!("{ip}:{port}"),
+            from: host,
+        });
+    }
+    Ok(())
+}
+
+/// Every check, for the member whose data dir is about to be rewritten.
+pub async fn check_stopped(
+    transport: &Transport,
+    member: &EtcdMember,
+    cancel: &CancellationToken,
+) -> Result<(), EtcdRunning> {
+    check_service(transport, member, cancel).await?;
+    check_host(transport, member, cancel).await?;
+    check_port_from_here(member).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_holders_of_the_member_dir_only() {
+        let listing = "\
+/proc/10/fd:
+total 0
+lr-x------ 1 root root 64 Nov 24 10:28 0 -> /dev/null
+l-wx------ 1 root root 64 Nov 24 10:28 11 -> /var/lib/etcd/member/wal/0.tmp
+
+/proc/11/fd:
+lr-x------ 1 root root 64 Nov 24 10:28 3 -> /var/lib/etcd/openshift-backup-pre-migration1/member/snap/db
+lr-x------ 1 root root 64 Nov 24 10:28 4 -> /var/lib/etcd2/member/snap/db
+
+/proc/12/fd:
+lrwx------ 1 root root 64 Nov 24 10:28 7 -> /data/etcd/member/snap/db (deleted)
+";
+        assert_eq!(holders(listing, &["/var/lib/etcd/"]), vec![10]);
+        assert_eq!(
+            holders(listing, &["/var/lib/etcd", "/data/etcd"]),
+            vec![10, 12]
+        );
+        assert!(holders(listing, &["/srv"]).is_empty());
+    }
+}

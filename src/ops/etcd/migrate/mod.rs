@@ -1,0 +1,12 @@
+//! The v2 -> v3 migration itself: its guards and record, the v3 key count, the v2 snapshot check, the copy of the v2 store it migrates, `etcdctl migrate`, the keys it leaves out, and the verification.
+
+pub mod capture;
+pub mod facts;
+pub mod guards;
+pub mod key_count;
+pub mod migrated_store;
+pub mod missing;
+pub mod record;
+pub mod run;
+pub mod snapshot_check;
+pub mod verify;
