@@ -151,10 +151,10 @@ for o in [#{tolerance: -1}, #{timeout: "soon"}, #{interval: 5}, #{toleranse: 1}]
     let done = run_script(work.path(), &inventory, "options.rhai", script).success();
     assert!(!done.stdout.contains("no error"), "{}", done.stdout);
     for needle in [
-        "runbook::etcd::option: option `tolerance` must be a whole number",
-        "option `timeout`:",
-        "option `interval` must be a duration string",
-        "unknown option `toleranse` for wait_converged",
+        "runbook::option: etcd.wait_converged option `tolerance` must be a whole number >= 0, not `-1`",
+        "etcd.wait_converged option `timeout`:",
+        "runbook::option: etcd.wait_converged option `interval` must be a duration, not `5`",
+        "runbook::option: etcd.wait_converged has no option `toleranse`",
     ] {
         assert!(done.stdout.contains(needle), "{needle}\n{}", done.stdout);
     }

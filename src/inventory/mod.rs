@@ -5,6 +5,7 @@ pub mod error;
 pub mod format;
 pub mod host;
 pub mod ini;
+pub mod load;
 pub mod model;
 pub mod range;
 pub mod raw;

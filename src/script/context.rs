@@ -117,6 +117,12 @@ impl RunContext {
             .await
     }
 
+    /// What the run has established so far (a panic elsewhere cannot leave the facts
+    /// half-written: every update is one call).
+    pub fn facts(&self) -> std::sync::MutexGuard<'_, RunFacts> {
+        self.facts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The members of the inventory's `[etcd]` group, in inventory order.
     pub fn etcd_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
         let Some(hosts) = self.inventory.group("etcd") else {

@@ -18,13 +18,7 @@ pub fn build_engine(ctx: Arc<RunContext>, module_path: Vec<PathBuf>, sources: So
     let mut engine = Engine::new();
     set_limits(&mut engine);
 
-    api::error::register(&mut engine);
-    api::etcd::register(&mut engine);
-    api::step::register(&mut engine, ctx.clone());
-    engine.register_global_module(rhai::exported_module!(api::host::host_api).into());
-    engine.register_global_module(rhai::exported_module!(api::service::service_api).into());
-    engine.register_global_module(rhai::exported_module!(api::inventory::inventory_api).into());
-    engine.register_global_module(rhai::exported_module!(api::master::master_api).into());
+    api::register(&mut engine, ctx.clone());
 
     let reporter = ctx.reporter.clone();
     engine.on_print(move |text| reporter.print(text));

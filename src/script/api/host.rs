@@ -1,8 +1,8 @@
 //! `Host` in Rhai: run commands, read and write files, control services on one inventory host.
 
 use super::error::{to_rhai, ScriptError};
+use super::options::Options;
 use super::service::ScriptService;
-use crate::duration::parse_duration;
 use crate::inventory::Host;
 use crate::script::context::RunContext;
 use crate::transport::target::command_timeout;
@@ -64,28 +64,19 @@ impl ScriptHost {
     /// Options from a script map (`#{timeout: "30s", stdin: "..."}`), defaulting the
     /// timeout from `runbook_command_timeout`.
     fn run_options(&self, options: &Map) -> Result<RunOptions, Box<EvalAltResult>> {
+        let options = Options::new("host.run", options, &["timeout", "stdin"])?;
         let mut run = RunOptions {
             timeout: command_timeout(&self.host).map_err(to_rhai)?,
             ..RunOptions::default()
         };
-        if let Some(value) = options.get("timeout") {
-            run.timeout = Some(parse_duration(&value.to_string()).map_err(to_rhai)?);
+        if let Some(timeout) = options.duration("timeout")? {
+            run.timeout = Some(timeout);
         }
-        if let Some(stdin) = options.get("stdin") {
+        if let Some(stdin) = options.value("stdin") {
             run.stdin = Some(match stdin.clone().try_cast::<rhai::Blob>() {
                 Some(bytes) => bytes,
                 None => stdin.to_string().into_bytes(),
             });
-        }
-        for key in options.keys() {
-            if !matches!(key.as_str(), "timeout" | "stdin") {
-                return Err(ScriptError::new(
-                    format!("unknown option `{key}` for run"),
-                    "runbook::host::option",
-                    Some("run options are `timeout` (e.g. \"30s\") and `stdin`".into()),
-                )
-                .into_rhai());
-            }
         }
         Ok(run)
     }
@@ -396,7 +387,7 @@ pub mod host_api {
     /// A service on the host: `.start()`, `.stop()`, `.restart()`, `.is_active()`.
     #[rhai_fn(pure)]
     pub fn service(host: &mut ScriptHost, name: &str) -> ScriptService {
-        ScriptService::new(host.clone(), name)
+        ScriptService::new(host.host.clone(), host.ctx.clone(), name)
     }
 
     #[rhai_fn(pure)]

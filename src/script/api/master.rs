@@ -2,7 +2,8 @@
 //! the TTLs it implies) and their services.
 
 use super::error::{to_rhai, ScriptError};
-use crate::duration::{format_duration, parse_duration};
+use super::options::Options;
+use crate::duration::format_duration;
 use crate::inventory::Host;
 use crate::ops::etcd::host::member_host::stamp;
 use crate::ops::master::config_file::{config_path, switch, ConfigFileError, Switch};
@@ -221,20 +222,10 @@ pub mod master_api {
         master: &mut ScriptMaster,
         options: Map,
     ) -> Result<Array, Box<EvalAltResult>> {
-        let mut wait = Duration::from_secs(120);
-        for (key, value) in options {
-            match key.as_str() {
-                "timeout" => wait = parse_duration(&value.to_string()).map_err(to_rhai)?,
-                other => {
-                    return Err(ScriptError::new(
-                        format!("unknown option `{other}`"),
-                        "runbook::master::option",
-                        Some("the only option is `timeout`".into()),
-                    )
-                    .into_rhai())
-                }
-            }
-        }
+        let options = Options::new("master.restart", &options, &["timeout"])?;
+        let wait = options
+            .duration("timeout")?
+            .unwrap_or(Duration::from_secs(120));
         master.restart_all(wait)
     }
 }

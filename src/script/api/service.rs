@@ -1,14 +1,17 @@
 //! `Service` in Rhai: start, stop, restart and query one service on one host.
 
-use super::host::ScriptHost;
+use crate::inventory::Host;
 use crate::ops::service::{ServiceAction, ServiceError, ServiceManager};
+use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::EvalAltResult;
+use std::sync::Arc;
 
 /// A named service on a host, controlled by systemctl or the host's `runbook_service_command`.
 #[derive(Clone)]
 pub struct ScriptService {
-    host: ScriptHost,
+    host: Arc<Host>,
+    ctx: Arc<RunContext>,
     name: String,
 }
 
@@ -23,25 +26,26 @@ fn action_primitive(action: ServiceAction) -> &'static str {
 }
 
 impl ScriptService {
-    pub fn new(host: ScriptHost, name: &str) -> ScriptService {
+    pub fn new(host: Arc<Host>, ctx: Arc<RunContext>, name: &str) -> ScriptService {
         ScriptService {
             host,
+            ctx,
             name: name.to_string(),
         }
     }
 
     fn control(&self, action: ServiceAction) -> Result<(), Box<EvalAltResult>> {
-        if self.host.ctx.planned_change(action_primitive(action), || {
-            format!("{} {} on {}", action.verb(), self.name, self.host.name())
+        if self.ctx.planned_change(action_primitive(action), || {
+            format!("{} {} on {}", action.verb(), self.name, self.host.name)
         })? {
             return Ok(());
         }
-        let ctx = self.host.ctx.clone();
-        let manager = ServiceManager::from_host(&self.host.host);
-        tracing::info!(host = %self.host.name(), service = %self.name, action = action.verb(), "service");
+        let ctx = self.ctx.clone();
+        let manager = ServiceManager::from_host(&self.host);
+        tracing::info!(host = %self.host.name, service = %self.name, action = action.verb(), "service");
         ctx.block_on(async {
             let transport = ctx
-                .transport(&self.host.host)
+                .transport(&self.host)
                 .await
                 .map_err(ServiceError::from)?;
             manager
@@ -52,17 +56,16 @@ impl ScriptService {
 
     fn active(&self) -> Result<bool, Box<EvalAltResult>> {
         if self
-            .host
             .ctx
-            .planned_read(|| format!("is {} active on {}", self.name, self.host.name()))
+            .planned_read(|| format!("is {} active on {}", self.name, self.host.name))
         {
             return Ok(false);
         }
-        let ctx = self.host.ctx.clone();
-        let manager = ServiceManager::from_host(&self.host.host);
+        let ctx = self.ctx.clone();
+        let manager = ServiceManager::from_host(&self.host);
         ctx.block_on(async {
             let transport = ctx
-                .transport(&self.host.host)
+                .transport(&self.host)
                 .await
                 .map_err(ServiceError::from)?;
             manager
@@ -110,6 +113,6 @@ pub mod service_api {
 
     #[rhai_fn(pure)]
     pub fn to_string(service: &mut ScriptService) -> String {
-        format!("{} on {}", service.name, service.host.name())
+        format!("{} on {}", service.name, service.host.name)
     }
 }

@@ -6,6 +6,7 @@
 //! fails (the playbook's gate) and every host's outcome is reported.
 
 use crate::ops::etcd::backup::disk_space::{self, DiskSpaceError};
+use crate::ops::etcd::backup::location::BackupPlan;
 use crate::ops::etcd::backup::manifest::{self, Manifest, ManifestError, MANIFEST_FORMAT};
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::client::member::EtcdMember;
@@ -16,33 +17,6 @@ use crate::transport::{RunOptions, Transport};
 use chrono::{SecondsFormat, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-
-/// Name prefix of the backup directories inside the data dir (openshift-ansible's).
-pub const BACKUP_PREFIX: &str = "openshift-backup-pre-migration";
-
-/// Where the backups of one call go.
-#[derive(Debug, Clone)]
-pub struct BackupPlan {
-    /// A directory for every host (`{host}` is replaced by the host's name);
-    /// by default `<data_dir>/openshift-backup-pre-migration<stamp>`.
-    pub dir: Option<String>,
-    /// `YYYYmmddHHMMSS`, the same for every backup of a run.
-    pub stamp: String,
-}
-
-impl BackupPlan {
-    /// The backup directory of one member.
-    pub fn dir_for(&self, member: &EtcdMember) -> String {
-        match &self.dir {
-            Some(template) => template.replace("{host}", member.host_name()),
-            None => format!(
-                "{}/{BACKUP_PREFIX}{}",
-                member.data_dir.trim_end_matches('/'),
-                self.stamp
-            ),
-        }
-    }
-}
 
 /// Why one member's backup failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -2,8 +2,8 @@
 //! every file re-hashed; missing, extra or changed files are named; the parts
 //! a restore needs (`member/wal/*.wal`, `member/snap/db`) must be there.
 
+use crate::ops::etcd::backup::location::BACKUP_PREFIX;
 use crate::ops::etcd::backup::manifest::{self, compare, Manifest, ManifestError, MANIFEST_FILE};
-use crate::ops::etcd::backup::take::BACKUP_PREFIX;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::transport::files::FileError;
 use crate::transport::{shell_quote, Transport};

@@ -1,9 +1,6 @@
 //! Rhai methods of `etcd`: members, member add/remove, force-new-cluster, join.
 
-use super::error::{to_rhai, ScriptError};
-use super::etcd::ScriptEtcd;
-use super::host::ScriptHost;
-use crate::duration::parse_duration;
+use super::ScriptEtcd;
 use crate::ops::etcd::host::member_host::MemberHost;
 use crate::ops::etcd::membership::error::MembershipError;
 use crate::ops::etcd::membership::force_new_cluster::force_new_cluster;
@@ -11,52 +8,11 @@ use crate::ops::etcd::membership::join::join;
 use crate::ops::etcd::membership::members::{self as membership, client_through};
 use crate::ops::etcd::membership::ready::Readiness;
 use crate::ops::etcd::EtcdMember;
+use crate::script::api::args;
+use crate::script::api::options::Options;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
-
-/// The etcd member a script names, by host value or host name.
-pub fn find_member(
-    ctx: &RunContext,
-    host: &Dynamic,
-) -> Result<(EtcdMember, Vec<EtcdMember>), Box<EvalAltResult>> {
-    let name = match host.clone().try_cast::<ScriptHost>() {
-        Some(host) => host.name().to_string(),
-        None if host.is_string() => host.to_string(),
-        None => {
-            return Err(ScriptError::new(
-                format!(
-                    "expected an etcd host or host name, got {}",
-                    host.type_name()
-                ),
-                "runbook::etcd::not_a_host",
-                Some("pass a host from `inventory.group(\"etcd\")` or its name".into()),
-            )
-            .into_rhai())
-        }
-    };
-    let members = ctx.etcd_members()?;
-    let Some(member) = members.iter().find(|m| m.host.name == name).cloned() else {
-        return Err(ScriptError::new(
-            format!("{name} is not in the inventory's [etcd] group"),
-            "runbook::etcd::not_a_member",
-            Some(format!(
-                "the etcd members are: {}",
-                members
-                    .iter()
-                    .map(|m| m.host.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        )
-        .into_rhai());
-    };
-    let others = members
-        .into_iter()
-        .filter(|m| m.host.name != name)
-        .collect();
-    Ok((member, others))
-}
 
 async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, MembershipError> {
     Ok(MemberHost::new(
@@ -65,20 +21,11 @@ async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, Me
     ))
 }
 
-fn readiness(options: &Map) -> Result<Readiness, Box<EvalAltResult>> {
+fn readiness(function: &str, options: &Map) -> Result<Readiness, Box<EvalAltResult>> {
+    let options = Options::new(function, options, &["timeout"])?;
     let mut readiness = Readiness::default();
-    for (key, value) in options {
-        match key.as_str() {
-            "timeout" => readiness.timeout = parse_duration(&value.to_string()).map_err(to_rhai)?,
-            other => {
-                return Err(ScriptError::new(
-                    format!("unknown option `{other}`"),
-                    "runbook::etcd::option",
-                    Some("the only option is `timeout` (for example `#{timeout: \"2m\"}`)".into()),
-                )
-                .into_rhai())
-            }
-        }
+    if let Some(timeout) = options.duration("timeout")? {
+        readiness.timeout = timeout;
     }
     Ok(readiness)
 }
@@ -89,8 +36,8 @@ fn to_map<T: serde::Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>>
 
 fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
-    let readiness = readiness(options)?;
-    let (member, others) = find_member(ctx, host)?;
+    let readiness = readiness("etcd.force_new_cluster", options)?;
+    let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.force_new_cluster", || {
         format!(
             "start {} as a new one-member cluster (ETCD_FORCE_NEW_CLUSTER=true, then without)",
@@ -134,8 +81,8 @@ fn join_member(
     options: &Map,
 ) -> Result<Map, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
-    let readiness = readiness(options)?;
-    let (member, others) = find_member(ctx, host)?;
+    let readiness = readiness("etcd.join", options)?;
+    let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
         let mut map = Map::new();
         map.insert("host".into(), member.host_name().into());
@@ -170,7 +117,7 @@ fn join_member(
 }
 
 #[export_module]
-pub mod etcd_membership_api {
+pub mod membership_api {
     use super::*;
 
     /// The members the cluster knows: `#{id, name, peer_urls, client_urls, is_learner}` each.
@@ -194,7 +141,7 @@ pub mod etcd_membership_api {
     #[rhai_fn(pure, return_raw)]
     pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
-        let (member, others) = find_member(ctx, &host)?;
+        let (member, others) = args::member(ctx, &host)?;
         if ctx.planned_change("etcd.member_add", || {
             format!("member add {} ({})", member.host_name(), member.peer_url)
         })? {
@@ -219,7 +166,7 @@ pub mod etcd_membership_api {
         host: Dynamic,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
-        let (member, others) = find_member(ctx, &host)?;
+        let (member, others) = args::member(ctx, &host)?;
         if ctx.planned_change("etcd.member_remove", || {
             format!("member remove {}", member.host_name())
         })? {

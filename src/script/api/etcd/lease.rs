@@ -1,65 +1,51 @@
-//! Rhai methods of `etcd`/`lease`: lease.attach and etcd.verify.
+//! Rhai methods of `lease`: `attach` (one lease per prefix) and `restore_ttls` (each v2
+//! key its own expiry, from the v2 store a member was migrated from).
 
-use super::error::{to_rhai, ScriptError};
-use super::etcd::{ScriptEtcd, ScriptLease};
-use super::etcd_membership::find_member;
+use super::ScriptLease;
 use crate::ops::etcd::host::clock as host_clock;
 use crate::ops::etcd::lease::attach::{attach, parse_ttl, AttachOptions, AttachReport};
 use crate::ops::etcd::lease::plan::{self as ttl_plan, TtlPrefix};
 use crate::ops::etcd::lease::restore::{restore, RestoreOptions, RestoreReport};
 use crate::ops::etcd::migrate::migrated_store::{migrated_store, MigratedStoreError};
-use crate::ops::etcd::migrate::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
 use crate::ops::etcd::v2store::V2StoreError;
+use crate::script::api::args;
+use crate::script::api::error::{to_rhai, ScriptError};
+use crate::script::api::options::Options;
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 
+/// The paging and batching options both take.
+const TUNING: [&str; 3] = ["page_size", "batch_size", "concurrency"];
+
+/// `#{page_size, batch_size, concurrency}` onto `out`.
+fn tuning(options: &Options, out: &mut AttachOptions) -> Result<(), Box<EvalAltResult>> {
+    let size = |name| -> Result<Option<usize>, Box<EvalAltResult>> {
+        Ok(options.count(name, 1)?.map(|n| n as usize))
+    };
+    if let Some(n) = size("page_size")? {
+        out.page_size = n;
+    }
+    if let Some(n) = size("batch_size")? {
+        out.batch_size = n;
+    }
+    if let Some(n) = size("concurrency")? {
+        out.concurrency = n;
+    }
+    Ok(())
+}
+
 /// Reads `#{re_lease, page_size, batch_size, concurrency}`; anything else is refused.
 fn attach_options(options: &Map) -> Result<AttachOptions, Box<EvalAltResult>> {
+    let mut known = vec!["re_lease"];
+    known.extend(TUNING);
+    let options = Options::new("lease.attach", options, &known)?;
     let mut out = AttachOptions::default();
-    for (name, value) in options {
-        let count = |value: &Dynamic| -> Result<usize, Box<EvalAltResult>> {
-            value
-                .as_int()
-                .ok()
-                .and_then(|n| usize::try_from(n).ok())
-                .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    ScriptError::new(
-                        format!("lease.attach option `{name}` must be a positive integer, not `{value}`"),
-                        "runbook::lease::option",
-                        Some(format!("for example #{{{name}: 100}}")),
-                    )
-                    .into_rhai()
-                })
-        };
-        match name.as_str() {
-            "re_lease" => {
-                out.re_lease = value.as_bool().map_err(|_| {
-                    ScriptError::new(
-                        format!(
-                            "lease.attach option `re_lease` must be true or false, not `{value}`"
-                        ),
-                        "runbook::lease::option",
-                        Some("#{re_lease: true} also moves keys already on a lease".into()),
-                    )
-                    .into_rhai()
-                })?
-            }
-            "page_size" => out.page_size = count(value)?,
-            "batch_size" => out.batch_size = count(value)?,
-            "concurrency" => out.concurrency = count(value)?,
-            other => {
-                return Err(ScriptError::new(
-                    format!("lease.attach has no option `{other}`"),
-                    "runbook::lease::option",
-                    Some("options: re_lease, page_size, batch_size, concurrency".into()),
-                )
-                .into_rhai())
-            }
-        }
+    if let Some(re_lease) = options.bool("re_lease")? {
+        out.re_lease = re_lease;
     }
+    tuning(&options, &mut out)?;
     Ok(out)
 }
 
@@ -159,55 +145,12 @@ fn naming_the_member(
     )
 }
 
-fn verify_map(member: &str, report: &VerifyReport) -> Map {
-    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-    let mut map = Map::new();
-    map.insert("member".into(), member.into());
-    map.insert("v2_keys".into(), int(report.v2_keys));
-    map.insert("hidden".into(), int(report.hidden));
-    map.insert("v3_checked".into(), int(report.v3_checked));
-    map.insert("expired".into(), int(report.expired));
-    map.insert("missing".into(), int(report.missing));
-    map.insert("different_value".into(), int(report.different_value));
-    map.insert("different_revision".into(), int(report.different_revision));
-    let shown: Array = report
-        .mismatches
-        .iter()
-        .map(|m| Dynamic::from(m.to_string()))
-        .collect();
-    map.insert("mismatches".into(), shown.into());
-    map
-}
-
-fn run_verify(ctx: &RunContext, host: &Dynamic) -> Result<Map, Box<EvalAltResult>> {
-    let (member, _) = find_member(ctx, host)?;
-    let store = ctx.block_on(async {
-        let transport = ctx
-            .transport(&member.host)
-            .await
-            .map_err(|e| MigratedStoreError::from(V2StoreError::from(FileError::from(e))))?;
-        migrated_store(&ctx.v2_stores, &transport, &member, &ctx.cancel.token()).await
-    })?;
-    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
-    let name = member.host_name();
-    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-    let report = ctx.block_on(verify(
-        name,
-        &store,
-        &v3,
-        VERIFY_PAGE_SIZE,
-        now,
-        &ctx.cancel.token(),
-    ))?;
-    Ok(verify_map(name, &report))
-}
-
 /// The documented prefixes as `master.ttl_durations()` gives them: `#{prefix, seconds}`.
 fn ttl_prefixes(prefixes: &Array) -> Result<Vec<TtlPrefix>, Box<EvalAltResult>> {
     let bad = |what: String| {
         ScriptError::new(
             what,
-            "runbook::lease::option",
+            crate::script::api::options::OPTION,
             Some("pass master.ttl_durations(), or an array of #{prefix: \"/kubernetes.io/events\", seconds: 3600}".into()),
         )
         .into_rhai()
@@ -295,17 +238,13 @@ fn run_restore_ttls(
     prefixes: &Array,
     options: &Map,
 ) -> Result<Map, Box<EvalAltResult>> {
-    let (member, _) = find_member(ctx, host)?;
+    let (member, _) = args::member(ctx, host)?;
     let prefixes = ttl_prefixes(prefixes)?;
-    let attach = attach_options(options)?;
-    if attach.re_lease {
-        return Err(ScriptError::new(
-            "lease.restore_ttls has no option `re_lease`",
-            "runbook::lease::option",
-            Some("options: page_size, batch_size, concurrency; keys already on a lease are always left alone".into()),
-        )
-        .into_rhai());
-    }
+    let mut attach = AttachOptions::default();
+    tuning(
+        &Options::new("lease.restore_ttls", options, &TUNING)?,
+        &mut attach,
+    )?;
     let options = RestoreOptions {
         page_size: attach.page_size,
         batch_size: attach.batch_size,
@@ -414,29 +353,6 @@ pub mod lease_api {
         options: Map,
     ) -> Result<Map, Box<EvalAltResult>> {
         planned_attach(&lease.ctx, prefix, duration, &options)
-    }
-
-    /// On the member `etcd.migrate` ran on (`host`: an etcd host or its name), compares every
-    /// leaf of the v2 store it was migrated from (the copy `etcd.migrate` keeps, hidden keys
-    /// included) with v3: present (unless its v2 expiry has passed), same value, same create
-    /// and mod revisions (hidden keys, which `etcd.migrate_missing` writes anew: the value
-    /// only). Throws, naming the first mismatches, if any key is missing or different; else
-    /// returns `#{member, v2_keys, hidden, v3_checked, expired, missing, different_value,
-    /// different_revision, mismatches}`.
-    #[rhai_fn(pure, return_raw)]
-    pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
-        let shown = host
-            .clone()
-            .try_cast::<crate::script::api::host::ScriptHost>()
-            .map(|h| h.name().to_string())
-            .unwrap_or_else(|| host.to_string());
-        if etcd
-            .ctx
-            .planned_read(|| format!("compare every v2 key with v3 on {shown}"))
-        {
-            return Ok(Map::new());
-        }
-        run_verify(&etcd.ctx, &host)
     }
 
     /// The migration's TTL step: from the v2 store `host` was migrated from (the copy

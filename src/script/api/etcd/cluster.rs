@@ -1,15 +1,15 @@
-//! Rhai methods of `etcd`/`lease`: health, status, convergence, key counts, hashkv, member list.
+//! Rhai methods of `etcd` that read the cluster: health, status, convergence, hashkv.
 //!
 //! Reports print as tables (`print(etcd.status())`) and expose their data:
 //! `.members` (an array of maps, one per member) and a verdict (`.healthy`, `.agree`).
 
-use super::error::{to_rhai, ScriptError};
-use super::etcd::ScriptEtcd;
-use crate::duration::parse_duration;
+use super::ScriptEtcd;
 use crate::ops::etcd::cluster::converge::{self, ConvergeOptions};
 use crate::ops::etcd::cluster::health::{self, ClusterHealth};
 use crate::ops::etcd::cluster::status::{self, hex_id, ClusterStatus};
 use crate::ops::etcd::{cluster::hashkv, cluster::hashkv::ClusterHashKv};
+use crate::script::api::error::to_rhai;
+use crate::script::api::options::Options;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use std::sync::Arc;
@@ -116,52 +116,22 @@ fn hashkv_members(report: &ClusterHashKv) -> Array {
         .collect()
 }
 
-fn option_error(message: String, help: &str) -> Box<EvalAltResult> {
-    ScriptError::new(message, "runbook::etcd::option", Some(help.to_string())).into_rhai()
-}
-
 /// `#{tolerance, timeout, interval}` with the defaults for keys not given.
 fn converge_options(options: &Map) -> Result<ConvergeOptions, Box<EvalAltResult>> {
-    const HELP: &str = "wait_converged options: tolerance (a whole number >= 0, default 1), timeout (a duration such as \"2m\", default \"2m\"), interval (a duration such as \"5s\", default \"5s\")";
+    let options = Options::new(
+        "etcd.wait_converged",
+        options,
+        &["tolerance", "timeout", "interval"],
+    )?;
     let mut out = ConvergeOptions::default();
-    for (key, value) in options {
-        match key.as_str() {
-            "tolerance" => {
-                out.tolerance = value
-                    .as_int()
-                    .ok()
-                    .and_then(|n| u64::try_from(n).ok())
-                    .ok_or_else(|| {
-                        option_error(
-                            format!("option `tolerance` must be a whole number >= 0, not {value}"),
-                            HELP,
-                        )
-                    })?;
-            }
-            "timeout" | "interval" => {
-                let text = value.clone().into_string().map_err(|_| {
-                    option_error(
-                        format!(
-                            "option `{key}` must be a duration string such as \"5s\", not {value}"
-                        ),
-                        HELP,
-                    )
-                })?;
-                let duration = parse_duration(&text)
-                    .map_err(|e| option_error(format!("option `{key}`: {e}"), HELP))?;
-                if key == "timeout" {
-                    out.timeout = duration;
-                } else {
-                    out.interval = duration;
-                }
-            }
-            other => {
-                return Err(option_error(
-                    format!("unknown option `{other}` for wait_converged"),
-                    HELP,
-                ))
-            }
-        }
+    if let Some(tolerance) = options.count("tolerance", 0)? {
+        out.tolerance = tolerance;
+    }
+    if let Some(timeout) = options.duration("timeout")? {
+        out.timeout = timeout;
+    }
+    if let Some(interval) = options.duration("interval")? {
+        out.interval = interval;
     }
     Ok(out)
 }
@@ -211,7 +181,7 @@ fn planned_wait(etcd: &ScriptEtcd, options: &Map) -> Result<Dynamic, Box<EvalAlt
 }
 
 #[export_module]
-pub mod etcd_status_api {
+pub mod cluster_api {
     use super::*;
 
     pub type Health = HealthReport;

@@ -2,9 +2,7 @@
 //! stopped member, move a member's migration record aside, compare the live v2 data
 //! with a backup. The work is in `ops::etcd::{restore, record_clear, backup_compare}`.
 
-use super::error::ScriptError;
-use super::etcd::ScriptEtcd;
-use super::etcd_membership::find_member;
+use super::ScriptEtcd;
 use crate::ops::etcd::backup::verify::VerifyError;
 use crate::ops::etcd::host::step::StepError;
 use crate::ops::etcd::migrate::record::RecordError;
@@ -12,6 +10,8 @@ use crate::ops::etcd::rollback::compare::{compare_with_backup, CompareError};
 use crate::ops::etcd::rollback::record_clear::{clear_record, ClearError};
 use crate::ops::etcd::rollback::restore::{restore_member, RestoreError};
 use crate::ops::etcd::EtcdMember;
+use crate::script::api::args;
+use crate::script::api::options::Options;
 use rhai::plugin::*;
 use rhai::{Dynamic, EvalAltResult, Map};
 
@@ -19,29 +19,7 @@ type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 
 /// The `#{dir}` option: which backup directory, instead of the newest pre-migration one.
 fn dir_option(options: &Map, function: &str) -> RhaiResult<Option<String>> {
-    let mut dir = None;
-    for (key, value) in options {
-        match key.as_str() {
-            "dir" if value.is_string() => dir = Some(value.to_string()),
-            "dir" => {
-                return Err(ScriptError::new(
-                    format!("`dir` must be a string, not {}", value.type_name()),
-                    "runbook::etcd::option",
-                    Some("for example #{dir: \"/var/lib/etcd/openshift-backup-pre-migration20170825135732\"}".into()),
-                )
-                .into_rhai())
-            }
-            other => {
-                return Err(ScriptError::new(
-                    format!("unknown option `{other}` for etcd.{function}"),
-                    "runbook::etcd::option",
-                    Some("the only option is `dir` (a backup directory on the host; default: its newest openshift-backup-pre-migration*)".into()),
-                )
-                .into_rhai())
-            }
-        }
-    }
-    Ok(dir)
+    Options::new(function, options, &["dir"])?.string("dir")
 }
 
 /// What a planned (not applied) call returns.
@@ -54,8 +32,8 @@ fn planned(member: &EtcdMember) -> Dynamic {
 
 fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
     let ctx = &etcd.ctx;
-    let dir = dir_option(options, "restore")?;
-    let (member, _) = find_member(ctx, host)?;
+    let dir = dir_option(options, "etcd.restore")?;
+    let (member, _) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.restore", || {
         format!(
             "restore {} from {} ({}/member moved to member.migrated.<stamp>, migration record moved aside)",
@@ -88,8 +66,8 @@ fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
 
 fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
     let ctx = &etcd.ctx;
-    let dir = dir_option(options, "compare_with_backup")?;
-    let (member, _) = find_member(ctx, host)?;
+    let dir = dir_option(options, "etcd.compare_with_backup")?;
+    let (member, _) = args::member(ctx, host)?;
     if ctx.planned_read(|| {
         format!(
             "compare the live v2 data with {} of {} (both read from etcd's files)",
@@ -135,7 +113,7 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
 }
 
 #[export_module]
-pub mod etcd_restore_api {
+pub mod rollback_api {
     use super::*;
 
     /// Restores a member whose etcd is stopped from its newest verified
@@ -162,7 +140,7 @@ pub mod etcd_restore_api {
     #[rhai_fn(pure, return_raw)]
     pub fn clear_migration_record(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let ctx = &etcd.ctx;
-        let (member, _) = find_member(ctx, &host)?;
+        let (member, _) = args::member(ctx, &host)?;
         if ctx.planned_change("etcd.clear_migration_record", || {
             format!(
                 "move the migration record aside on {} (if the cluster holds no v3 keys)",

@@ -1,0 +1,63 @@
+//! Reading the etcd member a script passes to a primitive (a host of `[etcd]` or its name):
+//! one reader, so that the same mistake gets the same message and code everywhere. Options
+//! maps have theirs in `options`.
+
+use super::error::ScriptError;
+use super::host::ScriptHost;
+use crate::ops::etcd::EtcdMember;
+use crate::script::context::RunContext;
+use rhai::{Dynamic, EvalAltResult};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// The code of an argument that is not a host (or host name) at all.
+pub const NOT_A_HOST: &str = "runbook::etcd::not_a_host";
+/// The code of a host that is not in the `[etcd]` group.
+pub const NOT_A_MEMBER: &str = "runbook::etcd::not_a_member";
+
+/// The host name in a host or host-name argument; `what` names the argument in the error.
+pub fn host_name(value: &Dynamic, what: &str) -> RhaiResult<String> {
+    if let Some(host) = value.clone().try_cast::<ScriptHost>() {
+        return Ok(host.name().to_string());
+    }
+    if value.is_string() {
+        return Ok(value.to_string());
+    }
+    Err(ScriptError::new(
+        format!(
+            "{what} must be an etcd host or its name, not {}",
+            value.type_name()
+        ),
+        NOT_A_HOST,
+        Some("pass a host from `inventory.group(\"etcd\")` or its name".into()),
+    )
+    .into_rhai())
+}
+
+/// The `[etcd]` member running on the host named `name`.
+pub fn member_named(ctx: &RunContext, name: &str) -> RhaiResult<EtcdMember> {
+    let members = ctx.etcd_members()?;
+    let names: Vec<String> = members.iter().map(|m| m.host_name().to_string()).collect();
+    members
+        .into_iter()
+        .find(|m| m.host_name() == name)
+        .ok_or_else(|| {
+            ScriptError::new(
+                format!("{name} is not in the inventory's [etcd] group"),
+                NOT_A_MEMBER,
+                Some(format!("the etcd members are: {}", names.join(", "))),
+            )
+            .into_rhai()
+        })
+}
+
+/// The etcd member a script names (a host of `[etcd]` or its name), and the other members.
+pub fn member(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, Vec<EtcdMember>)> {
+    let member = member_named(ctx, &host_name(value, "the host")?)?;
+    let others = ctx
+        .etcd_members()?
+        .into_iter()
+        .filter(|m| m.host_name() != member.host_name())
+        .collect();
+    Ok((member, others))
+}

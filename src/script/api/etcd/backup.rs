@@ -1,0 +1,311 @@
+//! Rhai methods of `etcd` for the pre-migration backups: taking them (`backup`, or only
+//! checking they can be taken) and verifying them against their manifests. They convert
+//! arguments and results and record the verified backups in the run's facts; the work is
+//! in `ops::etcd::backup`.
+
+use super::ScriptEtcd;
+use crate::ops::etcd::backup::location::BackupPlan;
+use crate::ops::etcd::backup::take as backup;
+use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
+use crate::ops::etcd::migrate::facts::VerifiedBackup;
+use crate::ops::etcd::EtcdMember;
+use crate::script::api::args;
+use crate::script::api::error::{to_rhai, ScriptError};
+use crate::script::api::options::Options;
+use crate::script::context::RunContext;
+use crate::transport::files::FileError;
+use crate::transport::Transport;
+use chrono::Utc;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use std::sync::Arc;
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+async fn connect(ctx: &RunContext, member: &EtcdMember) -> Result<Arc<Transport>, FileError> {
+    Ok(ctx.transport(&member.host).await?)
+}
+
+fn summary_map(summary: &BackupSummary) -> Map {
+    let mut map = Map::new();
+    map.insert("host".into(), summary.host.clone().into());
+    map.insert("dir".into(), summary.dir.clone().into());
+    map.insert("files".into(), (summary.files as i64).into());
+    map.insert("bytes".into(), (summary.bytes as i64).into());
+    map
+}
+
+fn record_verified(ctx: &RunContext, summary: &BackupSummary) {
+    ctx.facts().record_backup(VerifiedBackup {
+        host: summary.host.clone(),
+        dir: summary.dir.clone(),
+        files: summary.files,
+        bytes: summary.bytes,
+        verified_at: Utc::now(),
+    });
+}
+
+/// `backup(#{check: true})`: everything a backup needs, checked on every member
+/// (directory, data dir, `etcdctl`, free space) without writing; the first failure throws.
+fn check_backup(
+    ctx: &RunContext,
+    members: &[EtcdMember],
+    dirs: &[(String, String)],
+) -> RhaiResult<Array> {
+    if ctx.planned_read(|| "every member can be backed up (space, etcdctl)".to_string()) {
+        return Ok(Array::new());
+    }
+    let mut checked = Array::new();
+    for (member, (host, dir)) in members.iter().zip(dirs) {
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(crate::ops::etcd::host::step::StepError::from)
+                .map_err(backup::BackupError::from)?;
+            backup::check_member(&transport, member, dir, &ctx.cancel.token()).await
+        })?;
+        let mut map = Map::new();
+        map.insert("host".into(), host.clone().into());
+        map.insert("dir".into(), dir.clone().into());
+        checked.push(map.into());
+    }
+    Ok(checked)
+}
+
+/// The `#{hosts, dir, check}` options of `backup`, and whether it only checks.
+fn backup_options(
+    ctx: &RunContext,
+    options: &Map,
+) -> RhaiResult<(Vec<EtcdMember>, BackupPlan, bool)> {
+    let options = Options::new("etcd.backup", options, &["hosts", "dir", "check"])?;
+    let members = match options.array("hosts")? {
+        None => ctx.etcd_members()?,
+        Some(hosts) => {
+            let mut members = Vec::with_capacity(hosts.len());
+            for host in &hosts {
+                members.push(args::member_named(
+                    ctx,
+                    &args::host_name(host, "each of `hosts`")?,
+                )?);
+            }
+            members
+        }
+    };
+    let dir = options.string("dir")?;
+    let check = options.bool("check")?.unwrap_or(false);
+    // Only a real backup fixes the run's stamp: a check made before it (preflight) must
+    // not, or a resumed run would reuse the stamp of the attempt it resumes.
+    let stamp = if check {
+        ctx.facts().current_backup_stamp()
+    } else {
+        ctx.facts().backup_stamp()
+    };
+    Ok((members, BackupPlan { dir, stamp }, check))
+}
+
+/// A stamp has a one-second resolution: a run resumed within the second of the attempt
+/// it resumes would find that attempt's backups under the same names. A fresh stamp that
+/// names an existing directory on any member is taken again from the clock.
+fn unused_stamp(
+    ctx: &RunContext,
+    members: &[EtcdMember],
+    mut plan: BackupPlan,
+) -> RhaiResult<BackupPlan> {
+    for _ in 0..3 {
+        let taken = ctx.block_on(async {
+            for member in members {
+                let transport = ctx.transport(&member.host).await?;
+                if transport
+                    .path_exists(&plan.dir_for(member), &ctx.cancel.token())
+                    .await?
+                {
+                    return Ok::<bool, FileError>(true);
+                }
+            }
+            Ok(false)
+        })?;
+        if !taken {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        plan.stamp = ctx.facts().renew_backup_stamp();
+    }
+    Ok(plan)
+}
+
+fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
+    let ctx = etcd.ctx.clone();
+    let fresh_stamp = !ctx.facts().has_backup_stamp();
+    let (members, plan, check) = backup_options(&ctx, options)?;
+    let plan = if fresh_stamp && plan.dir.is_none() && !check {
+        unused_stamp(&ctx, &members, plan)?
+    } else {
+        plan
+    };
+    let dirs: Vec<(String, String)> = members
+        .iter()
+        .map(|m| (m.host_name().to_string(), plan.dir_for(m)))
+        .collect();
+    if check {
+        return check_backup(&ctx, &members, &dirs);
+    }
+    let described = || {
+        let each: Vec<String> = dirs
+            .iter()
+            .map(|(host, dir)| format!("{host}: {dir}"))
+            .collect();
+        format!(
+            "back up etcd (etcdctl backup, db copy, sha256 manifest) on {}",
+            each.join(", ")
+        )
+    };
+    if ctx.planned_change("etcd.backup", described)? {
+        return Ok(dirs
+            .iter()
+            .map(|(host, dir)| {
+                let mut map = Map::new();
+                map.insert("host".into(), host.clone().into());
+                map.insert("dir".into(), dir.clone().into());
+                map.insert("planned".into(), true.into());
+                map.into()
+            })
+            .collect());
+    }
+    let result = ctx.runtime.block_on(backup::backup_members(
+        &members,
+        ctx.transports.clone(),
+        &plan,
+        &ctx.cancel.token(),
+    ));
+    match result {
+        Ok(summaries) => {
+            for summary in &summaries {
+                record_verified(&ctx, summary);
+            }
+            Ok(summaries.iter().map(|s| summary_map(s).into()).collect())
+        }
+        Err(gate) => {
+            // The backups that succeeded are real and verified: the run knows them.
+            for summary in &gate.succeeded {
+                record_verified(&ctx, summary);
+            }
+            Err(to_rhai(gate))
+        }
+    }
+}
+
+/// Which backup a `verify_backup` argument means: `(member, dir or None for the latest)`.
+fn backup_target(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, Option<String>)> {
+    if let Some(map) = value.clone().try_cast::<Map>() {
+        let (Some(host), Some(dir)) = (map.get("host"), map.get("dir")) else {
+            return Err(ScriptError::new(
+                "a backup map needs `host` and `dir`",
+                args::NOT_A_HOST,
+                Some("pass what etcd.backup() returned, or #{host: \"etcd-1\", dir: \"/var/lib/etcd/openshift-backup-...\"}".into()),
+            )
+            .into_rhai());
+        };
+        let member = args::member_named(ctx, &args::host_name(host, "`host`")?)?;
+        return Ok((member, Some(dir.to_string())));
+    }
+    let name = args::host_name(value, "the backup")?;
+    let member = args::member_named(ctx, &name)?;
+    let recorded = ctx.facts().backup_of(&name).map(|b| b.dir.clone());
+    Ok((member, recorded))
+}
+
+fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> RhaiResult<Map> {
+    let result = ctx.runtime.block_on(async {
+        let transport = connect(ctx, member).await.map_err(VerifyError::from)?;
+        let dir = match dir {
+            Some(dir) => dir,
+            None => {
+                backup_verify::latest_backup_dir(&transport, &member.data_dir, &ctx.cancel.token())
+                    .await?
+            }
+        };
+        let verified = backup_verify::verify_backup(&transport, &dir, &ctx.cancel.token()).await;
+        if verified.is_err() {
+            // A backup that no longer verifies no longer counts for `migrate`.
+            ctx.facts().forget_backup(member.host_name(), &dir);
+        }
+        verified.map(|(_, summary)| summary)
+    });
+    match result {
+        Ok(summary) => {
+            record_verified(ctx, &summary);
+            Ok(summary_map(&summary))
+        }
+        Err(error) => Err(to_rhai(error)),
+    }
+}
+
+#[export_module]
+pub mod backup_api {
+    use super::*;
+
+    /// Backs up every etcd member concurrently into
+    /// `<data_dir>/openshift-backup-pre-migration<YYYYmmddHHMMSS>` (one stamp per run):
+    /// free-space check, `etcdctl backup`, copy of `member/snap/db`, sha256 manifest, mode 0700.
+    /// Fails if any member fails, listing every host's outcome.
+    /// Returns `[#{host, dir, files, bytes}]`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn backup(etcd: &mut ScriptEtcd) -> RhaiResult<Array> {
+        run_backup(etcd, &Map::new())
+    }
+
+    /// `backup` with options: `#{hosts: [..], dir: "/path/{host}"}`.
+    #[rhai_fn(name = "backup", pure, return_raw)]
+    pub fn backup_with(etcd: &mut ScriptEtcd, options: Map) -> RhaiResult<Array> {
+        run_backup(etcd, &options)
+    }
+
+    /// Re-hashes a backup on its host against its manifest. Takes what `backup`
+    /// returned (an array or one map), or a host (its backup in this run, else
+    /// its newest `openshift-backup-pre-migration*`). Missing, extra or changed
+    /// files are errors naming the file. Verified backups count for `migrate`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn verify_backup(etcd: &mut ScriptEtcd, backups: Dynamic) -> RhaiResult<Dynamic> {
+        let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| "verify the backups against their manifests".into()) {
+            return Ok(backups);
+        }
+        let Some(list) = backups.clone().try_cast::<Array>() else {
+            let (member, dir) = backup_target(&ctx, &backups)?;
+            return verify_one(&ctx, &member, dir).map(Dynamic::from);
+        };
+        let mut verified = Array::with_capacity(list.len());
+        let mut failures = Vec::new();
+        for item in &list {
+            let (member, dir) = backup_target(&ctx, item)?;
+            match verify_one(&ctx, &member, dir) {
+                Ok(map) => verified.push(map.into()),
+                Err(error) => failures.push(error),
+            }
+        }
+        match failures.len() {
+            0 => Ok(verified.into()),
+            1 => Err(failures.remove(0)),
+            n => {
+                let messages: Vec<String> = failures
+                    .iter()
+                    .map(|e| match &**e {
+                        EvalAltResult::ErrorRuntime(value, _) => value
+                            .clone()
+                            .try_cast::<ScriptError>()
+                            .map(|s| s.message().to_string())
+                            .unwrap_or_else(|| value.to_string()),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                Err(ScriptError::new(
+                    format!("{n} of {} backups do not verify:\n{}", list.len(), messages.join("\n")),
+                    "runbook::etcd::backup::mismatch",
+                    Some("those backups changed after they were taken and cannot be trusted for a restore: take new ones with etcd.backup() while etcd is running".into()),
+                )
+                .into_rhai())
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Rhai methods of `etcd` for the migration itself: the v3 key count and the v2 snapshot
+//! check its guards need, the guarded `etcd.migrate`, the keys `etcdctl migrate` leaves
+//! out (`migrate_missing`) and the verification against the v2 store it was migrated
+//! from. They convert arguments and results and record what the run learns in its facts;
+//! the work is in `ops::etcd::migrate`.
+
+use super::ScriptEtcd;
+use crate::ops::etcd::migrate::guards::GuardFacts;
+use crate::ops::etcd::migrate::migrated_store::{self, MigratedStoreError};
+use crate::ops::etcd::migrate::run::{self as migrate, MigrateError};
+use crate::ops::etcd::migrate::verify::{verify, VerifyReport, VERIFY_PAGE_SIZE};
+use crate::ops::etcd::migrate::{key_count, missing as migrate_missing, snapshot_check};
+use crate::ops::etcd::v2store::{V2Store, V2StoreError};
+use crate::ops::etcd::EtcdMember;
+use crate::script::api::args;
+use crate::script::context::RunContext;
+use chrono::Utc;
+use rhai::plugin::*;
+use rhai::{Array, Dynamic, EvalAltResult, Map};
+use std::sync::Arc;
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// The store `member` was migrated from (the copy `etcd.migrate` kept).
+fn migrated_store(ctx: &RunContext, member: &EtcdMember) -> RhaiResult<Arc<V2Store>> {
+    ctx.block_on(async {
+        let transport = ctx.transport(&member.host).await.map_err(|e| {
+            MigratedStoreError::from(V2StoreError::from(
+                crate::transport::files::FileError::from(e),
+            ))
+        })?;
+        migrated_store::migrated_store(&ctx.v2_stores, &transport, member, &ctx.cancel.token())
+            .await
+    })
+}
+
+fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
+    let member = args::member_named(ctx, &args::host_name(host, "the host")?)?;
+    if ctx.planned_change("etcd.migrate_missing", || {
+        format!(
+            "write into v3 the v2 keys etcdctl migrate left out on {} (hidden keys), from the copy etcd.migrate kept",
+            member.host_name()
+        )
+    })? {
+        let mut map = Map::new();
+        map.insert("host".into(), member.host_name().into());
+        map.insert("planned".into(), true.into());
+        for count in ["v2_keys", "missing", "written", "hidden", "expired", "appeared"] {
+            map.insert(count.into(), Dynamic::from_int(0));
+        }
+        map.insert("first".into(), Array::new().into());
+        return Ok(map);
+    }
+    let store = migrated_store(ctx, &member)?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let report = ctx.block_on(migrate_missing::migrate_missing(
+        &store,
+        &v3,
+        now,
+        &ctx.cancel.token(),
+    ))?;
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut map = Map::new();
+    map.insert("host".into(), member.host_name().into());
+    map.insert("v2_keys".into(), int(report.v2_keys));
+    map.insert("missing".into(), int(report.missing));
+    map.insert("written".into(), int(report.written));
+    map.insert("hidden".into(), int(report.hidden));
+    map.insert("expired".into(), int(report.expired));
+    map.insert("appeared".into(), int(report.appeared));
+    let first: Array = report.first.into_iter().map(Dynamic::from).collect();
+    map.insert("first".into(), first.into());
+    Ok(map)
+}
+
+fn verify_map(member: &str, report: &VerifyReport) -> Map {
+    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut map = Map::new();
+    map.insert("member".into(), member.into());
+    map.insert("v2_keys".into(), int(report.v2_keys));
+    map.insert("hidden".into(), int(report.hidden));
+    map.insert("v3_checked".into(), int(report.v3_checked));
+    map.insert("expired".into(), int(report.expired));
+    map.insert("missing".into(), int(report.missing));
+    map.insert("different_value".into(), int(report.different_value));
+    map.insert("different_revision".into(), int(report.different_revision));
+    let shown: Array = report
+        .mismatches
+        .iter()
+        .map(|m| Dynamic::from(m.to_string()))
+        .collect();
+    map.insert("mismatches".into(), shown.into());
+    map
+}
+
+fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
+    let (member, _) = args::member(ctx, host)?;
+    let store = migrated_store(ctx, &member)?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
+    let name = member.host_name();
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let report = ctx.block_on(verify(
+        name,
+        &store,
+        &v3,
+        VERIFY_PAGE_SIZE,
+        now,
+        &ctx.cancel.token(),
+    ))?;
+    Ok(verify_map(name, &report))
+}
+
+#[export_module]
+pub mod migrate_api {
+    use super::*;
+
+    /// Number of keys in the cluster's v3 keyspace (counted, not fetched).
+    /// Recorded for this run: `etcd.migrate` refuses unless the last count was 0.
+    #[rhai_fn(pure, return_raw)]
+    pub fn v3_key_count(etcd: &mut ScriptEtcd) -> RhaiResult<i64> {
+        let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| "count the v3 keys".into()) {
+            return Ok(0);
+        }
+        let members = ctx.etcd_members()?;
+        let count = ctx.block_on(key_count::v3_key_count(&ctx.etcd, &members))?;
+        let n = i64::try_from(count.count).unwrap_or(i64::MAX);
+        ctx.facts().record_key_count(count);
+        Ok(n)
+    }
+
+    /// Whether the member's data dir holds a v2 snapshot (`member/snap/*.snap`).
+    #[rhai_fn(pure, return_raw)]
+    pub fn has_v2_snapshot(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<bool> {
+        let ctx = etcd.ctx.clone();
+        if ctx.planned_read(|| format!("a v2 snapshot exists on {host}")) {
+            return Ok(true);
+        }
+        let member = args::member_named(&ctx, &args::host_name(&host, "the host")?)?;
+        ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(crate::ops::etcd::host::step::StepError::from)?;
+            snapshot_check::has_v2_snapshot(&transport, &member.data_dir, &ctx.cancel.token()).await
+        })
+    }
+
+    /// Runs `ETCDCTL_API=3 etcdctl migrate --data-dir=<data_dir>` on ONE member,
+    /// only if: no migration is recorded on any member; etcd is stopped; a v2
+    /// snapshot exists; the last v3 key count of this run was 0; a backup of
+    /// that member was verified in this run. First it reads the member's v2 store from
+    /// its files (hidden keys included) and keeps a copy in `<data_dir>/runbook-v2-store`
+    /// for `etcd.migrate_missing`, `etcd.verify` and `lease.restore_ttls`. Returns
+    /// `#{host, result, v2_keys, hidden_keys, ttl_keys, v2_store, output}` with result
+    /// `"migrated"` or `"no_v2_keys"`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+        let ctx = etcd.ctx.clone();
+        let target = args::member_named(&ctx, &args::host_name(&host, "the host")?)?;
+        if ctx.planned_change("etcd.migrate", || {
+            format!(
+                "etcdctl migrate --data-dir={} on {} (after its guards)",
+                target.data_dir,
+                target.host_name()
+            )
+        })? {
+            let mut map = Map::new();
+            map.insert("host".into(), target.host_name().into());
+            map.insert("result".into(), "planned".into());
+            map.insert("planned".into(), true.into());
+            for count in ["v2_keys", "hidden_keys", "ttl_keys"] {
+                map.insert(count.into(), Dynamic::from_int(0));
+            }
+            map.insert(
+                "v2_store".into(),
+                crate::ops::etcd::migrate::capture::capture_dir(&target).into(),
+            );
+            return Ok(map);
+        }
+        let members = ctx.etcd_members()?;
+        let guard_facts = {
+            let facts = ctx.facts();
+            GuardFacts {
+                key_count: facts.last_key_count().cloned(),
+                backup: facts.backup_of(target.host_name()).cloned(),
+            }
+        };
+        let outcome = ctx.block_on(async {
+            let mut connected = Vec::with_capacity(members.len());
+            for member in members {
+                let transport = ctx.transport(&member.host).await.map_err(|e| {
+                    MigrateError::from(crate::ops::etcd::host::step::StepError::from(e))
+                })?;
+                connected.push((member, transport));
+            }
+            migrate::migrate_member(&connected, &target, &guard_facts, &ctx.cancel.token()).await
+        })?;
+        ctx.facts().record_migration(outcome.fact());
+        let store = &outcome.v2_store;
+        ctx.v2_stores.insert(
+            &outcome.host,
+            &crate::ops::etcd::migrate::capture::member_dir_of(&outcome.v2_store_dir),
+            store.clone(),
+        );
+        let count = |n: usize| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
+        let mut map = Map::new();
+        map.insert("host".into(), outcome.host.clone().into());
+        map.insert("result".into(), outcome.result.as_str().into());
+        map.insert("v2_keys".into(), count(store.leaves.len()));
+        map.insert("hidden_keys".into(), count(store.hidden()));
+        map.insert("ttl_keys".into(), count(store.expiring()));
+        map.insert("v2_store".into(), outcome.v2_store_dir.clone().into());
+        map.insert("output".into(), outcome.output.into());
+        Ok(map)
+    }
+
+    /// On the member `etcd.migrate` ran on, after it was started again (`force_new_cluster`):
+    /// writes into v3 every v2 key that `etcdctl migrate` left out, with its value, from the
+    /// copy of the v2 store `etcd.migrate` kept. `etcdctl migrate` exports through a v2
+    /// listing, which hides keys with a `_` segment (OAuth tokens whose name begins with `_`).
+    /// A key is written only where v3 has none; a key whose v2 expiry has passed is not.
+    /// Returns `#{host, v2_keys, missing, written, hidden, expired, appeared, first}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn migrate_missing(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+        run_migrate_missing(&etcd.ctx, &host)
+    }
+
+    /// On the member `etcd.migrate` ran on (`host`: an etcd host or its name), compares every
+    /// leaf of the v2 store it was migrated from (the copy `etcd.migrate` keeps, hidden keys
+    /// included) with v3: present (unless its v2 expiry has passed), same value, same create
+    /// and mod revisions (hidden keys, which `etcd.migrate_missing` writes anew: the value
+    /// only). Throws, naming the first mismatches, if any key is missing or different; else
+    /// returns `#{member, v2_keys, hidden, v3_checked, expired, missing, different_value,
+    /// different_revision, mismatches}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+        let shown = host
+            .clone()
+            .try_cast::<crate::script::api::host::ScriptHost>()
+            .map(|h| h.name().to_string())
+            .unwrap_or_else(|| host.to_string());
+        if etcd
+            .ctx
+            .planned_read(|| format!("compare every v2 key with v3 on {shown}"))
+        {
+            return Ok(Map::new());
+        }
+        run_verify(&etcd.ctx, &host)
+    }
+}
