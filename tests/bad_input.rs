@@ -6,8 +6,10 @@
 //! `endpoint hashkv`, the hosts' config files and data dir listings, and the same
 //! service processes.
 
-mod support;
-
+use crate::support::command::{repo_root, write_file, Finished, Runbook};
+use crate::support::etcd::{etcdctl, wait_until};
+use crate::support::lab::TestLab;
+use crate::support::sshd::Sshd;
 use runbook::lab::layout::LabLayout;
 use runbook::lab::pidfile::{recorded_processes, RecordedProcess};
 use runbook::lab::state::LabState;
@@ -17,10 +19,6 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use support::command::{repo_root, write_file, Finished, Runbook};
-use support::etcd::{etcdctl, wait_until};
-use support::lab::TestLab;
-use support::sshd::Sshd;
 
 /// Bad input found before anything ran.
 const BAD_INPUT: i32 = 2;
@@ -815,17 +813,6 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
     cases
 }
 
-/// Runs a lab service action (`start`/`stop`) through the lab's own service script.
-fn lab_service(lab: &TestLab, host: &str, action: &str) {
-    let status = Command::new(lab.dir.join("bin/lab-service"))
-        .arg(lab.host_dir(host))
-        .arg(action)
-        .arg("etcd")
-        .status()
-        .unwrap();
-    assert!(status.success(), "lab-service {host} {action} etcd");
-}
-
 fn wait_healthy(lab: &TestLab) {
     let env = lab.env();
     assert!(
@@ -896,7 +883,7 @@ fn bad_input_changes_nothing() {
     assert_unchanged(&lab, &before, &case_names);
 
     // A member down at preflight: the shipped runbook must stop before touching anything.
-    lab_service(&lab, "etcd-3", "stop");
+    lab.service("etcd-3", "stop", "etcd");
     let down = snapshot(&lab);
     let inv = ws.inventory("member-down", &ws.lab_inventory);
     failures.extend(run_cases(
@@ -909,14 +896,14 @@ fn bad_input_changes_nothing() {
         1,
     ));
     assert_unchanged(&lab, &down, "a member down at preflight");
-    lab_service(&lab, "etcd-3", "start");
+    lab.service("etcd-3", "start", "etcd");
     wait_healthy(&lab);
 
     // Too little disk for the backup: etcd-1's data dir on a tmpfs with room for the
     // data but not for the backup (twice the data dir). etcd needs room for a new
     // 64 MiB WAL segment when it starts, so the tmpfs is filled only once it runs.
     let data = lab.host_dir("etcd-1").join("var/lib/etcd");
-    lab_service(&lab, "etcd-1", "stop");
+    lab.service("etcd-1", "stop", "etcd");
     let used = du_kib(&data);
     let saved = ws.path("etcd-1-data");
     let moved = Command::new("cp")
@@ -947,7 +934,7 @@ fn bad_input_changes_nothing() {
         .status()
         .unwrap();
     assert!(copied.success());
-    lab_service(&lab, "etcd-1", "start");
+    lab.service("etcd-1", "start", "etcd");
     wait_healthy(&lab);
     let free = free_kib(&data);
     let filled = Command::new("fallocate")

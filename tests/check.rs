@@ -1,16 +1,14 @@
 //! `runbook check` (a dry run) and the question `run` asks before the first change:
 //! on a real lab, the plan is printed and nothing changes — files, keys, processes, journal.
 
-mod support;
-
+use crate::support::command::Runbook;
+use crate::support::etcd::etcdctl;
+use crate::support::lab::TestLab;
 use runbook::lab::layout::LabLayout;
 use runbook::lab::pidfile::recorded_processes;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::command::Runbook;
-use support::etcd::etcdctl;
-use support::lab::TestLab;
 
 /// What must not change: config files, data-dir listings, running processes, key counts.
 fn snapshot(lab: &TestLab) -> BTreeMap<String, String> {

@@ -1,8 +1,6 @@
 //! The command line itself: help, completions, usage errors, output formats.
 
-mod support;
-
-use support::command::{write_file, Runbook};
+use crate::support::command::{write_file, Runbook};
 
 #[test]
 fn every_subcommand_has_help() {

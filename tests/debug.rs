@@ -2,12 +2,10 @@
 //! line and function, step, finish, next, backtrace, printing and evaluating at a stop,
 //! and answering yes / no / continue before each step.
 
-mod support;
-
+use crate::support::command::{write_file, Runbook};
+use crate::support::terminal::Terminal;
 use std::path::Path;
 use std::time::Duration;
-use support::command::{write_file, Runbook};
-use support::terminal::Terminal;
 
 const SCRIPT: &str = "\
 fn double(x) {

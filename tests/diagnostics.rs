@@ -1,9 +1,7 @@
 //! Script errors render as miette reports with the caret at the exact token,
 //! the chain of calls, and the imported module's own source.
 
-mod support;
-
-use support::command::{repo_root, write_file, Runbook};
+use crate::support::command::{repo_root, write_file, Runbook};
 
 fn stdlib_dir() -> String {
     repo_root().join("stdlib").display().to_string()

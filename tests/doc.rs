@@ -2,12 +2,10 @@
 //! covers every function the engine registers for runbooks (nothing undocumented,
 //! nothing documented that does not exist).
 
-mod support;
-
+use crate::support::command::{repo_root, Runbook};
 use runbook::script::api;
 use runbook::script::registry::PRIMITIVES;
 use std::collections::BTreeSet;
-use support::command::{repo_root, Runbook};
 
 /// `(object, name)` of every function a plugin module gives runbooks.
 fn registered() -> BTreeSet<(String, String)> {

@@ -3,25 +3,14 @@
 //! throwaway etcd really starts from, tampering named file by file, the gate
 //! listing every host's outcome, and the free-space refusal on a small tmpfs.
 
-mod support;
-
+use crate::support::command::run_script;
+use crate::support::etcd::{etcdctl, wait_until};
+use crate::support::lab::TestLab;
+use crate::support::process::{free_port, Killed};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::command::{write_file, Runbook};
-use support::etcd::{etcdctl, wait_until};
-use support::lab::TestLab;
-
-fn run_script(lab: &TestLab, dir: &Path, name: &str, script: &str) -> support::command::Finished {
-    let path = write_file(dir, name, script);
-    Runbook::new()
-        .arg("run")
-        .arg(path)
-        .arg("-i")
-        .arg(lab.inventory())
-        .run()
-}
 
 /// `B host dir files bytes` lines printed by the scripts below.
 fn backups(stdout: &str) -> Vec<(String, PathBuf, u64, u64)> {
@@ -48,25 +37,6 @@ fn sha256sum(path: &Path) -> String {
         .next()
         .unwrap()
         .to_string()
-}
-
-/// A free loopback port (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed (by its PID) and reaped when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// A tmpfs mounted for the test, unmounted on drop.
@@ -111,8 +81,8 @@ fn backup_verify_restore_tamper_gate_and_disk_space() {
 
     // Backup of every member, printed as B lines.
     let done = run_script(
-        &lab,
         work.path(),
+        &lab.inventory(),
         "backup.rhai",
         r#"
         let taken = etcd.backup();
@@ -245,9 +215,7 @@ fn backup_verify_restore_tamper_gate_and_disk_space() {
     std::fs::remove_file(&snap3).unwrap();
     std::fs::write(taken[0].1.join("stray.txt"), "x").unwrap();
     let snap3_name = snap3.file_name().unwrap().to_string_lossy().to_string();
-    run_script(
-        &lab,
-        work.path(),
+    run_script(work.path(), &lab.inventory(),
         "verify.rhai",
         r#"
         try { etcd.verify_backup("etcd-2"); print("etcd-2 verified"); }
@@ -272,8 +240,8 @@ fn backup_verify_restore_tamper_gate_and_disk_space() {
     let gate_dir = work.path().join("gate");
     std::fs::create_dir_all(gate_dir.join("b-etcd-2")).unwrap();
     let failed = run_script(
-        &lab,
         work.path(),
+        &lab.inventory(),
         "gate.rhai",
         &format!(
             r#"etcd.backup(#{{dir: "{}/b-{{host}}"}});"#,
@@ -319,8 +287,8 @@ fn backup_verify_restore_tamper_gate_and_disk_space() {
     );
     let _tmpfs = Tmpfs(small.clone());
     run_script(
-        &lab,
         work.path(),
+        &lab.inventory(),
         "space.rhai",
         &format!(
             r#"

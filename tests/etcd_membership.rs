@@ -1,12 +1,10 @@
 //! Membership primitives against a real TLS lab: force-new-cluster on the first
 //! member, join of the others, member add/remove, and the guards that refuse.
 
-mod support;
-
-use support::command::run_script;
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-use support::migration::assert_hashkv_agree;
+use crate::support::command::run_script;
+use crate::support::etcd::etcdctl;
+use crate::support::lab::TestLab;
+use crate::support::migration::assert_hashkv_agree;
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -96,7 +94,7 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
         .clone();
     // Hidden keys included (a listing does not show them; etcdctl gets them by name).
     for endpoint in endpoints.split(',') {
-        let leaves = support::migration::v2_leaves(&lab, Some(endpoint), &[]);
+        let leaves = crate::support::migration::v2_leaves(&lab, Some(endpoint), &[]);
         assert_eq!(leaves.len(), 300, "v2 keys on {endpoint}");
     }
 

@@ -3,26 +3,15 @@
 //! and the migration recorded on the members refuses a second run from a new
 //! `runbook run` (fresh run facts).
 
-mod support;
-
+use crate::support::command::run_script;
+use crate::support::etcd::{etcdctl, wait_until};
+use crate::support::lab::TestLab;
+use crate::support::process::Killed;
 use runbook::inventory::Inventory;
 use runbook::ops::etcd::EtcdMember;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::command::{write_file, Finished, Runbook};
-use support::etcd::{etcdctl, wait_until};
-use support::lab::TestLab;
-
-fn run_script(lab: &TestLab, dir: &Path, name: &str, script: &str) -> Finished {
-    let path = write_file(dir, name, script);
-    Runbook::new()
-        .arg("run")
-        .arg(path)
-        .arg("-i")
-        .arg(lab.inventory())
-        .run()
-}
 
 /// Runs the lab's service controller on one member (`start`, `stop`).
 fn service(lab: &TestLab, host: &str, action: &str) {
@@ -65,9 +54,7 @@ fn refuses_until_every_guard_holds_migrates_once_and_records_it() {
     assert_eq!(put.code, 0, "{}", put.stderr);
 
     // Run 1: etcd running; then counted and stopped but never backed up.
-    run_script(
-        &lab,
-        work.path(),
+    run_script(work.path(), &lab.inventory(),
         "one.rhai",
         &format!(
             r#"{TRY}
@@ -84,9 +71,7 @@ fn refuses_until_every_guard_holds_migrates_once_and_records_it() {
     .stdout_has("no-backup: runbook::etcd::migrate::no_backup | no verified backup of etcd-1 in this run | run etcd.backup()");
 
     // Run 2 (fresh facts, etcd stopped): never counted; then the whole procedure.
-    run_script(
-        &lab,
-        work.path(),
+    run_script(work.path(), &lab.inventory(),
         "two.rhai",
         &format!(
             r#"{TRY}
@@ -152,9 +137,7 @@ fn refuses_until_every_guard_holds_migrates_once_and_records_it() {
     assert_eq!(seen, "v2-value");
 
     // Run 3 (fresh facts): the record on the members refuses, on any member.
-    run_script(
-        &lab,
-        work.path(),
+    run_script(work.path(), &lab.inventory(),
         "three.rhai",
         &format!("{TRY}\nattempt(\"other\", \"etcd-2\");\netcd.migrate(\"etcd-1\");\n"),
     )
@@ -162,16 +145,6 @@ fn refuses_until_every_guard_holds_migrates_once_and_records_it() {
     .stdout_has("other: runbook::etcd::migrate::already_migrated | a v2 -> v3 migration is already recorded for this cluster: etcd-1 was migrated (state finished")
     .stderr_has("runbook::etcd::migrate::already_migrated")
     .stderr_has("runbooks/rollback.rhai");
-}
-
-/// A process killed (by its PID) when the test ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -183,8 +156,8 @@ fn refuses_with_v3_keys_a_held_data_dir_an_open_port_or_no_snapshot() {
     assert_eq!(put.code, 0, "{}", put.stderr);
 
     run_script(
-        &lab,
         work.path(),
+        &lab.inventory(),
         "keys.rhai",
         &format!(
             r#"{TRY}
@@ -204,8 +177,8 @@ fn refuses_with_v3_keys_a_held_data_dir_an_open_port_or_no_snapshot() {
     let etcd1 = member(&lab, "etcd-1");
     let attempt = |name: &str| {
         run_script(
-            &lab,
             work.path(),
+            &lab.inventory(),
             &format!("{name}.rhai"),
             &format!("{TRY}\nattempt(\"{name}\", \"etcd-1\");\n"),
         )

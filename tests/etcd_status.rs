@@ -2,8 +2,9 @@
 //! endpoint status checked against etcdctl, raft index convergence, and hashkv
 //! agreement, both as Rust operations and as Rhai methods through the binary.
 
-mod support;
-
+use crate::support::command::{run_script, write_file};
+use crate::support::etcd::{etcdctl, runtime};
+use crate::support::lab::TestLab;
 use runbook::interrupt::Interrupt;
 use runbook::inventory::Inventory;
 use runbook::ops::etcd::cluster::status::{self, hex_id};
@@ -11,9 +12,6 @@ use runbook::ops::etcd::{cluster::hashkv, cluster::health, EtcdAccess, EtcdMembe
 use runbook::transport::TransportPool;
 use std::path::Path;
 use std::sync::Arc;
-use support::command::{run_script, write_file};
-use support::etcd::{etcdctl, runtime};
-use support::lab::TestLab;
 
 fn members(inventory: &Path) -> Vec<EtcdMember> {
     let inventory = Inventory::load(inventory, &[]).expect("lab inventory loads");

@@ -7,8 +7,10 @@
 //! be reached from there; through the tunnel (sshd connects from the test's
 //! own namespace), it can.
 
-mod support;
-
+use crate::support::command::{write_file, Finished, Runbook};
+use crate::support::etcd::runtime;
+use crate::support::lab::TestLab;
+use crate::support::sshd::Sshd;
 use runbook::ops::etcd::client::tls_name::reqwest_builder_for_name;
 use runbook::ops::etcd::{client::v3, TlsFiles, V2Client};
 use std::io::{Read, Write};
@@ -16,10 +18,6 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
-use support::command::{write_file, Finished, Runbook};
-use support::etcd::runtime;
-use support::lab::TestLab;
-use support::sshd::Sshd;
 
 type Job = Box<dyn FnOnce() + Send>;
 

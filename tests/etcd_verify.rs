@@ -3,31 +3,14 @@
 //! it passes, counting the hidden keys, then names keys missing, changed or rewritten in v3
 //! behind its back (a hidden one too). On a member no migration ran on, it refuses.
 
-mod support;
+use crate::support::command::printed;
+use crate::support::etcd::etcdctl;
 
-use support::command::{Finished, Runbook};
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-
-fn run_script(lab: &TestLab, text: &str) -> Finished {
-    let script = lab.dir.join("verify.rhai");
-    std::fs::write(&script, text).expect("write script");
-    Runbook::new()
-        .arg("run")
-        .arg(&script)
-        .arg("-i")
-        .arg(lab.inventory())
-        .run()
+/// A number a script printed as `name=N`.
+fn count(stdout: &str, name: &str) -> u64 {
+    printed(stdout, name).parse().unwrap()
 }
-
-/// `name=value` lines printed by a script.
-fn printed(stdout: &str, name: &str) -> u64 {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name}= in {stdout}"))
-}
+use crate::support::lab::TestLab;
 
 const VERIFY: &str = r#"
 let r = etcd.verify("etcd-1");
@@ -49,7 +32,7 @@ print(`copied=${copied.written}`);
 #[test]
 fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
     let lab = TestLab::up(&["--tls", "--keys", "400"]);
-    let refused = run_script(&lab, VERIFY).code(1);
+    let refused = lab.run("verify.rhai", VERIFY).code(1);
     assert!(
         refused
             .stderr
@@ -57,8 +40,8 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
         "{}",
         refused.stderr
     );
-    let migrated = run_script(&lab, MIGRATE).success();
-    let copied = printed(&migrated.stdout, "copied");
+    let migrated = lab.run("verify.rhai", MIGRATE).success();
+    let copied = count(&migrated.stdout, "copied");
     assert!(copied >= 2, "hidden keys copied: {}", migrated.stdout);
     // etcdctl talks to etcd-1 only (the other members are stopped).
     let inventory = runbook::inventory::Inventory::load(&lab.inventory(), &[]).unwrap();
@@ -79,14 +62,14 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
         })
         .collect();
 
-    let passed = run_script(&lab, VERIFY).success();
-    let v2_keys = printed(&passed.stdout, "v2_keys");
+    let passed = lab.run("verify.rhai", VERIFY).success();
+    let v2_keys = count(&passed.stdout, "v2_keys");
     assert_eq!(v2_keys, 400, "{}", passed.stdout);
-    assert_eq!(printed(&passed.stdout, "hidden"), copied);
-    assert_eq!(printed(&passed.stdout, "v3_checked"), v2_keys);
-    assert_eq!(printed(&passed.stdout, "missing"), 0);
-    assert_eq!(printed(&passed.stdout, "different_value"), 0);
-    assert_eq!(printed(&passed.stdout, "different_revision"), 0);
+    assert_eq!(count(&passed.stdout, "hidden"), copied);
+    assert_eq!(count(&passed.stdout, "v3_checked"), v2_keys);
+    assert_eq!(count(&passed.stdout, "missing"), 0);
+    assert_eq!(count(&passed.stdout, "different_value"), 0);
+    assert_eq!(count(&passed.stdout, "different_revision"), 0);
 
     // Behind verify's back: delete one key, change another, rewrite a third with its own value.
     let listed = etcdctl(
@@ -121,7 +104,7 @@ fn verify_passes_after_migrate_and_names_keys_changed_behind_its_back() {
     let same = ctl(&["get", rewritten, "--print-value-only"]);
     ctl(&["put", rewritten, same.trim_end_matches('\n')]);
 
-    let failed = run_script(&lab, VERIFY).code(1);
+    let failed = lab.run("verify.rhai", VERIFY).code(1);
     // The report is wrapped for the terminal: compare without whitespace and frame.
     let squeeze = |text: &str| -> String {
         text.chars()

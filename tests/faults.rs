@@ -6,19 +6,18 @@
 //! with `assert_migrated`) or rolled back (the v2 data compared with what was seeded).
 //! The matrix is in docs/reliability.md.
 
-mod support;
-
+use crate::support::command::{repo_root, says, Finished, Runbook};
+use crate::support::etcd::{etcdctl, wait_until};
+use crate::support::files::entries;
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before, migration, v3_keys, Before};
+use crate::support::running::Running;
+use crate::support::sshd::Sshd;
 use runbook::lab::pidfile::RecordedProcess;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::command::{repo_root, says, Finished, Runbook};
-use support::etcd::{etcdctl, wait_until};
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before, v3_keys, Before};
-use support::running::Running;
-use support::sshd::Sshd;
 
 const KEYS: &str = "300";
 /// Bounds for a loaded machine; the steps take seconds.
@@ -29,12 +28,6 @@ const MASTER_SERVICES: [&str; 2] = [
     "atomic-openshift-master-api",
     "atomic-openshift-master-controllers",
 ];
-
-fn migration(inventory: &Path) -> Runbook {
-    Runbook::new()
-        .args(["run", "v2-to-v3.rhai", "-i"])
-        .arg(inventory)
-}
 
 /// The command the run must name to continue.
 fn resume_command(inventory: &Path) -> String {
@@ -132,21 +125,6 @@ fn kill_etcd(lab: &TestLab, host: &str) {
     );
 }
 
-/// What an operator does once the cause is known: `systemctl start etcd` (the lab's service control).
-fn lab_service(lab: &TestLab, host: &str, action: &str, service: &str) {
-    let output = Command::new(lab.dir.join("bin/lab-service"))
-        .arg(lab.host_dir(host))
-        .args([action, service])
-        .output()
-        .expect("lab-service runs");
-    assert!(
-        output.status.success(),
-        "lab-service {action} {service} on {host}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn is_active(lab: &TestLab, host: &str, service: &str) -> bool {
     Command::new(lab.dir.join("bin/lab-service"))
         .arg(lab.host_dir(host))
@@ -177,20 +155,6 @@ fn leader(lab: &TestLab) -> String {
     panic!("no leader in {status}");
 }
 
-fn data_dir(lab: &TestLab, host: &str) -> PathBuf {
-    lab.host_dir(host).join("var/lib/etcd")
-}
-
-fn entries(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Nothing was changed: the v2 data and master config as before, no backup and no
 /// migration record anywhere, no v3 key, the masters still running.
 fn assert_unchanged(lab: &TestLab, was: &Before) {
@@ -198,7 +162,7 @@ fn assert_unchanged(lab: &TestLab, was: &Before) {
     assert!(now.leaves == was.leaves, "the v2 data changed");
     assert_eq!(now.master_config, was.master_config);
     for host in MEMBERS {
-        let names = entries(&data_dir(lab, host));
+        let names = entries(&lab.data_dir(host));
         assert_eq!(
             names,
             BTreeSet::from(["member".to_string()]),
@@ -223,7 +187,7 @@ fn assert_v2_as_seeded(lab: &TestLab, was: &Before) {
         .collect();
     assert!(changed.is_empty(), "v2 keys lost or changed: {changed:?}");
     assert!(v3_keys(lab).is_empty(), "v3 keys remain");
-    support::migration::assert_hashkv_agree(lab);
+    crate::support::migration::assert_hashkv_agree(lab);
 }
 
 #[test]
@@ -309,7 +273,7 @@ fn the_first_member_killed_during_the_ttl_step() {
         assert!(says(&said, "etcd-1"), "{}", show(&stopped));
     }
     // The operator starts etcd-1 again; the resume attaches what is left.
-    lab_service(&lab, "etcd-1", "start", "etcd");
+    lab.service("etcd-1", "start", "etcd");
     resume(&inventory);
     assert_migrated(&lab, &before);
 }
@@ -343,17 +307,17 @@ fn the_leader_killed_during_preflight() {
             show(&stopped)
         );
         assert_rerun_refuses(&inventory, "", "preflight");
-        lab_service(&lab, &leader, "start", "etcd");
+        lab.service(&leader, "start", "etcd");
         assert_unchanged(&lab, &before);
     } else {
         // The health check answered before the kill landed: the masters were stopped,
         // then the convergence wait finds the leader gone; etcd's data is untouched.
         assert_stopped_at(&stopped, "wait for raft convergence", &inventory);
         assert!(says(&said, &leader), "{}", show(&stopped));
-        lab_service(&lab, &leader, "start", "etcd");
+        lab.service(&leader, "start", "etcd");
         for host in MEMBERS {
             assert_eq!(
-                entries(&data_dir(&lab, host)),
+                entries(&lab.data_dir(host)),
                 BTreeSet::from(["member".to_string()])
             );
         }
@@ -374,8 +338,8 @@ impl Drop for Tmpfs {
 
 /// Moves `host`'s data dir onto a tmpfs of `mib` MiB (etcd stopped meanwhile).
 fn data_dir_on_tmpfs(lab: &TestLab, host: &str, mib: u64) -> Tmpfs {
-    let dir = data_dir(lab, host);
-    lab_service(lab, host, "stop", "etcd");
+    let dir = lab.data_dir(host);
+    lab.service(host, "stop", "etcd");
     let aside = dir.with_extension("disk");
     std::fs::rename(&dir, &aside).unwrap();
     std::fs::create_dir(&dir).unwrap();
@@ -403,7 +367,7 @@ fn data_dir_on_tmpfs(lab: &TestLab, host: &str, mib: u64) -> Tmpfs {
         .unwrap();
     assert!(copied.success());
     std::fs::remove_dir_all(&aside).unwrap();
-    lab_service(lab, host, "start", "etcd");
+    lab.service(host, "start", "etcd");
     let env = lab.env();
     assert!(
         wait_until(Duration::from_secs(60), || etcdctl(
@@ -495,7 +459,7 @@ fn the_disk_filling_during_the_backup() {
     // Room for the data, the free-space check (twice the data) and the rebuild.
     let _tmpfs = data_dir_on_tmpfs(&lab, "etcd-2", 520);
     let before = before(&lab);
-    let dir = data_dir(&lab, "etcd-2");
+    let dir = lab.data_dir("etcd-2");
     let gate = BackupGate::new(&dir);
     let mut run = Running::start(migration(&inventory).env("PATH", gate.path()));
     run.wait_for_step_start("back up every member", STEP_WAIT);

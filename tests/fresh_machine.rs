@@ -4,12 +4,10 @@
 //! cannot find its includes, an etcd of the wrong line, an etcdctl without `migrate`) must
 //! each be reported missing with the package that fixes it.
 
-mod support;
-
+use crate::support::command::repo_root;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-use support::command::repo_root;
 
 /// What one run of the check printed.
 struct Check {

@@ -1,10 +1,8 @@
 //! Runbooks that use `host.run`, `host.read/write/exists` and `host.service`
 //! on local hosts and on ssh hosts reached through a real sshd.
 
-mod support;
-
+use crate::support::command::{write_file, Runbook};
 use std::path::Path;
-use support::command::{write_file, Runbook};
 
 /// The script every transport must pass; it prints what the test checks.
 const HOST_SCRIPT: &str = r#"
@@ -136,7 +134,7 @@ fn a_runbook_drives_a_local_host() {
 
 #[test]
 fn a_runbook_drives_an_ssh_host() {
-    let sshd = support::sshd::Sshd::start();
+    let sshd = crate::support::sshd::Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();

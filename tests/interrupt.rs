@@ -1,11 +1,9 @@
 //! Ctrl-C (SIGINT) during a remote or local command stops the run with exit
 //! 130 within 2 s, and the command's process is gone.
 
-mod support;
-
+use crate::support::command::{write_file, Runbook};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::command::{write_file, Runbook};
 
 fn wait_for_pid(file: &Path) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -96,7 +94,7 @@ fn sigint_stops_a_local_command() {
 
 #[test]
 fn sigint_stops_a_command_on_an_ssh_host() {
-    let sshd = support::sshd::Sshd::start();
+    let sshd = crate::support::sshd::Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     interrupt_a_sleeping_command(
         dir.path(),

@@ -1,7 +1,8 @@
 //! Inventory reading: INI and YAML files as openshift-ansible users write them, precedence,
 //! ranges, defaults, overrides, and errors that point at the offending line.
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+use crate::support::command::render;
+use miette::Diagnostic;
 use runbook::inventory::defaults::{DefaultValue, VARIABLES};
 use runbook::inventory::{Inventory, InventoryError};
 use serde_json::json;
@@ -30,15 +31,6 @@ fn load_with(name: &str, overrides: &[(&str, &str)]) -> Inventory {
 
 fn names(hosts: &[&runbook::inventory::Host]) -> Vec<String> {
     hosts.iter().map(|h| h.name.clone()).collect()
-}
-
-fn render(e: &InventoryError) -> String {
-    let mut out = String::new();
-    GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
-        .with_width(300)
-        .render_report(&mut out, e)
-        .expect("render");
-    out
 }
 
 /// A malformed inventory written to a temporary file, and the error loading it gives.

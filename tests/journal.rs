@@ -2,12 +2,10 @@
 //! `--resume` skips what finished (returning its recorded value), `--restart` and
 //! `--start-at` do what they say, and the journal is private to its owner.
 
-mod support;
-
+use crate::support::command::{write_file, Runbook};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::command::{write_file, Runbook};
 
 const SCRIPT: &str = r#"
 let answer = step("prepare", || { print("prepare ran"); 41 + 1 });
@@ -22,7 +20,7 @@ step("check", || {
 step("finish", || print("finish ran"));
 "#;
 
-fn run(dir: &Path, extra: &[&str]) -> support::command::Finished {
+fn run(dir: &Path, extra: &[&str]) -> crate::support::command::Finished {
     Runbook::new()
         .current_dir(dir)
         .args(["run", "steps.rhai", "-i", "inventory.ini"])

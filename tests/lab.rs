@@ -2,8 +2,10 @@
 //! the lab's env file, seeded data and TTLs, service control through the inventory's
 //! `runbook_service_command`, idempotent `up`, two labs side by side, clean `down`.
 
-mod support;
-
+use crate::support::command::{json_result, Runbook};
+use crate::support::etcd::{etcdctl, read_env_file, runtime, wait_until};
+use crate::support::files::mode;
+use crate::support::lab::{lab_up, LabGuard};
 use runbook::inventory::Inventory;
 use runbook::lab::layout::LabLayout;
 use runbook::lab::pidfile::{recorded_processes, RecordedProcess};
@@ -16,9 +18,6 @@ use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
-use support::command::Runbook;
-use support::etcd::{etcdctl, read_env_file, runtime, wait_until};
-use support::lab::{lab_up, LabGuard};
 use tokio_util::sync::CancellationToken;
 
 /// Every node of a recursive v2 read, by key.
@@ -29,23 +28,6 @@ fn flatten(node: &V2Node, into: &mut HashMap<String, V2Node>) {
     for child in &node.nodes {
         flatten(child, into);
     }
-}
-
-fn json_result(stdout: &str) -> serde_json::Value {
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "result")
-        .map(|v| v["result"].clone())
-        .unwrap_or_else(|| panic!("no result line in {stdout}"))
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .permissions()
-        .mode()
-        & 0o777
 }
 
 #[test]

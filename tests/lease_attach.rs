@@ -4,8 +4,9 @@
 //! re-leased, bad durations are refused, paging sees every key exactly once at one revision,
 //! and a concurrent writer's values and deletions always win.
 
-mod support;
-
+use crate::support::command::printed;
+use crate::support::etcd::{etcdctl, runtime};
+use crate::support::lab::TestLab;
 use etcd_client::{Client, GetOptions, PutOptions, Txn, TxnOp};
 use runbook::inventory::Inventory;
 use runbook::ops::etcd::client::paging::KeyPager;
@@ -15,9 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::command::Runbook;
-use support::etcd::{etcdctl, runtime};
-use support::lab::TestLab;
 use tokio_util::sync::CancellationToken;
 
 /// A v3 client for every member of the lab, with the lab's client TLS.
@@ -86,26 +84,6 @@ fn time_to_live(lab: &TestLab, lease_hex: &str) -> (String, BTreeSet<String>) {
     (ttl, keys.split_whitespace().map(String::from).collect())
 }
 
-/// `name=value` lines printed by a script.
-fn printed(stdout: &str, name: &str) -> String {
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("no {name}= in {stdout}"))
-        .to_string()
-}
-
-fn run_script(lab: &TestLab, text: &str) -> support::command::Finished {
-    let script = lab.dir.join("attach.rhai");
-    std::fs::write(&script, text).expect("write script");
-    Runbook::new()
-        .arg("run")
-        .arg(&script)
-        .arg("-i")
-        .arg(lab.inventory())
-        .run()
-}
-
 const REPORT: &str = r#"
 for name in ["lease", "ttl", "keys", "attached", "skipped", "conflicts", "deleted"] {
     print(`${name}=${r[name]}`);
@@ -142,11 +120,12 @@ fn attach_touches_only_the_prefix_skips_leased_keys_and_refuses_bad_durations() 
     });
 
     // Through the script API: one lease of 1h, leased keys skipped.
-    let first = run_script(
-        &lab,
-        &format!("let r = lease.attach(\"/t/events\", \"1h\");\n{REPORT}"),
-    )
-    .success();
+    let first = lab
+        .run(
+            "attach.rhai",
+            &format!("let r = lease.attach(\"/t/events\", \"1h\");\n{REPORT}"),
+        )
+        .success();
     assert_eq!(printed(&first.stdout, "ttl"), "3600");
     assert_eq!(printed(&first.stdout, "keys"), "306");
     assert_eq!(printed(&first.stdout, "attached"), "301");
@@ -174,8 +153,7 @@ fn attach_touches_only_the_prefix_skips_leased_keys_and_refuses_bad_durations() 
     });
 
     // Re-lease: every key under the prefix moves to the new lease.
-    let second = run_script(
-        &lab,
+    let second = lab.run("attach.rhai",
         &format!(
             "let r = lease.attach(\"/t/events/\", \"86400s\", #{{re_lease: true, page_size: 7}});\n{REPORT}"
         ),
@@ -193,9 +171,10 @@ fn attach_touches_only_the_prefix_skips_leased_keys_and_refuses_bad_durations() 
     assert!(left.is_empty(), "the first lease lost every key: {left:?}");
 
     // Bad durations and options are refused before anything is written.
-    let refused = run_script(
-        &lab,
-        r#"
+    let refused = lab
+        .run(
+            "attach.rhai",
+            r#"
 for d in ["1x", "-5s", "0s", "10", "500ms", "1500ms"] {
     try { lease.attach("/t/events", d); print(`accepted ${d}`); }
     catch (e) { print(`refused ${d}: ${e.code}`); }
@@ -205,8 +184,8 @@ catch (e) { print(`refused option: ${e.message}`); }
 try { lease.attach("/", "1h"); print("accepted /"); }
 catch (e) { print(`refused prefix: ${e.code}`); }
 "#,
-    )
-    .success();
+        )
+        .success();
     for d in ["1x", "-5s", "0s", "10", "500ms", "1500ms"] {
         assert!(
             refused

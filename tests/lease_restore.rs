@@ -6,22 +6,11 @@
 //! outside the documented prefixes get theirs; running the step again changes nothing.
 //! Checked with plain etcdctl.
 
-mod support;
-
+use crate::support::command::{json_result, Runbook};
+use crate::support::etcd::etcdctl;
+use crate::support::lab::TestLab;
+use crate::support::migration::{lease_ttl, v3_keys};
 use std::time::{Duration, Instant};
-use support::command::Runbook;
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-use support::migration::{lease_ttl, v3_keys};
-
-fn json_result(stdout: &str) -> serde_json::Value {
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "result")
-        .map(|v| v["result"]["value"].clone())
-        .unwrap_or_else(|| panic!("no result line in {stdout}"))
-}
 
 #[test]
 fn expired_keys_are_deleted_live_ones_keep_their_expiry_and_a_rerun_changes_nothing() {
@@ -94,7 +83,7 @@ let again = lease.restore_ttls(h, prefixes);
         written.elapsed() > Duration::from_secs(21),
         "the TTL step ran after the short TTLs"
     );
-    let result = json_result(&run.stdout);
+    let result = json_result(&run.stdout)["value"].clone();
     // Two hidden keys of the test's, and the lab's own hidden tokens.
     let seeded = runbook::lab::seed_plan::SeedPlan::new(300)
         .hidden_keys()

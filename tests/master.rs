@@ -1,10 +1,8 @@
 //! The `master` global on a real lab master: patching master-config.yaml for etcd3 and back,
 //! the TTL durations it implies, and the services restarted in the right order.
 
-mod support;
-
-use support::command::{run_script, write_file};
-use support::lab::TestLab;
+use crate::support::command::{run_script, write_file};
+use crate::support::lab::TestLab;
 
 fn yaml(text: &str) -> serde_yaml::Value {
     serde_yaml::from_str(text).expect("valid YAML")

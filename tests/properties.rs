@@ -3,8 +3,9 @@
 //! every key under a prefix exactly once, checked against a model of etcd's limited range
 //! reads and against a real etcd member.
 
-mod support;
-
+use crate::support::command::render;
+use crate::support::etcd::runtime;
+use crate::support::lab::TestLab;
 use etcd_client::{Client, GetOptions, PutOptions, Txn, TxnOp};
 use proptest::collection::{btree_map, btree_set, vec};
 use proptest::prelude::*;
@@ -24,8 +25,6 @@ use serde_yaml::{Mapping, Value as Yaml};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use support::etcd::runtime;
-use support::lab::TestLab;
 use tokio_util::sync::CancellationToken;
 
 /// Cases per property (`PROPTEST_CASES` overrides, for a longer hunt), and no regression
@@ -45,15 +44,6 @@ fn config(cases: u32) -> ProptestConfig {
 // ------------------------------------------------------------------------------------------
 // Inventory: never panics, errors are located
 // ------------------------------------------------------------------------------------------
-
-/// Renders a diagnostic the way `main` does (spans, labels): must not panic either.
-fn render(diagnostic: &dyn miette::Diagnostic) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .render_report(&mut out, diagnostic)
-        .expect("render report");
-    out
-}
 
 /// Parses `text` as the file `name`: an inventory, or an error that names the file and a
 /// line of it (and renders).

@@ -2,13 +2,11 @@
 //! multi-line input, recovery after an error, and Ctrl-C stopping a running command
 //! (and its process) without ending the session.
 
-mod support;
-
+use crate::support::command::write_file;
+use crate::support::terminal::Terminal;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::command::write_file;
-use support::terminal::Terminal;
 
 const INVENTORY: &str = "\
 [etcd]
@@ -190,7 +188,7 @@ fn ctrl_c_in_a_session(inventory: &str, host: &str) {
 
 #[test]
 fn against_a_lab_reports_print_as_tables() {
-    let lab = support::lab::TestLab::up(&["--tls", "--keys", "20"]);
+    let lab = crate::support::lab::TestLab::up(&["--tls", "--keys", "20"]);
     let state = tempfile::tempdir().unwrap();
     let t = Terminal::start(
         &["repl", "--lab", lab.dir.to_str().unwrap()],

@@ -4,35 +4,23 @@
 //! migrated data aside, leaves no throwaway etcd behind, and lets a new migration
 //! run. Without a backup it refuses before anything is stopped or changed.
 
-mod support;
-
+use crate::support::command::{run_script, Runbook};
+use crate::support::etcd::etcdctl;
+use crate::support::files::entries;
+use crate::support::lab::TestLab;
+use crate::support::migration::{
+    assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys, V2Key,
+};
 use runbook::lab::layout::LabLayout;
 use runbook::lab::state::LabState;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use support::command::{run_script, Runbook};
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-use support::migration::{assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys, V2Key};
 
 const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
 const MASTER_SERVICES: [&str; 2] = [
     "atomic-openshift-master-api",
     "atomic-openshift-master-controllers",
 ];
-
-fn data_dir(lab: &TestLab, member: &str) -> PathBuf {
-    lab.host_dir(member).join("var/lib/etcd")
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Every v2 leaf as each member serves it (hidden keys included), read through that
 /// member alone with plain etcdctl.
@@ -117,7 +105,8 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         message.contains("the cluster still holds 1500 v3 key(s)"),
         "{message}"
     );
-    assert!(data_dir(&lab, "etcd-2")
+    assert!(lab
+        .data_dir("etcd-2")
         .join("runbook-v2-to-v3-migration.json")
         .is_file());
 
@@ -128,9 +117,9 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .run()
         .success()
         .stdout_has("restore etcd-1 from its newest pre-migration backup");
-    let names = entries(&data_dir(&lab, "etcd-1"));
+    let names = entries(&lab.data_dir("etcd-1"));
     assert!(
-        names.contains(&"runbook-v2-to-v3-migration.json".to_string()),
+        names.contains("runbook-v2-to-v3-migration.json"),
         "{names:?}"
     );
     assert!(
@@ -189,9 +178,9 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
     // Records moved aside everywhere, the migrated data kept on the first member,
     // no throwaway etcd or copy left behind.
     for member in MEMBERS {
-        let names = entries(&data_dir(&lab, member));
+        let names = entries(&lab.data_dir(member));
         assert!(
-            !names.contains(&"runbook-v2-to-v3-migration.json".to_string()),
+            !names.contains("runbook-v2-to-v3-migration.json"),
             "{member}: {names:?}"
         );
         assert!(
@@ -205,12 +194,13 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
             "{member}: {names:?}"
         );
     }
-    let first = entries(&data_dir(&lab, "etcd-1"));
+    let first = entries(&lab.data_dir("etcd-1"));
     let migrated = first
         .iter()
         .find(|n| n.starts_with("member.migrated."))
         .unwrap_or_else(|| panic!("no member.migrated.* on etcd-1: {first:?}"));
-    assert!(data_dir(&lab, "etcd-1")
+    assert!(lab
+        .data_dir("etcd-1")
         .join(migrated)
         .join("snap/db")
         .is_file());
@@ -242,7 +232,7 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         processes_mentioning("runbook-compare"),
         Vec::<String>::new()
     );
-    assert!(!entries(&data_dir(&lab, "etcd-1"))
+    assert!(!entries(&lab.data_dir("etcd-1"))
         .iter()
         .any(|n| n.starts_with("runbook-compare.")));
     let removed = etcdctl(&env, 2, &["rm", "/runbook-test/after-rollback"]);
@@ -272,10 +262,8 @@ fn rollback_without_a_backup_refuses_before_changing_anything() {
         .iter()
         .map(|p| std::fs::read(p).unwrap())
         .collect();
-    let listings: Vec<Vec<String>> = MEMBERS
-        .iter()
-        .map(|m| entries(&data_dir(&lab, m)))
-        .collect();
+    let listings: Vec<std::collections::BTreeSet<String>> =
+        MEMBERS.iter().map(|m| entries(&lab.data_dir(m))).collect();
     let services = running_services(&lab);
 
     let refused = Runbook::new()
@@ -312,7 +300,7 @@ fn rollback_without_a_backup_refuses_before_changing_anything() {
         );
     }
     for (member, listing) in MEMBERS.iter().zip(&listings) {
-        assert_eq!(&entries(&data_dir(&lab, member)), listing, "{member}");
+        assert_eq!(&entries(&lab.data_dir(member)), listing, "{member}");
     }
     let health = etcdctl(&lab.env(), 3, &["endpoint", "health"]);
     assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
@@ -330,7 +318,7 @@ fn rollback_without_a_backup_refuses_before_changing_anything() {
         message.contains("etcd is still running on etcd-1"),
         "{message}"
     );
-    let names = entries(&data_dir(&lab, "etcd-1"));
+    let names = entries(&lab.data_dir("etcd-1"));
     assert!(
         names
             .iter()

@@ -5,16 +5,14 @@
 //! config copies or logs. Backups, the journal, records and config copies are
 //! owner-only (real `stat()` modes after the run), as are etcd's data dirs.
 
-mod support;
-
+use crate::support::command::{repo_root, Finished, Runbook};
+use crate::support::etcd::etcdctl;
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before};
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-use support::command::{repo_root, Finished, Runbook};
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before};
 
 /// Every regular file under `dir`: path -> (modified, size, inode).
 fn snapshot(dir: &Path, into: &mut BTreeMap<PathBuf, (SystemTime, u64, u64)>) {

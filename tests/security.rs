@@ -4,19 +4,17 @@
 //! and refuses another lab's client certificate; ssh host keys are checked
 //! strictly unless `ansible_host_key_checking=false`.
 
-mod support;
-
+use crate::support::command::{says, write_file, Finished, Runbook};
+use crate::support::etcd::{etcdctl, runtime, wait_until};
+use crate::support::files::mode;
+use crate::support::lab::TestLab;
+use crate::support::sshd::Sshd;
 use runbook::inventory::Inventory;
 use runbook::ops::etcd::client::tls_name::reqwest_builder_for_name;
 use runbook::ops::etcd::{client::v3, EtcdMember, TlsFiles, TlsMaterial, V2Client};
 use std::collections::BTreeSet;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::command::{write_file, Finished, Runbook};
-use support::etcd::{etcdctl, runtime, wait_until};
-use support::lab::TestLab;
-use support::sshd::Sshd;
 
 const SKIP: &str = "runbook_etcd_tls_insecure_skip_verify";
 const WARNING: &str = "TLS VERIFICATION IS OFF for etcd member";
@@ -49,21 +47,6 @@ fn assert_says(text: &str, needle: impl AsRef<str>) {
         "{:?} not in:\n{text}",
         needle.as_ref()
     );
-}
-
-/// Whether `text` (a rendered diagnostic, wrapped anywhere, even inside a
-/// path) holds `needle`: compared without whitespace and frame characters.
-fn says(text: &str, needle: &str) -> bool {
-    let squeeze = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_whitespace() && *c != '│')
-            .collect()
-    };
-    squeeze(text).contains(&squeeze(needle))
-}
-
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 fn files_named(dir: &Path, suffix: &str, into: &mut Vec<PathBuf>) {

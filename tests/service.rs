@@ -1,8 +1,6 @@
 //! Service control through a `runbook_service_command` template, against a
 //! small real service script that starts and stops a real process.
 
-mod support;
-
 use runbook::inventory::Host;
 use runbook::ops::service::{ServiceAction, ServiceError, ServiceManager};
 use runbook::transport::local::LocalTransport;
@@ -198,7 +196,7 @@ async fn is_active_passes_transport_errors_on() {
 
 #[tokio::test]
 async fn the_same_template_works_over_ssh() {
-    let sshd = support::sshd::Sshd::start();
+    let sshd = crate::support::sshd::Sshd::start();
     let service = Service::new();
     let mut host = sshd.host("svc-ssh");
     host.vars.insert(

@@ -38,7 +38,7 @@ fn wait_gone(pid: u32) -> bool {
     false
 }
 
-fn read_pid(path: &Path) -> u32 {
+fn wait_for_pid(path: &Path) -> u32 {
     let until = Instant::now() + Duration::from_secs(3);
     loop {
         if let Ok(text) = std::fs::read_to_string(path) {
@@ -136,7 +136,7 @@ async fn timeout_kills_the_whole_process_group() {
     let result = local()
         .run(&command, &options, &CancellationToken::new())
         .await;
-    let pid = read_pid(&pid_file);
+    let pid = wait_for_pid(&pid_file);
     let _guard = PidGuard(Some(pid));
     match result {
         Err(TransportError::Timeout {
@@ -172,7 +172,7 @@ async fn a_group_that_ignores_sigterm_is_killed() {
     let result = local()
         .run(&command, &options, &CancellationToken::new())
         .await;
-    let pid = read_pid(&pid_file);
+    let pid = wait_for_pid(&pid_file);
     let _guard = PidGuard(Some(pid));
     assert!(
         matches!(result, Err(TransportError::Timeout { .. })),
@@ -195,7 +195,7 @@ async fn cancellation_interrupts_within_two_seconds_and_kills_the_group() {
     let started = Instant::now();
     let result = local().run(&command, &RunOptions::default(), &cancel).await;
     let elapsed = started.elapsed();
-    let pid = read_pid(&pid_file);
+    let pid = wait_for_pid(&pid_file);
     let _guard = PidGuard(Some(pid));
     assert!(
         matches!(result, Err(TransportError::Interrupted { .. })),
@@ -223,7 +223,7 @@ async fn a_daemon_started_in_the_background_does_not_hold_the_command() {
         .run(&command, &RunOptions::default(), &CancellationToken::new())
         .await
         .unwrap();
-    let pid = read_pid(&pid_file);
+    let pid = wait_for_pid(&pid_file);
     let _guard = PidGuard(Some(pid));
     assert_eq!(output.stdout_text(), "started\n");
     assert!(started.elapsed() < Duration::from_secs(5));

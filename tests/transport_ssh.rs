@@ -2,15 +2,13 @@
 //! timeouts and cancellation killing the remote process group, and the
 //! connection errors an operator meets (wrong key, changed host key).
 
-mod support;
-
+use crate::support::sshd::Sshd;
 use runbook::inventory::Host;
 use runbook::transport::files::FileError;
 use runbook::transport::{ConnectionTarget, RunOptions, Transport, TransportError, TransportPool};
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::sshd::Sshd;
 use tokio_util::sync::CancellationToken;
 
 async fn connect(host: &Host) -> Result<Transport, TransportError> {

@@ -5,12 +5,10 @@
 //! every TTL is a lease ending when v2 would have deleted the key, expired keys are gone,
 //! the members agree, the masters run on etcd3, the backups verify, and a second run refuses.
 
-mod support;
-
-use support::command::{repo_root, write_file, Runbook};
-use support::etcd::etcdctl;
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before_with, lease_ttl, v3_keys};
+use crate::support::command::{repo_root, write_file, Runbook};
+use crate::support::etcd::etcdctl;
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before_with, lease_ttl, v3_keys};
 
 #[test]
 fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {

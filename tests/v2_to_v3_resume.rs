@@ -3,14 +3,11 @@
 //! refuses and names the step and the exact resume command, the resume finishes, and
 //! the result is the same as an uninterrupted run, with nothing lost.
 
-mod support;
-
-use std::path::Path;
+use crate::support::command::{repo_root, says, Runbook};
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before, migration};
+use crate::support::running::Running;
 use std::time::{Duration, Instant};
-use support::command::{repo_root, says, Runbook};
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before};
-use support::running::Running;
 
 /// The steps of `v2-to-v3.rhai` on a three-member lab, in order.
 const STEPS: [&str; 16] = [
@@ -91,12 +88,6 @@ fn kill_and_resume(event: &str, step: &str, then: Duration) {
         resumed.stdout
     );
     assert_migrated(&lab, &before);
-}
-
-fn migration(inventory: &Path) -> Runbook {
-    Runbook::new()
-        .args(["run", "v2-to-v3.rhai", "-i"])
-        .arg(inventory)
 }
 
 /// SIGKILL right after each `<== step NAME: done` line, one boundary after the other:

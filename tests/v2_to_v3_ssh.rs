@@ -1,12 +1,10 @@
 //! The migration runbook with every host reached over ssh (a real sshd on loopback):
 //! commands, files, services and etcd (through ssh port forwards) all go through ssh.
 
-mod support;
-
-use support::command::{repo_root, Runbook};
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before};
-use support::sshd::Sshd;
+use crate::support::command::{repo_root, Runbook};
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before};
+use crate::support::sshd::Sshd;
 
 #[test]
 fn the_migration_runs_over_ssh() {

@@ -3,18 +3,12 @@
 //! layout default (the lab's inventory does not name it). The migration must back up,
 //! migrate and restart there, and leave the `etcd_container` service running everywhere.
 
-mod support;
-
+use crate::support::command::{repo_root, Runbook};
+use crate::support::lab::TestLab;
+use crate::support::migration::{assert_migrated, before};
 use std::path::{Path, PathBuf};
-use support::command::{repo_root, write_file, Runbook};
-use support::lab::TestLab;
-use support::migration::{assert_migrated, before};
 
 const MEMBERS: [&str; 3] = ["etcd-1", "etcd-2", "etcd-3"];
-
-fn data_dir(lab: &TestLab, member: &str) -> PathBuf {
-    lab.host_dir(member).join("var/lib/etcd/etcd.etcd")
-}
 
 /// The `openshift-backup-pre-migration*` directories in `dir`.
 fn backups_in(dir: &Path) -> Vec<PathBuf> {
@@ -31,17 +25,9 @@ fn backups_in(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Runs a small script against the lab's inventory and returns what it printed.
-fn run_script(lab: &TestLab, source: &str) -> String {
-    let work = tempfile::tempdir().unwrap();
-    write_file(work.path(), "probe.rhai", source);
-    Runbook::new()
-        .current_dir(work.path())
-        .args(["run", "probe.rhai", "-i"])
-        .arg(lab.inventory())
-        .run()
-        .success()
-        .stdout
+/// Runs `source` against the lab and returns what it printed.
+fn probe(lab: &TestLab, source: &str) -> String {
+    lab.run("probe.rhai", source).success().stdout
 }
 
 #[test]
@@ -58,7 +44,7 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
     for member in MEMBERS {
         let host = lab.host_dir(member);
         assert!(
-            data_dir(&lab, member).join("member/snap").is_dir(),
+            lab.data_dir(member).join("member/snap").is_dir(),
             "{member}: no data in var/lib/etcd/etcd.etcd/member"
         );
         assert!(
@@ -72,13 +58,12 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
         assert!(host.join("run/etcd_container.pid").is_file(), "{member}");
         assert!(!host.join("var/log/etcd.log").exists(), "{member}");
     }
-    let vars = run_script(
-        &lab,
+    let vars = probe(&lab,
         "let h = inventory.host(\"etcd-1\");\nprint(`service=${h.vars.etcd_service} data=${h.vars.etcd_data_dir}`);\n",
     );
     let expected = format!(
         "service=etcd_container data={}",
-        data_dir(&lab, "etcd-1").display()
+        lab.data_dir("etcd-1").display()
     );
     assert!(vars.contains(&expected), "{vars}");
 
@@ -100,7 +85,7 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
 
     // Backups and the migration record sit in the system container's data dir.
     for member in MEMBERS {
-        let data = data_dir(&lab, member);
+        let data = lab.data_dir(member);
         let backups = backups_in(&data);
         assert_eq!(backups.len(), 1, "{member}: {backups:?}");
         assert!(backups[0].join("member/snap/db").is_file(), "{backups:?}");
@@ -114,8 +99,7 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
     }
 
     // Every member runs again as etcd_container, asked the way runbooks ask.
-    let active = run_script(
-        &lab,
+    let active = probe(&lab,
         "for h in inventory.group(\"etcd\") {\n  let s = h.vars.etcd_service;\n  print(`${h.name} ${s} active=${h.service(s).is_active()}`);\n}\n",
     );
     for member in MEMBERS {

@@ -7,8 +7,9 @@
 //! recursive listing for the rest) must be what the reader reads from the files: of a
 //! running member, and of every member once stopped.
 
-mod support;
-
+use crate::support::command::run_script;
+use crate::support::etcd::{etcdctl, runtime, v2_expiration, wait_until};
+use crate::support::lab::TestLab;
 use runbook::ops::etcd::v2store::{read_member_dir, V2Store};
 use runbook::transport::local::LocalTransport;
 use runbook::transport::Transport;
@@ -16,9 +17,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
-use support::command::run_script;
-use support::etcd::{etcdctl, runtime, wait_until};
-use support::lab::TestLab;
 use tokio_util::sync::CancellationToken;
 
 /// A key as etcd serves it: value, createdIndex, modifiedIndex, and the moment it expires
@@ -57,18 +55,9 @@ impl V2Http {
     }
 }
 
-fn expiration(node: &Value) -> Option<i64> {
-    node["expiration"].as_str().map(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .unwrap()
-            .timestamp_nanos_opt()
-            .unwrap()
-    })
-}
-
 /// Every leaf under `node` (a v2 API node), with the expiry its directories impose.
 fn served_leaves(node: &Value, inherited: Option<i64>, into: &mut BTreeMap<String, Served>) {
-    let own = expiration(node);
+    let own = v2_expiration(node);
     let expires = match (inherited, own) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -112,7 +101,7 @@ fn served(http: &V2Http, hidden: &BTreeSet<String>) -> BTreeMap<String, Served> 
         for depth in 1..parts.len() {
             let dir = format!("/{}", parts[..depth].join("/"));
             let node = http.call("GET", &dir, &[], "");
-            if let Some(at) = expiration(&node["node"]) {
+            if let Some(at) = v2_expiration(&node["node"]) {
                 inherited = Some(inherited.map_or(at, |i: i64| i.min(at)));
             }
         }

@@ -152,3 +152,32 @@ pub fn says(haystack: &str, needle: &str) -> bool {
     };
     squeezed(haystack).contains(&squeezed(needle))
 }
+
+/// The value of the `name=value` line a script printed.
+pub fn printed(stdout: &str, name: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name}= in {stdout}"))
+        .to_string()
+}
+
+/// The `result` of a `--output json` run (its `value` is what the script returned).
+pub fn json_result(stdout: &str) -> serde_json::Value {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "result")
+        .map(|v| v["result"].clone())
+        .unwrap_or_else(|| panic!("no result line in {stdout}"))
+}
+
+/// A diagnostic as miette renders it without colours.
+pub fn render(diagnostic: &dyn miette::Diagnostic) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(300)
+        .render_report(&mut out, diagnostic)
+        .expect("render report");
+    out
+}

@@ -89,3 +89,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
+
+/// The `expiration` of a v2 API node (Unix ns), if it has one.
+pub fn v2_expiration(node: &serde_json::Value) -> Option<i64> {
+    node["expiration"].as_str().map(|at| {
+        chrono::DateTime::parse_from_rfc3339(at)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    })
+}

@@ -70,6 +70,33 @@ impl TestLab {
         self.dir.join("inventory.ini")
     }
 
+    /// The data dir of a member, as the lab's layout places it.
+    pub fn data_dir(&self, host: &str) -> PathBuf {
+        let layout = LabLayout::new(&self.dir);
+        let state = runbook::lab::state::LabState::load(&layout).expect("lab state");
+        layout.host(host).etcd_data_dir(state.layout)
+    }
+
+    /// `DIR/bin/lab-service HOST ACTION SERVICE`: the lab's own service control.
+    pub fn service(&self, host: &str, action: &str, service: &str) {
+        let output = std::process::Command::new(self.dir.join("bin/lab-service"))
+            .arg(self.host_dir(host))
+            .args([action, service])
+            .output()
+            .expect("lab-service runs");
+        assert!(
+            output.status.success(),
+            "lab-service {action} {service} on {host}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Writes `script` as `DIR/name` and runs it against the lab's inventory.
+    pub fn run(&self, name: &str, script: &str) -> Finished {
+        super::command::run_script(&self.dir, &self.inventory(), name, script)
+    }
+
     /// The variables of the lab's `env` file, for spawning `etcdctl`.
     pub fn env(&self) -> Vec<(String, String)> {
         read_env_file(&self.dir.join("env"))

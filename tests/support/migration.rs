@@ -5,7 +5,8 @@
 //! are gone; no prefix uses more leases than the bound; the members agree; the masters run
 //! on etcd3.
 
-use super::etcd::{etcdctl, CtlOutput};
+use super::command::Runbook;
+use super::etcd::{etcdctl, v2_expiration, CtlOutput};
 use super::lab::TestLab;
 use base64::Engine as _;
 use runbook::lab::seed_plan::SeedPlan;
@@ -65,15 +66,6 @@ fn ctl_ok(out: CtlOutput, what: &str) -> String {
     out.stdout
 }
 
-fn expiration(node: &serde_json::Value) -> Option<i64> {
-    node["expiration"].as_str().map(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .unwrap()
-            .timestamp_nanos_opt()
-            .unwrap()
-    })
-}
-
 fn collect_v2(node: &serde_json::Value, into: &mut BTreeMap<String, V2Key>) {
     if node["dir"].as_bool() == Some(true) {
         for child in node["nodes"].as_array().into_iter().flatten() {
@@ -86,7 +78,7 @@ fn collect_v2(node: &serde_json::Value, into: &mut BTreeMap<String, V2Key>) {
                 value: node["value"].as_str().unwrap_or("").to_string(),
                 created: node["createdIndex"].as_u64().unwrap(),
                 modified: node["modifiedIndex"].as_u64().unwrap(),
-                expiration: expiration(node),
+                expiration: v2_expiration(node),
             },
         );
     }
@@ -164,6 +156,13 @@ pub fn before_with(lab: &TestLab, extra_hidden: &[&str]) -> Before {
 /// Reads the lab's v2 data (seeded hidden keys included) and master config.
 pub fn before(lab: &TestLab) -> Before {
     before_with(lab, &[])
+}
+
+/// `runbook run v2-to-v3.rhai -i INVENTORY`, to run.
+pub fn migration(inventory: &std::path::Path) -> Runbook {
+    Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-i"])
+        .arg(inventory)
 }
 
 /// A v3 key as `etcdctl get -w json` shows it.

@@ -1,10 +1,11 @@
 //! Shared helpers for the integration tests: the binary, real sshd, real etcd.
-#![allow(dead_code)]
 
 pub mod command;
 pub mod etcd;
+pub mod files;
 pub mod lab;
 pub mod migration;
+pub mod process;
 pub mod running;
 pub mod sshd;
 pub mod terminal;

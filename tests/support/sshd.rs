@@ -1,9 +1,10 @@
 //! A real sshd on loopback for tests: its own host key, an authorized client
 //! key, a known_hosts file for it, and a Drop guard that stops it by pid.
 
+use super::process::free_port;
 use runbook::inventory::Host;
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -203,11 +204,6 @@ fn known_hosts_line(address: &str, port: u16, public_key: &Path) -> String {
 fn current_user() -> String {
     let output = Command::new("id").arg("-un").output().expect("run id -un");
     String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }
 
 /// Waits until sshd answers with its version banner; false if it exited or never did.

@@ -1,0 +1,42 @@
+//! The integration tests, one binary with a module per feature, against the real things:
+//! etcd 3.4 members, `etcdctl`, `sshd`, terminals and files. `support` holds what the
+//! modules share (the binary, labs, sshd, etcdctl, terminals, migration checks).
+
+mod support;
+
+mod architecture;
+mod bad_input;
+mod check;
+mod cli;
+mod debug;
+mod diagnostics;
+mod doc;
+mod etcd_backup;
+mod etcd_membership;
+mod etcd_migrate;
+mod etcd_status;
+mod etcd_tunnel;
+mod etcd_verify;
+mod faults;
+mod fresh_machine;
+mod hosts;
+mod interrupt;
+mod inventory;
+mod journal;
+mod lab;
+mod lease_attach;
+mod lease_restore;
+mod master;
+mod properties;
+mod repl;
+mod rollback;
+mod secrets;
+mod security;
+mod service;
+mod transport_local;
+mod transport_ssh;
+mod v2_to_v3;
+mod v2_to_v3_resume;
+mod v2_to_v3_ssh;
+mod v2_to_v3_system_container;
+mod v2store;
