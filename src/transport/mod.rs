@@ -15,6 +15,7 @@ pub mod output;
 pub mod pool;
 mod process_group;
 pub mod quote;
+pub mod run_all;
 pub mod ssh;
 pub mod target;
 

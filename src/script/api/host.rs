@@ -5,6 +5,7 @@ use super::options::Options;
 use super::service::ScriptService;
 use crate::inventory::Host;
 use crate::script::context::RunContext;
+use crate::transport::run_all::run_all;
 use crate::transport::target::command_timeout;
 use crate::transport::{CommandOutput, RunOptions};
 use rhai::plugin::*;
@@ -175,42 +176,17 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
             .map(|h| output_map(h.name(), &planned).into())
             .collect());
     }
-    let mut prepared = Vec::with_capacity(targets.len());
+    let mut jobs = Vec::with_capacity(targets.len());
     for host in &targets {
-        prepared.push((host.clone(), host.run_options(&Map::new())?));
+        jobs.push((ctx.transport(&host.host), host.run_options(&Map::new())?));
     }
-    let results = ctx.runtime.block_on(async {
-        let mut tasks = Vec::with_capacity(prepared.len());
-        for (host, options) in prepared {
-            let command = command.to_string();
-            tasks.push(tokio::spawn(async move {
-                let transport = host.ctx.transport(&host.host).await?;
-                transport
-                    .run(&command, &options, &host.ctx.cancel.token())
-                    .await
-            }));
-        }
-        let mut results = Vec::with_capacity(tasks.len());
-        for task in tasks {
-            results.push(task.await);
-        }
-        results
-    });
+    let results = ctx
+        .runtime
+        .block_on(run_all(jobs, command, &ctx.cancel.token()));
     let mut maps = Array::with_capacity(results.len());
     let mut failures = Vec::new();
     for (host, result) in targets.iter().zip(results) {
-        let output = match result {
-            Ok(Ok(output)) => output,
-            Ok(Err(error)) => return Err(to_rhai(error)),
-            Err(join) => {
-                return Err(ScriptError::new(
-                    format!("running on {} failed: {join}", host.name()),
-                    "runbook::host::task",
-                    None,
-                )
-                .into_rhai())
-            }
-        };
+        let output = result.map_err(to_rhai)?;
         if checked && !output.success() {
             failures.push(CommandFailed::new(host.name(), command, &output).to_string());
         }

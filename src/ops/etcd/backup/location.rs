@@ -1,7 +1,11 @@
 //! Where backups go: openshift-ansible's `<data_dir>/openshift-backup-pre-migration<stamp>`,
-//! one stamp per run, or a directory the runbook names.
+//! one stamp per run (one that names no existing directory), or a directory the runbook names.
 
 use crate::ops::etcd::client::member::EtcdMember;
+use crate::transport::files::FileError;
+use crate::transport::Transport;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Name prefix of the backup directories inside the data dir (openshift-ansible's).
 pub const BACKUP_PREFIX: &str = "openshift-backup-pre-migration";
@@ -28,4 +32,31 @@ impl BackupPlan {
             ),
         }
     }
+}
+
+/// The plan, with a stamp whose directories exist on none of `members`. A stamp has a
+/// one-second resolution: a run resumed within the second of the attempt it resumes would
+/// find that attempt's backups under the same names. A stamp that names an existing
+/// directory is replaced by `renew()` a second later (up to three times).
+pub async fn unused(
+    mut plan: BackupPlan,
+    members: &[(EtcdMember, Arc<Transport>)],
+    renew: &mut (dyn FnMut() -> String + Send),
+    cancel: &CancellationToken,
+) -> Result<BackupPlan, FileError> {
+    for _ in 0..3 {
+        let mut taken = false;
+        for (member, transport) in members {
+            if transport.path_exists(&plan.dir_for(member), cancel).await? {
+                taken = true;
+                break;
+            }
+        }
+        if !taken {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        plan.stamp = renew();
+    }
+    Ok(plan)
 }

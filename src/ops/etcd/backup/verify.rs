@@ -181,3 +181,49 @@ pub async fn latest_backup_dir(
             data_dir: data_dir.to_string(),
         })
 }
+
+/// Several backups that do not verify, with each one's reason.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{failed} of {total} backups do not verify:\n{reasons}")]
+#[diagnostic(
+    code(runbook::etcd::backup::mismatch),
+    help("those backups changed after they were taken and cannot be trusted for a restore: take new ones with etcd.backup() while etcd is running")
+)]
+pub struct NotVerified {
+    pub failed: usize,
+    pub total: usize,
+    pub reasons: String,
+}
+
+/// Why not every backup of a list verified: the one that did not, or all that did not.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ListError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    One(VerifyError),
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Several(NotVerified),
+}
+
+/// The summaries of a list of backups verified one by one, if every one verified.
+pub fn all_verified(
+    outcomes: Vec<Result<BackupSummary, VerifyError>>,
+) -> Result<Vec<BackupSummary>, ListError> {
+    let total = outcomes.len();
+    let (verified, mut failed): (Vec<_>, Vec<_>) = outcomes.into_iter().partition(Result::is_ok);
+    match failed.len() {
+        0 => Ok(verified.into_iter().flatten().collect()),
+        1 => Err(ListError::One(failed.remove(0).unwrap_err())),
+        n => Err(ListError::Several(NotVerified {
+            failed: n,
+            total,
+            reasons: failed
+                .into_iter()
+                .filter_map(Result::err)
+                .map(|e| crate::ops::etcd::host::step::error_chain(&e))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        })),
+    }
+}

@@ -3,5 +3,6 @@
 pub mod converge;
 pub mod hashkv;
 pub mod health;
+pub mod silent;
 pub mod status;
 pub mod table;

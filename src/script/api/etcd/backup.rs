@@ -4,7 +4,7 @@
 //! in `ops::etcd::backup`.
 
 use super::ScriptEtcd;
-use crate::ops::etcd::backup::location::BackupPlan;
+use crate::ops::etcd::backup::location::{self, BackupPlan};
 use crate::ops::etcd::backup::take as backup;
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::migrate::facts::VerifiedBackup;
@@ -104,34 +104,20 @@ fn backup_options(
     Ok((members, BackupPlan { dir, stamp }, check))
 }
 
-/// A stamp has a one-second resolution: a run resumed within the second of the attempt
-/// it resumes would find that attempt's backups under the same names. A fresh stamp that
-/// names an existing directory on any member is taken again from the clock.
+/// The plan with a stamp that names no existing backup directory on any member.
 fn unused_stamp(
     ctx: &RunContext,
     members: &[EtcdMember],
-    mut plan: BackupPlan,
+    plan: BackupPlan,
 ) -> RhaiResult<BackupPlan> {
-    for _ in 0..3 {
-        let taken = ctx.block_on(async {
-            for member in members {
-                let transport = ctx.transport(&member.host).await?;
-                if transport
-                    .path_exists(&plan.dir_for(member), &ctx.cancel.token())
-                    .await?
-                {
-                    return Ok::<bool, FileError>(true);
-                }
-            }
-            Ok(false)
-        })?;
-        if !taken {
-            break;
+    ctx.block_on(async {
+        let mut connected = Vec::with_capacity(members.len());
+        for member in members {
+            connected.push((member.clone(), connect(ctx, member).await?));
         }
-        std::thread::sleep(std::time::Duration::from_secs(1));
-        plan.stamp = ctx.facts().renew_backup_stamp();
-    }
-    Ok(plan)
+        let mut renew = || ctx.facts().renew_backup_stamp();
+        location::unused(plan, &connected, &mut renew, &ctx.cancel.token()).await
+    })
 }
 
 fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
@@ -215,7 +201,12 @@ fn backup_target(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, O
     Ok((member, recorded))
 }
 
-fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> RhaiResult<Map> {
+/// Verifies one backup, recording the outcome in the run's facts.
+fn verify_one(
+    ctx: &RunContext,
+    member: &EtcdMember,
+    dir: Option<String>,
+) -> Result<BackupSummary, VerifyError> {
     let result = ctx.runtime.block_on(async {
         let transport = connect(ctx, member).await.map_err(VerifyError::from)?;
         let dir = match dir {
@@ -232,13 +223,10 @@ fn verify_one(ctx: &RunContext, member: &EtcdMember, dir: Option<String>) -> Rha
         }
         verified.map(|(_, summary)| summary)
     });
-    match result {
-        Ok(summary) => {
-            record_verified(ctx, &summary);
-            Ok(summary_map(&summary))
-        }
-        Err(error) => Err(to_rhai(error)),
+    if let Ok(summary) = &result {
+        record_verified(ctx, summary);
     }
+    result
 }
 
 #[export_module]
@@ -273,39 +261,20 @@ pub mod backup_api {
         }
         let Some(list) = backups.clone().try_cast::<Array>() else {
             let (member, dir) = backup_target(&ctx, &backups)?;
-            return verify_one(&ctx, &member, dir).map(Dynamic::from);
+            return verify_one(&ctx, &member, dir)
+                .map(|s| Dynamic::from(summary_map(&s)))
+                .map_err(to_rhai);
         };
-        let mut verified = Array::with_capacity(list.len());
-        let mut failures = Vec::new();
+        let mut outcomes = Vec::with_capacity(list.len());
         for item in &list {
             let (member, dir) = backup_target(&ctx, item)?;
-            match verify_one(&ctx, &member, dir) {
-                Ok(map) => verified.push(map.into()),
-                Err(error) => failures.push(error),
-            }
+            outcomes.push(verify_one(&ctx, &member, dir));
         }
-        match failures.len() {
-            0 => Ok(verified.into()),
-            1 => Err(failures.remove(0)),
-            n => {
-                let messages: Vec<String> = failures
-                    .iter()
-                    .map(|e| match &**e {
-                        EvalAltResult::ErrorRuntime(value, _) => value
-                            .clone()
-                            .try_cast::<ScriptError>()
-                            .map(|s| s.message().to_string())
-                            .unwrap_or_else(|| value.to_string()),
-                        other => other.to_string(),
-                    })
-                    .collect();
-                Err(ScriptError::new(
-                    format!("{n} of {} backups do not verify:\n{}", list.len(), messages.join("\n")),
-                    "runbook::etcd::backup::mismatch",
-                    Some("those backups changed after they were taken and cannot be trusted for a restore: take new ones with etcd.backup() while etcd is running".into()),
-                )
-                .into_rhai())
-            }
-        }
+        let verified = backup_verify::all_verified(outcomes).map_err(to_rhai)?;
+        Ok(verified
+            .iter()
+            .map(|s| Dynamic::from(summary_map(s)))
+            .collect::<Array>()
+            .into())
     }
 }

@@ -2,6 +2,7 @@
 //! key its own expiry, from the v2 store a member was migrated from).
 
 use super::ScriptLease;
+use crate::ops::etcd::cluster::silent::silent_members;
 use crate::ops::etcd::host::clock as host_clock;
 use crate::ops::etcd::lease::attach::{attach, parse_ttl, AttachOptions, AttachReport};
 use crate::ops::etcd::lease::plan::{self as ttl_plan, TtlPrefix};
@@ -102,24 +103,11 @@ fn naming_the_member(
     error: &crate::ops::etcd::lease::attach::LeaseError,
     members: &[crate::ops::etcd::EtcdMember],
 ) -> Option<Box<EvalAltResult>> {
-    let silent: Vec<String> = ctx.runtime.block_on(async {
-        let mut silent = Vec::new();
-        for member in members {
-            let answer = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-                let mut client = ctx
-                    .etcd
-                    .v3_member(member)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                client.status().await.map_err(|e| e.to_string())
-            })
-            .await;
-            if !matches!(answer, Ok(Ok(_))) {
-                silent.push(member.host.name.clone());
-            }
-        }
-        silent
-    });
+    let silent = ctx.runtime.block_on(silent_members(
+        &ctx.etcd,
+        members,
+        std::time::Duration::from_secs(5),
+    ));
     if silent.is_empty() {
         return None;
     }
