@@ -148,9 +148,9 @@ pub enum LabCommand {
         /// run right after meets some of them expired.
         #[arg(long, default_value_t = 0)]
         expiring: usize,
-        /// How etcd is installed on the members (sets `runbook_etcd_layout`): `rpm`
-        /// (service `etcd`, data in var/lib/etcd) or `system_container` (service
-        /// `etcd_container`, data in var/lib/etcd/etcd.etcd).
+        /// How etcd is installed on the members, written into the inventory as openshift-ansible
+        /// inventories say it: `rpm` (service `etcd`) or `docker` (`containerized=true`: service
+        /// `etcd_container`); data in var/lib/etcd either way.
         #[arg(long, value_enum, default_value_t = crate::lab::EtcdLayout::Rpm)]
         layout: crate::lab::EtcdLayout,
     },

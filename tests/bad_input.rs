@@ -678,7 +678,7 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         &[
             "etcd-2",
             "tarball",
-            "layouts.rhai:26",
+            "layouts.rhai:28",
             &shipped_line("layouts::check("),
         ],
     );

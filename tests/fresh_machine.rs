@@ -77,9 +77,7 @@ fn every_requirement_holds_after_install_deps() {
         .row("etcd 3.4 server")
         .1
         .contains("etcd Version: 3.4."));
-    assert!(check
-        .stdout
-        .contains("every requirement is met"));
+    assert!(check.stdout.contains("every requirement is met"));
 
     let packages = run_check(&["--packages"], &[]);
     assert_eq!(packages.code, 0);

@@ -421,8 +421,10 @@ fn defaults_fill_what_the_inventory_leaves_out() {
     // Every variable of the table with a default has a value on every host.
     for host in inv.hosts() {
         for spec in VARIABLES {
-            let has_default =
-                !matches!(spec.default, DefaultValue::None) && spec.name != "ansible_user";
+            // An older name's value (`{ansible_ssh_user}`) is no default of its own.
+            let alias = matches!(spec.default,
+                DefaultValue::Template(t) if t.starts_with('{') && t.rfind('{') == Some(0) && t.ends_with('}'));
+            let has_default = !matches!(spec.default, DefaultValue::None) && !alias;
             if has_default {
                 assert!(
                     host.var(spec.name).is_some(),
@@ -850,42 +852,129 @@ fn crlf_line_endings_parse_like_lf() {
 
 #[test]
 fn the_etcd_layout_sets_data_dir_and_service_defaults() {
+    // Each line is an install openshift-ansible would make from these variables.
     let inv = Inventory::from_text(
         "layouts.ini",
-        "[etcd]\nrpm-1\nsc-1 runbook_etcd_layout=system_container\nemb-1 runbook_etcd_layout=embedded\nown-1 runbook_etcd_layout=system_container etcd_data_dir=/srv/etcd etcd_service=my-etcd\n",
+        "[etcd]\n\
+         rpm-1\n\
+         docker-1 containerized=true\n\
+         docker-2 containerized=True openshift_release=v3.6\n\
+         runc-37 openshift_use_etcd_system_container=true openshift_release=\"3.7\"\n\
+         runc-36 openshift_use_etcd_system_container=yes containerized=true openshift_image_tag=v3.6.173\n\
+         runc-all openshift_use_system_containers=true\n\
+         sc-1 runbook_etcd_layout=system_container openshift_release=v3.6\n\
+         emb-1 runbook_etcd_layout=embedded openshift_deployment_type=origin\n\
+         own-1 containerized=true etcd_data_dir=/srv/etcd etcd_service=my-etcd\n",
         &[],
     )
     .unwrap();
-    let pair = |name: &str| {
+    let facts = |name: &str| {
         let host = inv.host(name).unwrap();
-        (
-            host.var_str("etcd_data_dir").unwrap(),
-            host.var_str("etcd_service").unwrap(),
-        )
+        [
+            "runbook_etcd_layout",
+            "etcd_data_dir",
+            "etcd_service",
+            "runbook_etcdctl_command",
+        ]
+        .map(|v| host.var_str(v).unwrap_or_default())
     };
-    assert_eq!(pair("rpm-1"), ("/var/lib/etcd".into(), "etcd".into()));
+    let docker_etcdctl = "docker exec -e ETCDCTL_API etcd_container etcdctl";
+    let runc_etcdctl = "runc exec --env ETCDCTL_API=$ETCDCTL_API etcd etcdctl";
+    assert_eq!(facts("rpm-1"), ["rpm", "/var/lib/etcd", "etcd", "etcdctl"]);
     assert_eq!(
-        pair("sc-1"),
-        ("/var/lib/etcd/etcd.etcd".into(), "etcd_container".into())
+        facts("docker-1"),
+        ["docker", "/var/lib/etcd", "etcd_container", docker_etcdctl]
     );
     assert_eq!(
-        pair("emb-1"),
-        (
-            "/var/lib/origin/openshift.local.etcd".into(),
-            "atomic-openshift-master".into()
-        )
+        facts("docker-2"),
+        ["docker", "/var/lib/etcd", "etcd_container", docker_etcdctl]
     );
     assert_eq!(
-        pair("own-1"),
-        ("/srv/etcd".into(), "my-etcd".into()),
+        facts("runc-37"),
+        ["runc", "/var/lib/etcd", "etcd", runc_etcdctl]
+    );
+    assert_eq!(
+        facts("runc-36"),
+        ["runc", "/var/lib/etcd/etcd.etcd", "etcd", runc_etcdctl],
+        "a system container wins over containerized, and 3.6 keeps its data one level down"
+    );
+    assert_eq!(facts("runc-all")[0], "runc");
+    assert_eq!(
+        facts("sc-1"),
+        [
+            "system_container",
+            "/var/lib/etcd/etcd.etcd",
+            "etcd",
+            runc_etcdctl
+        ],
+        "system_container is read as runc"
+    );
+    assert_eq!(
+        facts("emb-1"),
+        [
+            "embedded",
+            "/var/lib/origin/openshift.local.etcd",
+            "origin-master",
+            "etcdctl"
+        ]
+    );
+    assert_eq!(
+        facts("own-1")[1..3],
+        ["/srv/etcd".to_string(), "my-etcd".to_string()],
         "explicit values win"
     );
     assert_eq!(
-        inv.host("sc-1")
+        inv.host("docker-1")
             .unwrap()
             .var_str("etcd_conf_file")
             .as_deref(),
         Some("/etc/etcd/etcd.conf"),
         "the config stays where the package put it"
     );
+}
+
+#[test]
+fn addresses_and_names_follow_openshift_ansible() {
+    let inv = Inventory::from_text(
+        "hosts",
+        "[all:vars]\ndeployment_type=origin\n\
+         [etcd]\n\
+         vagrant-1 ansible_ssh_host=192.168.50.11\n\
+         mgmt-1 ansible_host=10.0.0.5 openshift_ip=172.16.0.5 openshift_hostname=etcd-a.cluster\n\
+         both-1 ansible_host=10.0.0.6 ansible_ssh_host=10.9.9.9\n\
+         plain-1\n",
+        &[],
+    )
+    .unwrap();
+    let var = |host: &str, name: &str| inv.host(host).unwrap().var_str(name).unwrap();
+    // ansible_ssh_host is ansible_host's older name.
+    assert_eq!(var("vagrant-1", "ansible_host"), "192.168.50.11");
+    assert_eq!(var("vagrant-1", "etcd_ip"), "192.168.50.11");
+    assert_eq!(var("both-1", "ansible_host"), "10.0.0.6");
+    // The member listens on openshift_ip and is named openshift_hostname, not on the address
+    // runbook connects to.
+    assert_eq!(var("mgmt-1", "ansible_host"), "10.0.0.5");
+    assert_eq!(var("mgmt-1", "etcd_ip"), "172.16.0.5");
+    assert_eq!(var("mgmt-1", "etcd_hostname"), "etcd-a.cluster");
+    assert_eq!(var("plain-1", "etcd_ip"), "plain-1");
+    assert_eq!(var("plain-1", "etcd_hostname"), "plain-1");
+    // origin deployments run origin-master-* services.
+    assert_eq!(var("plain-1", "openshift_deployment_type"), "origin");
+    assert_eq!(var("plain-1", "openshift_service_type"), "origin");
+    let enterprise = Inventory::from_text(
+        "hosts",
+        "[etcd]\na openshift_deployment_type=openshift-enterprise\nb deployment_type=enterprise\nc\n",
+        &[],
+    )
+    .unwrap();
+    let service_type = |host: &str| {
+        enterprise
+            .host(host)
+            .unwrap()
+            .var_str("openshift_service_type")
+            .unwrap()
+    };
+    assert_eq!(service_type("a"), "atomic-openshift");
+    assert_eq!(service_type("b"), "openshift");
+    assert_eq!(service_type("c"), "atomic-openshift");
 }

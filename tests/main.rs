@@ -36,7 +36,7 @@ mod service;
 mod transport_local;
 mod transport_ssh;
 mod v2_to_v3;
+mod v2_to_v3_docker;
 mod v2_to_v3_resume;
 mod v2_to_v3_ssh;
-mod v2_to_v3_system_container;
 mod v2store;

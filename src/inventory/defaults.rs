@@ -4,6 +4,7 @@
 //! as a template, like `{etcd_conf_dir}/ca.crt`, is filled in from the host's other variables
 //! after precedence, so overriding `etcd_conf_dir` moves every file under it.
 
+use super::release;
 use super::value::value_text;
 use super::VarMap;
 use serde_json::Value;
@@ -20,13 +21,48 @@ pub enum DefaultValue {
     /// `{inventory_hostname}` by the host's inventory name. If a referenced variable is unset,
     /// the variable stays unset. A template that is only one `{name}` copies that value as is.
     Template(&'static str),
-    /// Depends on the host's `runbook_etcd_layout`: one value per layout, the first
-    /// for `rpm` (also used when the layout is unset).
-    PerLayout(&'static [(&'static str, &'static str)]),
+    /// The first of these templates whose variables are all set: an alias chain, as
+    /// openshift-ansible's `a | default(b)`.
+    FirstOf(&'static [&'static str]),
+    /// Computed from other variables by one of openshift-ansible's rules.
+    Derived(Rule),
 }
 
-/// The etcd layouts OpenShift 3.x installs know, by `runbook_etcd_layout`.
-pub const ETCD_LAYOUTS: [&str; 3] = ["rpm", "system_container", "embedded"];
+/// The openshift-ansible rules behind [`DefaultValue::Derived`] defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// `runbook_etcd_layout` from `openshift_use_etcd_system_container` and `containerized`
+    /// (`playbooks/common/openshift-cluster/initialize_facts.yml`, `l_etcd_runtime`).
+    EtcdLayout,
+    /// `etcd_data_dir` from the layout and the release (`roles/etcd/defaults/main.yaml`,
+    /// 3.6's `roles/etcd_common/defaults/main.yml`).
+    EtcdDataDir,
+    /// `etcd_service` from the layout (`roles/etcd/defaults/main.yaml`).
+    EtcdService,
+    /// `runbook_etcdctl_command` from the layout (`r_etcd_common_etcdctl_command`).
+    EtcdctlCommand,
+    /// `openshift_service_type` from the deployment type
+    /// (`roles/openshift_facts/library/openshift_facts.py`).
+    ServiceType,
+}
+
+impl Rule {
+    /// How the rule reads in the documentation's default column.
+    pub fn doc(self) -> &'static str {
+        match self {
+            Rule::EtcdLayout => "`runc` if `openshift_use_etcd_system_container` is true, else `docker` if `containerized` (or `openshift_is_containerized`) is true, else `rpm`",
+            Rule::EtcdDataDir => "`/var/lib/etcd` (rpm, docker; runc from 3.7), `/var/lib/etcd/etcd.etcd` (runc before 3.7), `/var/lib/origin/openshift.local.etcd` (embedded)",
+            Rule::EtcdService => "`etcd` (rpm, runc), `etcd_container` (docker), `{openshift_service_type}-master` (embedded)",
+            Rule::EtcdctlCommand => "`etcdctl` (rpm, embedded), `docker exec -e ETCDCTL_API etcd_container etcdctl` (docker), `runc exec --env ETCDCTL_API=$ETCDCTL_API etcd etcdctl` (runc)",
+            Rule::ServiceType => "`origin` if `openshift_deployment_type` is `origin`, `openshift` if it is `enterprise`, else `atomic-openshift`",
+        }
+    }
+}
+
+/// The etcd layouts OpenShift 3.x installs know, by `runbook_etcd_layout`: the etcd package
+/// (openshift-ansible's `host` runtime), its `docker` and `runc` runtimes, and etcd inside the
+/// master. `system_container` is read as `runc`.
+pub const ETCD_LAYOUTS: [&str; 4] = ["rpm", "docker", "runc", "embedded"];
 
 impl DefaultValue {
     /// How the default reads in the documentation: `` `22` ``, `` `{etcd_conf_dir}/ca.crt` ``, `none`.
@@ -36,11 +72,12 @@ impl DefaultValue {
             DefaultValue::Text(s) | DefaultValue::Template(s) => format!("`{s}`"),
             DefaultValue::Int(n) => format!("`{n}`"),
             DefaultValue::Bool(b) => format!("`{b}`"),
-            DefaultValue::PerLayout(values) => values
+            DefaultValue::FirstOf(templates) => templates
                 .iter()
-                .map(|(layout, value)| format!("`{value}` ({layout})"))
+                .map(|t| format!("`{t}`"))
                 .collect::<Vec<_>>()
-                .join(", "),
+                .join(", else "),
+            DefaultValue::Derived(rule) => rule.doc().to_string(),
         }
     }
 }
@@ -89,7 +126,7 @@ const fn var(
     }
 }
 
-use DefaultValue::{Bool, Int, Template, Text};
+use DefaultValue::{Bool, Derived, FirstOf, Int, Template, Text};
 use Scope::{AllHosts, Etcd, Masters};
 
 /// Every variable `runbook` reads from an inventory. Keep `docs/inventory.md` in step
@@ -98,7 +135,8 @@ use Scope::{AllHosts, Etcd, Masters};
 pub const VARIABLES: &[VarSpec] = &[
     // How to reach a host.
     var("ansible_connection", Text("ssh"), AllHosts, "How to reach the host: `ssh`, or `local` to run commands on this machine."),
-    var("ansible_host", Template("{inventory_hostname}"), AllHosts, "Address (name or IP) to connect to."),
+    var("ansible_host", FirstOf(&["{ansible_ssh_host}", "{inventory_hostname}"]), AllHosts, "Address (name or IP) to connect to."),
+    var("ansible_ssh_host", DefaultValue::None, AllHosts, "Older name of `ansible_host` (vagrant inventories use it), used when `ansible_host` is not set."),
     var("ansible_port", Int(22), AllHosts, "ssh port."),
     var("ansible_user", Template("{ansible_ssh_user}"), AllHosts, "User to log in as; unset means ssh's own default (your ssh config, else your login name)."),
     var("ansible_ssh_user", DefaultValue::None, AllHosts, "Older name of `ansible_user`, used when `ansible_user` is not set."),
@@ -108,30 +146,42 @@ pub const VARIABLES: &[VarSpec] = &[
     var("runbook_ssh_known_hosts_file", DefaultValue::None, AllHosts, "known_hosts file to use instead of the user's own."),
     var("runbook_command_timeout", DefaultValue::None, AllHosts, "Longest time one remote command may run (a duration such as `5m`); unset means no limit."),
     var("runbook_service_command", DefaultValue::None, AllHosts, "Service control command template with `{action}` and `{service}` (e.g. `/usr/local/bin/svc {action} {service}`); unset means `systemctl {action} {service}`."),
+    // What openshift-ansible knows a host by, and which OpenShift it runs.
+    var("openshift_ip", DefaultValue::None, AllHosts, "The host's IP on the cluster network (openshift-ansible's `openshift.common.ip`, whose own fallback, the host's default IPv4, runbook does not gather: set it where the cluster network is not the address runbook connects to)."),
+    var("openshift_hostname", DefaultValue::None, AllHosts, "The host's name in the cluster (openshift-ansible's `openshift.common.hostname`)."),
+    var("openshift_release", DefaultValue::None, AllHosts, "The OpenShift release (`3.7`, `v3.6`), else read from `openshift_image_tag` (`v3.7.23`) or `openshift_pkg_version` (`-3.7.23`); unknown means 3.7 or later. Quote it in INI: unquoted `3.10` is the number 3.1."),
+    var("openshift_deployment_type", Template("{deployment_type}"), AllHosts, "`origin` or `openshift-enterprise` (older inventories: `deployment_type`)."),
+    var("deployment_type", DefaultValue::None, AllHosts, "Older name of `openshift_deployment_type`."),
     // etcd members.
-    var("etcd_ip", Template("{ansible_host}"), Etcd, "Address other members and clients use to reach this member (peer and client URLs)."),
-    var("etcd_hostname", Template("{inventory_hostname}"), Etcd, "The member's name in the cluster (`ETCD_NAME`)."),
+    var("etcd_ip", FirstOf(&["{openshift_ip}", "{ansible_host}"]), Etcd, "The member's address on the cluster network: where it listens and what its certificates are issued for. A running member's own client and peer URLs (`member list`) take precedence (see \"The cluster is the truth\")."),
+    var("etcd_hostname", FirstOf(&["{openshift_hostname}", "{inventory_hostname}"]), Etcd, "The member's name (`ETCD_NAME`, the certificate CN). A running member's own name takes precedence."),
     var("etcd_client_port", Int(2379), Etcd, "Client port."),
     var("etcd_peer_port", Int(2380), Etcd, "Peer port."),
     var("etcd_url_scheme", Text("https"), Etcd, "Scheme of client URLs: `https` or `http`."),
     var("etcd_peer_url_scheme", Text("https"), Etcd, "Scheme of peer URLs: `https` or `http`."),
-    var("runbook_etcd_layout", Text("rpm"), Etcd, "How etcd is installed: `rpm` (the etcd package), `system_container` (etcd in a runc system container) or `embedded` (inside the master; must first be moved to an external etcd). Sets the defaults of `etcd_data_dir` and `etcd_service`."),
-    var("etcd_data_dir", DefaultValue::PerLayout(&[("rpm", "/var/lib/etcd"), ("system_container", "/var/lib/etcd/etcd.etcd"), ("embedded", "/var/lib/origin/openshift.local.etcd")]), Etcd, "etcd's data directory."),
+    var("containerized", DefaultValue::None, Etcd, "openshift-ansible's containerized install (`true`/`false`): etcd runs in docker as `etcd_container`."),
+    var("openshift_use_etcd_system_container", Template("{openshift_use_system_containers}"), Etcd, "etcd runs as a runc system container (`true`/`false`)."),
+    var("openshift_use_system_containers", DefaultValue::None, Etcd, "Every component runs as a system container: the default of `openshift_use_etcd_system_container`."),
+    var("runbook_etcd_layout", Derived(Rule::EtcdLayout), Etcd, "How etcd is installed: `rpm` (the etcd package), `docker` (containerized), `runc` (system container; `system_container` is read as `runc`) or `embedded` (inside the master; must first be moved to an external etcd). Sets the defaults of `etcd_data_dir`, `etcd_service` and `runbook_etcdctl_command`."),
+    var("etcd_data_dir", Derived(Rule::EtcdDataDir), Etcd, "etcd's data directory on the host. A member's `ETCD_DATA_DIR` in its `etcd.conf` takes precedence."),
     var("etcd_conf_dir", Text("/etc/etcd"), Etcd, "Directory of etcd's configuration and certificates."),
     var("etcd_conf_file", Template("{etcd_conf_dir}/etcd.conf"), Etcd, "etcd's environment file (`ETCD_*` settings)."),
     var("etcd_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for client TLS."),
-    var("etcd_cert_file", Template("{etcd_conf_dir}/server.crt"), Etcd, "Client-facing certificate (also the client certificate `runbook` presents)."),
+    var("etcd_cert_file", Template("{etcd_conf_dir}/server.crt"), Etcd, "The member's serving certificate (openshift-ansible issues it for server authentication only)."),
     var("etcd_key_file", Template("{etcd_conf_dir}/server.key"), Etcd, "Key of `etcd_cert_file`."),
     var("etcd_peer_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for peer TLS."),
-    var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate."),
+    var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate; also the client certificate `runbook` presents to the member, as openshift-ansible's own `etcdctl` calls do."),
     var("etcd_peer_key_file", Template("{etcd_conf_dir}/peer.key"), Etcd, "Key of `etcd_peer_cert_file`."),
-    var("etcd_service", DefaultValue::PerLayout(&[("rpm", "etcd"), ("system_container", "etcd_container"), ("embedded", "atomic-openshift-master")]), Etcd, "Name of the etcd service."),
+    var("etcd_service", Derived(Rule::EtcdService), Etcd, "Name of the etcd service."),
+    var("runbook_etcdctl_command", Derived(Rule::EtcdctlCommand), Etcd, "How `etcdctl` runs on the member's host while etcd runs (backups), as openshift-ansible's `r_etcd_common_etcdctl_command`; `ETCDCTL_API` is exported first. `etcdctl migrate` needs etcd stopped, so it runs the host's own `etcdctl`, as openshift-ansible does."),
     var("runbook_etcd_tls_insecure_skip_verify", Bool(false), Etcd, "Do NOT check the member's server certificate (`true`/`false`). Off by default; when on, every run logs a warning for each such member. Only for a network you trust, while the CA files are being sorted out."),
     var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),
-    var("openshift_service_type", Text("atomic-openshift"), Masters, "Prefix of the master services (`atomic-openshift` or `origin`): `<type>-master-api`, `<type>-master-controllers`."),
-    var("runbook_master_services", DefaultValue::None, Masters, "The master services in start order, comma-separated (e.g. `atomic-openshift-master` for a single-service master); unset means `<openshift_service_type>-master-api,<openshift_service_type>-master-controllers`. They are stopped in reverse order."),
+    var("openshift_service_type", Derived(Rule::ServiceType), Masters, "Prefix of the master services: `atomic-openshift`, `origin` or `openshift`."),
+    var("openshift_master_cluster_method", DefaultValue::None, Masters, "`native` for HA masters with separate API and controllers services (before 3.7, the only way to get them)."),
+    var("openshift_master_ha", DefaultValue::None, Masters, "The masters are HA (`true`/`false`); unset means more than one host in `[masters]`."),
+    var("runbook_master_services", DefaultValue::None, Masters, "The master services in start order, comma-separated (e.g. `origin-master`); unset means `<openshift_service_type>-master-api,<openshift_service_type>-master-controllers`, or before 3.7, unless the masters are HA with `openshift_master_cluster_method=native`, the one service `<openshift_service_type>-master`, as openshift-ansible installs them. They are stopped in reverse order."),
 ];
 
 /// The table entry for `name`.
@@ -166,16 +216,77 @@ fn default_of(spec: &VarSpec, host_name: &str, vars: &VarMap, depth: usize) -> O
         DefaultValue::Int(n) => Some(Value::from(n)),
         DefaultValue::Bool(b) => Some(Value::Bool(b)),
         DefaultValue::Template(t) => fill(t, host_name, vars, depth),
-        DefaultValue::PerLayout(values) => {
-            let layout =
-                lookup("runbook_etcd_layout", host_name, vars, depth).and_then(|v| value_text(&v));
-            let chosen = values
-                .iter()
-                .find(|(name, _)| Some(*name) == layout.as_deref())
-                .or(values.first())?;
-            Some(Value::String(chosen.1.to_string()))
+        DefaultValue::FirstOf(templates) => templates
+            .iter()
+            .find_map(|t| fill(t, host_name, vars, depth)),
+        DefaultValue::Derived(rule) => {
+            let get = |name: &str| lookup(name, host_name, vars, depth);
+            derive(rule, &get).map(Value::String)
         }
     }
+}
+
+/// A variable as a boolean the way openshift-ansible's `| bool` filter reads it.
+fn truthy(value: Option<Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => b,
+        Some(Value::Number(n)) => n.as_f64() == Some(1.0),
+        Some(Value::String(s)) => matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "true" | "yes" | "on" | "1" | "y"
+        ),
+        _ => false,
+    }
+}
+
+/// The layout a host's variables name, with `system_container` read as `runc`.
+fn layout(get: &dyn Fn(&str) -> Option<Value>) -> String {
+    let named = get("runbook_etcd_layout").and_then(|v| value_text(&v));
+    match named.as_deref() {
+        Some("system_container") => "runc".to_string(),
+        Some(other) => other.to_string(),
+        None => "rpm".to_string(),
+    }
+}
+
+fn derive(rule: Rule, get: &dyn Fn(&str) -> Option<Value>) -> Option<String> {
+    let text = |name: &str| get(name).and_then(|v| value_text(&v));
+    let value = match rule {
+        Rule::EtcdLayout => {
+            if truthy(get("openshift_use_etcd_system_container")) {
+                "runc"
+            } else if truthy(get("containerized")) || truthy(get("openshift_is_containerized")) {
+                "docker"
+            } else {
+                "rpm"
+            }
+        }
+        .to_string(),
+        Rule::EtcdDataDir => match layout(get).as_str() {
+            "runc" if release::of(&text).is_some_and(|r| r < (3, 7)) => {
+                "/var/lib/etcd/etcd.etcd".to_string()
+            }
+            "embedded" => "/var/lib/origin/openshift.local.etcd".to_string(),
+            _ => "/var/lib/etcd".to_string(),
+        },
+        Rule::EtcdService => match layout(get).as_str() {
+            "docker" => "etcd_container".to_string(),
+            "embedded" => format!("{}-master", text("openshift_service_type")?),
+            _ => "etcd".to_string(),
+        },
+        Rule::EtcdctlCommand => match layout(get).as_str() {
+            "docker" => "docker exec -e ETCDCTL_API etcd_container etcdctl".to_string(),
+            "runc" => "runc exec --env ETCDCTL_API=$ETCDCTL_API etcd etcdctl".to_string(),
+            _ => "etcdctl".to_string(),
+        },
+        Rule::ServiceType => match text("openshift_deployment_type").as_deref() {
+            Some("origin") => "origin",
+            Some("enterprise") => "openshift",
+            _ => "atomic-openshift",
+        }
+        .to_string(),
+    };
+    Some(value)
 }
 
 /// The value of `name` for a template: the host's own, else its default.

@@ -9,6 +9,7 @@ pub mod load;
 pub mod model;
 pub mod range;
 pub mod raw;
+pub mod release;
 pub mod resolve;
 pub mod source;
 pub mod value;

@@ -1,10 +1,12 @@
 //! How the lab's etcd members are installed: the layouts of `runbook_etcd_layout` that a lab
-//! can rehearse (the etcd package, or openshift-ansible's runc system container).
+//! can rehearse (the etcd package, or openshift-ansible's containerized install).
 
 use serde::{Deserialize, Serialize};
 
 /// An etcd layout the lab can build. `embedded` (etcd inside the master) is left out: the
-/// migration refuses it, and the lab has no master process that could host etcd.
+/// migration refuses it, and the lab has no master process that could host etcd. `runc`
+/// is left out too: from 3.7 its paths and service are the package's, and its etcdctl runs
+/// through `runc exec`, which a lab of plain processes cannot offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum EtcdLayout {
@@ -12,10 +14,10 @@ pub enum EtcdLayout {
     #[default]
     #[value(name = "rpm")]
     Rpm,
-    /// openshift-ansible's system container: etcd under runc as the `etcd_container`
-    /// service, data in `/var/lib/etcd/etcd.etcd`, config still `/etc/etcd/etcd.conf`.
-    #[value(name = "system_container")]
-    SystemContainer,
+    /// openshift-ansible's containerized install (`containerized=true`): etcd in docker as
+    /// the `etcd_container` service, data in `/var/lib/etcd`, config `/etc/etcd/etcd.conf`.
+    #[value(name = "docker")]
+    Docker,
 }
 
 impl EtcdLayout {
@@ -23,7 +25,7 @@ impl EtcdLayout {
     pub fn name(self) -> &'static str {
         match self {
             EtcdLayout::Rpm => "rpm",
-            EtcdLayout::SystemContainer => "system_container",
+            EtcdLayout::Docker => "docker",
         }
     }
 
@@ -31,17 +33,14 @@ impl EtcdLayout {
     pub fn service(self) -> &'static str {
         match self {
             EtcdLayout::Rpm => "etcd",
-            EtcdLayout::SystemContainer => "etcd_container",
+            EtcdLayout::Docker => "etcd_container",
         }
     }
 
     /// The member's data directory (`etcd_data_dir`) on a real host, relative to `/`
     /// (a lab host mirrors it under its root).
     pub fn data_dir(self) -> &'static str {
-        match self {
-            EtcdLayout::Rpm => "var/lib/etcd",
-            EtcdLayout::SystemContainer => "var/lib/etcd/etcd.etcd",
-        }
+        "var/lib/etcd"
     }
 }
 
@@ -54,27 +53,33 @@ impl std::fmt::Display for EtcdLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Inventory;
 
+    /// The lab names its layout the way openshift-ansible's inventories do; the inventory's
+    /// own derivation must then pick the service and data dir the lab runs.
     #[test]
-    fn paths_and_services_match_the_inventory_defaults() {
-        use crate::inventory::defaults::{spec, DefaultValue};
-        let per_layout = |name: &str| match spec(name).map(|s| s.default) {
-            Some(DefaultValue::PerLayout(values)) => values,
-            other => panic!("{name}: {other:?}"),
-        };
-        for layout in [EtcdLayout::Rpm, EtcdLayout::SystemContainer] {
-            let service = per_layout("etcd_service")
-                .iter()
-                .find(|(l, _)| *l == layout.name())
-                .map(|(_, v)| *v);
-            assert_eq!(service, Some(layout.service()));
-            let data = per_layout("etcd_data_dir")
-                .iter()
-                .find(|(l, _)| *l == layout.name())
-                .map(|(_, v)| *v);
-            assert_eq!(Some(format!("/{}", layout.data_dir())).as_deref(), data);
+    fn the_inventory_derives_the_labs_service_and_data_dir() {
+        for (layout, line) in [
+            (EtcdLayout::Rpm, ""),
+            (EtcdLayout::Docker, " containerized=true"),
+        ] {
+            let text = format!("[etcd]\ne1{line}\n");
+            let inventory = Inventory::from_text("hosts", &text, &[]).unwrap();
+            let host = inventory.host("e1").unwrap();
+            assert_eq!(
+                host.var_str("runbook_etcd_layout").as_deref(),
+                Some(layout.name())
+            );
+            assert_eq!(
+                host.var_str("etcd_service").as_deref(),
+                Some(layout.service())
+            );
+            assert_eq!(
+                host.var_str("etcd_data_dir"),
+                Some(format!("/{}", layout.data_dir()))
+            );
         }
-        let json = serde_json::to_string(&EtcdLayout::SystemContainer).unwrap();
-        assert_eq!(json, "\"system_container\"");
+        let json = serde_json::to_string(&EtcdLayout::Docker).unwrap();
+        assert_eq!(json, "\"docker\"");
     }
 }

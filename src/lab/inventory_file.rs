@@ -39,7 +39,7 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
          # Services are controlled by {script} (runbook_service_command).\n\n\
          [OSEv3:children]\nmasters\nnodes\netcd\n\n\
          [OSEv3:vars]\nansible_connection=local\ndeployment_type=openshift-enterprise\n\
-         openshift_release=v3.6\nopenshift_service_type=atomic-openshift\n\
+         openshift_release=v3.7\n\
          etcd_url_scheme={scheme}\netcd_peer_url_scheme={scheme}\n\n[masters]\n",
         dir = layout.dir.display(),
         n = state.members.len(),
@@ -74,10 +74,13 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
             ("etcd_client_port", member.client_port.to_string()),
             ("etcd_peer_port", member.peer_port.to_string()),
         ];
-        // The layout's own default picks `etcd_service`; only the data dir is set, because
-        // the lab's paths are not the real ones. An rpm lab leaves the layout at its default.
-        if state.layout != EtcdLayout::Rpm {
-            vars.push(("runbook_etcd_layout", state.layout.name().to_string()));
+        // The layout is named as openshift-ansible's inventories name it, and the inventory's
+        // own derivation picks `etcd_service`; only the data dir is set, because the lab's
+        // paths are not the real ones. The lab's etcd is a plain process, so etcdctl runs on
+        // the host rather than through `docker exec`.
+        if state.layout == EtcdLayout::Docker {
+            vars.push(("containerized", "true".to_string()));
+            vars.push(("runbook_etcdctl_command", "etcdctl".to_string()));
         }
         vars.extend([
             ("etcd_data_dir", path(host.etcd_data_dir(state.layout))),

@@ -81,6 +81,7 @@ impl ScriptMaster {
     fn restart_all(&self, wait: Duration) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &self.ctx;
         let hosts = self.hosts()?;
+        let masters = hosts.len();
         if ctx.planned_change("master.restart", || {
             describe_services("restart", &hosts, false)
         })? {
@@ -90,7 +91,7 @@ impl ScriptMaster {
         for host in hosts {
             let restarted = ctx.block_on(async {
                 let transport = ctx.transport(&host).await.map_err(ServiceError::from)?;
-                services::restart(&host, &transport, wait, &ctx.cancel.token()).await
+                services::restart(&host, masters, &transport, wait, &ctx.cancel.token()).await
             })?;
             results.push(service_map(&host, restarted));
         }
@@ -103,7 +104,7 @@ fn describe_services(verb: &str, hosts: &[Host], reverse: bool) -> String {
     let each: Vec<String> = hosts
         .iter()
         .map(|h| {
-            let mut names = services::master_services(h);
+            let mut names = services::master_services(h, hosts.len());
             if reverse {
                 names.reverse();
             }
@@ -193,6 +194,7 @@ pub mod master_api {
     pub fn stop(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &master.ctx;
         let hosts = master.hosts()?;
+        let masters = hosts.len();
         if ctx.planned_change("master.stop", || describe_services("stop", &hosts, true))? {
             return Ok(Array::new());
         }
@@ -203,7 +205,7 @@ pub mod master_api {
                     .transport(&host)
                     .await
                     .map_err(|e| MasterServiceError::Service(e.into()))?;
-                services::stop(&host, &transport, &ctx.cancel.token()).await
+                services::stop(&host, masters, &transport, &ctx.cancel.token()).await
             })?;
             results.push(service_map(&host, stopped));
         }

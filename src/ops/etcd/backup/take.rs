@@ -43,15 +43,15 @@ pub enum BackupError {
     #[error("{host}: {data_dir} holds no etcd data (no member directory)")]
     #[diagnostic(
         code(runbook::etcd::backup::no_data),
-        help("check etcd_data_dir for {host} in the inventory (/var/lib/etcd for RPM installs, /var/lib/etcd/etcd.etcd for the system container)")
+        help("check etcd_data_dir for {host} in the inventory: ETCD_DATA_DIR in its etcd.conf (/var/lib/etcd for the package and containerized installs, /var/lib/etcd/etcd.etcd for a 3.6 system container)")
     )]
     NoData { host: String, data_dir: String },
-    #[error("{host}: `etcdctl` is not installed (not found in the PATH of {host})")]
+    #[error("{host}: `{command}` does not run there")]
     #[diagnostic(
         code(runbook::etcd::backup::no_etcdctl),
-        help("install etcdctl 3.3 or 3.4 on {host} (the etcd package: `yum install etcd`), or put it in the PATH of the user the runbook connects as; the backup runs `etcdctl backup` there")
+        help("the backup runs `{command} backup` on {host} while etcd runs: install etcdctl 3.3 or 3.4 there (the etcd package: `yum install etcd`) or put it in the PATH of the user the runbook runs commands as; for etcd in a container, its container must run, or set runbook_etcdctl_command for {host}")
     )]
-    NoEtcdctl { host: String },
+    NoEtcdctl { host: String, command: String },
     #[error("{host}: `etcdctl backup` of {data_dir} into {dir} failed: {detail}")]
     #[diagnostic(
         code(runbook::etcd::backup::etcdctl),
@@ -149,9 +149,10 @@ pub async fn check_member(
     let host = member.host_name().to_string();
     check_dir(member, dir)?;
     let data = shell_quote(&member.data_dir);
+    let etcdctl = &member.etcdctl_command;
     let probe = format!(
         r#"[ -d {data}/member ] || exit 10
-command -v etcdctl >/dev/null 2>&1 || exit 12"#
+export ETCDCTL_API=3; {etcdctl} version >/dev/null 2>&1 || exit 12"#
     );
     let output = host_step::run(transport, &probe, &RunOptions::default(), cancel).await?;
     match output.code {
@@ -162,7 +163,12 @@ command -v etcdctl >/dev/null 2>&1 || exit 12"#
                 data_dir: member.data_dir.clone(),
             })
         }
-        12 => return Err(BackupError::NoEtcdctl { host }),
+        12 => {
+            return Err(BackupError::NoEtcdctl {
+                host,
+                command: etcdctl.clone(),
+            })
+        }
         _ => return Err(StepError::failed(&host, "checking for etcdctl", &output).into()),
     }
     disk_space::check(transport, &member.data_dir, dir, cancel).await?;
@@ -240,7 +246,8 @@ async fn fill(
 
     // `backup` is in etcdctl's v2 command set (3.3/3.4).
     let etcdctl = format!(
-        "umask 077; ETCDCTL_API=2 etcdctl backup --data-dir {data} --backup-dir {quoted_dir}"
+        "umask 077; export ETCDCTL_API=2; {} backup --data-dir {data} --backup-dir {quoted_dir}",
+        member.etcdctl_command
     );
     let output = host_step::run(transport, &etcdctl, &RunOptions::default(), cancel).await?;
     if !output.success() {

@@ -20,6 +20,9 @@ pub struct EtcdMember {
     pub conf_file: String,
     /// `etcd_service` (default `etcd`).
     pub service: String,
+    /// `runbook_etcdctl_command`: how etcdctl runs on the host while etcd runs (default
+    /// `etcdctl`; `docker exec ...` for a containerized etcd).
+    pub etcdctl_command: String,
 }
 
 impl EtcdMember {
@@ -55,6 +58,7 @@ impl EtcdMember {
             data_dir: text("etcd_data_dir", "/var/lib/etcd"),
             conf_file: text("etcd_conf_file", &format!("{conf_dir}/etcd.conf")),
             service: text("etcd_service", "etcd"),
+            etcdctl_command: text("runbook_etcdctl_command", "etcdctl"),
         })
     }
 

@@ -1,7 +1,7 @@
-//! `runbooks/v2-to-v3.rhai` on a lab laid out as openshift-ansible's etcd system container:
-//! data in `var/lib/etcd/etcd.etcd`, service `etcd_container` picked by the inventory's
-//! layout default (the lab's inventory does not name it). The migration must back up,
-//! migrate and restart there, and leave the `etcd_container` service running everywhere.
+//! `runbooks/v2-to-v3.rhai` on a lab laid out as openshift-ansible's containerized install:
+//! the inventory says only `containerized=true`, as openshift-ansible's do, and its own
+//! derivation picks the layout `docker` and the service `etcd_container`. The migration must
+//! back up, migrate and restart there, and leave `etcd_container` running everywhere.
 
 use crate::support::command::{repo_root, Runbook};
 use crate::support::lab::TestLab;
@@ -31,25 +31,19 @@ fn probe(lab: &TestLab, source: &str) -> String {
 }
 
 #[test]
-fn the_migration_runbook_migrates_a_system_container_lab() {
-    let lab = TestLab::up(&["--tls", "--keys", "1500", "--layout", "system_container"]);
+fn the_migration_runbook_migrates_a_containerized_lab() {
+    let lab = TestLab::up(&["--tls", "--keys", "1500", "--layout", "docker"]);
 
-    // The lab is laid out as a system container: data one level down, service etcd_container.
+    // The inventory names neither the layout nor the service.
     let inventory = std::fs::read_to_string(lab.inventory()).unwrap();
-    assert!(
-        inventory.contains("runbook_etcd_layout=system_container"),
-        "{inventory}"
-    );
+    assert!(inventory.contains("containerized=true"), "{inventory}");
+    assert!(!inventory.contains("runbook_etcd_layout"), "{inventory}");
     assert!(!inventory.contains("etcd_service"), "{inventory}");
     for member in MEMBERS {
         let host = lab.host_dir(member);
         assert!(
             lab.data_dir(member).join("member/snap").is_dir(),
-            "{member}: no data in var/lib/etcd/etcd.etcd/member"
-        );
-        assert!(
-            !host.join("var/lib/etcd/member").exists(),
-            "{member}: data in the rpm data dir"
+            "{member}: no data in var/lib/etcd/member"
         );
         assert!(
             host.join("var/log/etcd_container.log").is_file(),
@@ -76,14 +70,14 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
         .run()
         .success();
     assert!(
-        run.stdout.contains("etcd-1: system_container (data ")
+        run.stdout.contains("etcd-1: docker (data ")
             && run.stdout.contains("service etcd_container)"),
         "the runbook describes the layout: {}",
         run.stdout
     );
     assert_migrated(&lab, &before);
 
-    // Backups and the migration record sit in the system container's data dir.
+    // Backups and the migration record sit in the data dir docker mounts.
     for member in MEMBERS {
         let data = lab.data_dir(member);
         let backups = backups_in(&data);
@@ -94,7 +88,6 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
             "{member}: no migration record in {}",
             data.display()
         );
-        assert!(!lab.host_dir(member).join("var/lib/etcd/member").exists());
         assert!(!lab.host_dir(member).join("run/etcd.pid").exists());
     }
 
@@ -120,7 +113,7 @@ fn the_migration_runbook_migrates_a_system_container_lab() {
         .find(|e| e["event"] == "result")
         .expect("a result line")["result"]
         .clone();
-    assert_eq!(result["layout"], "system_container", "{result}");
+    assert_eq!(result["layout"], "docker", "{result}");
     assert_eq!(result["etcd_service"], "etcd_container", "{result}");
     for member in result["members"].as_array().unwrap() {
         assert_eq!(member["running"], true, "{member}");
