@@ -93,6 +93,11 @@ pub struct RunArgs {
     /// Ask before each step: y runs it, n skips it, c runs it and the rest without asking.
     #[arg(long)]
     pub step: bool,
+
+    /// Keep the journal in DIR (default: .runbook/ next to the inventory, or the user's
+    /// state directory when that cannot be written).
+    #[arg(long, value_name = "DIR")]
+    pub journal: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,4 +16,5 @@ pub mod ops;
 pub mod repl;
 pub mod report;
 pub mod script;
+pub mod state_dir;
 pub mod transport;

@@ -149,7 +149,22 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .args(["run", "v2-to-v3", "-i", "inv.ini"])
         .run()
         .code(1)
-        .stderr_has("the inventory has no [etcd] group");
+        .stderr_has("the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master (m1)");
+    // An empty [etcd] with masters is embedded etcd, to the primitives as to the stdlib.
+    write_file(
+        dir.path(),
+        "embedded.ini",
+        "[etcd]\n\n[masters]\nm1 ansible_connection=local\n",
+    );
+    write_file(dir.path(), "health.rhai", "etcd.health();\n");
+    Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "health.rhai", "-i", "embedded.ini"])
+        .run()
+        .code(1)
+        .stderr_has("runbook::inventory::embedded_etcd")
+        .stderr_has("embedded in its master (m1)")
+        .stderr_has("embedded2external.yml");
     // A file in the current directory wins over the shipped one.
     write_file(dir.path(), "v2-to-v3.rhai", "print(\"local copy\");\n");
     Runbook::new()

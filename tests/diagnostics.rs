@@ -127,25 +127,26 @@ fn an_error_inside_an_imported_stdlib_module_quotes_that_module() {
     let module_text = std::fs::read_to_string(repo_root().join("stdlib/openshift.rhai")).unwrap();
     let throw_line = module_text
         .lines()
-        .position(|l| l.contains("throw \"the inventory has no [etcd] group"))
+        .position(|l| l.contains("throw `the inventory has no hosts in [etcd]: the etcd"))
         .unwrap()
         + 1;
-    let expected_header = format!("╭─[<stdlib>/openshift.rhai:{throw_line}:9]");
+    let expected_header = format!("╭─[<stdlib>/openshift.rhai:{throw_line}:13]");
     assert!(
-        stderr.contains("× the inventory has no [etcd] group: embedded etcd is not supported;"),
+        stderr.contains("× the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master"),
         "stderr:\n{stderr}"
     );
     assert!(
         stderr.contains(&expected_header),
         "caret at the throw in the module; stderr:\n{stderr}"
     );
-    let caret = format!("{throw_line:>3} │         throw \"the inventory has no [etcd] group");
+    let caret =
+        format!("{throw_line:>3} │             throw `the inventory has no hosts in [etcd]");
     assert!(
         stderr.contains(&caret),
         "the module's own line is quoted; stderr:\n{stderr}"
     );
     assert!(
-        stderr.contains("    ·         ──┬──\n    ·           ╰── thrown here"),
+        stderr.contains("    ·             ──┬──\n    ·               ╰── thrown here"),
         "stderr:\n{stderr}"
     );
     assert!(

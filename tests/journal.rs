@@ -185,3 +185,96 @@ fn a_killed_run_is_resumed_from_the_interrupted_step() {
     let resumed = run(dir, &["--resume"]).success();
     assert_eq!(resumed.stdout, "slow ran\n");
 }
+
+/// `nobody`: a user that cannot write a root-owned directory.
+const NOBODY: u32 = 65534;
+
+#[test]
+fn an_inventory_in_a_directory_the_user_cannot_write_keeps_its_journal_in_the_state_dir() {
+    use std::os::unix::fs::MetadataExt;
+    // A root-owned, world-readable inventory directory, like /etc/ansible.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let etc = root.path().join("etc-ansible");
+    std::fs::create_dir(&etc).unwrap();
+    let inventory = write_file(&etc, "hosts", "localhost ansible_connection=local\n");
+    let script = write_file(&etc, "look.rhai", "step(\"look\", || print(\"looked\"));\n");
+    for path in [&inventory, &script] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    // The user's own state directory.
+    let state = root.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    std::os::unix::fs::chown(&state, Some(NOBODY), Some(NOBODY)).unwrap();
+
+    let as_nobody = |extra: &[&str]| {
+        Runbook::new()
+            .run_as(NOBODY, NOBODY)
+            .env("XDG_STATE_HOME", &state)
+            .current_dir(&state)
+            .arg("run")
+            .arg(&script)
+            .arg("-i")
+            .arg(&inventory)
+            .args(extra)
+            .run()
+    };
+    let first = as_nobody(&[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("looked"), "{}", first.stdout);
+    assert!(
+        first.stderr.contains("is not writable: the journal is")
+            && first.stderr.contains("--journal DIR"),
+        "one line says where the journal went: {}",
+        first.stderr
+    );
+    assert!(
+        !etc.join(".runbook").exists(),
+        "nothing written beside the inventory"
+    );
+
+    let journals: Vec<_> = std::fs::read_dir(state.join("runbook/journals"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let key = journals[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        key.contains("etc-ansible_hosts-"),
+        "named after the inventory: {key}"
+    );
+    let journal = journals[0].join("look.journal");
+    let meta = std::fs::metadata(&journal).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o600));
+    let kinds: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "\"run_started\"",
+            "\"step_started\"",
+            "\"step_finished\"",
+            "\"run_finished\""
+        ],
+        "the run and its step are recorded there"
+    );
+
+    // The next run finds the same journal.
+    as_nobody(&["--resume"])
+        .code(2)
+        .stderr_has("nothing to resume: the last run finished");
+
+    // --journal puts it where the operator says.
+    let chosen = state.join("chosen");
+    let run = as_nobody(&["--journal", chosen.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("is not writable"), "{}", run.stderr);
+    assert!(chosen.join("look.journal").is_file());
+}

@@ -3,8 +3,9 @@
 
 use super::Failure;
 use crate::cli::RunArgs;
-use crate::journal::file::journal_path;
+use crate::journal::location;
 use crate::journal::{EventKind, Journal, LastRun, Steps};
+use crate::report::Reporter;
 use crate::transport::shell_quote;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,8 +33,16 @@ pub enum GateError {
 }
 
 /// Opens the journal and builds this run's steps, or refuses.
-pub fn open(args: &RunArgs) -> Result<Steps, Failure> {
-    let path = journal_path(args.script_args.inventory.as_deref(), &args.script);
+pub fn open(args: &RunArgs, reporter: &Reporter) -> Result<Steps, Failure> {
+    let chosen = location::locate(
+        args.journal.as_deref(),
+        args.script_args.inventory.as_deref(),
+        &args.script,
+    );
+    if let Some(notice) = &chosen.notice {
+        reporter.status(notice);
+    }
+    let path = chosen.path;
     let (journal, history) = Journal::open(&path).map_err(Failure::bad_input)?;
     let script = args.script.display().to_string();
     let last = history.last_run();
@@ -100,8 +109,8 @@ fn quoted_path(path: &Path) -> String {
     shell_quote(&absolute.display().to_string())
 }
 
-/// The options any runbook on the same hosts needs: ` -i /absolute/inventory` and
-/// ` --stdlib DIR`, when given.
+/// The options any runbook on the same hosts needs: ` -i /absolute/inventory`,
+/// ` --stdlib DIR` and ` --journal DIR`, when given.
 fn run_options(args: &RunArgs) -> String {
     let mut options = String::new();
     if let Some(inventory) = &args.script_args.inventory {
@@ -109,6 +118,9 @@ fn run_options(args: &RunArgs) -> String {
     }
     if let Some(stdlib) = &args.script_args.stdlib {
         options.push_str(&format!(" --stdlib {}", quoted_path(stdlib)));
+    }
+    if let Some(journal) = &args.journal {
+        options.push_str(&format!(" --journal {}", quoted_path(journal)));
     }
     options
 }

@@ -50,7 +50,7 @@ pub fn run(mut args: RunArgs, reporter: Reporter) -> Result<(), Failure> {
     args.script = resolve_script(&args.script)?;
     let inventory = load_inventory(&args.script_args)?;
     let policy = RunPolicy {
-        steps: journal_gate::open(&args)?,
+        steps: journal_gate::open(&args, &reporter)?,
         // With --step every step is confirmed, so the first change needs no question of its own.
         changes: Changes::apply(args.yes || args.step),
         step_prompt: if args.step {

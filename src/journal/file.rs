@@ -1,4 +1,4 @@
-//! The journal file: `.runbook/<runbook>.journal` next to the inventory, owner-only,
+//! The journal file (`<runbook>.journal`, where [`super::location`] puts it), owner-only,
 //! appended one JSON line per event and synced to disk before the run goes on.
 
 use super::event::Event;
@@ -14,7 +14,7 @@ pub enum JournalError {
     #[error("cannot use the journal {path}: {reason}")]
     #[diagnostic(
         code(runbook::journal::io),
-        help("the journal lives in .runbook/ next to the inventory; check that directory is writable")
+        help("the journal lives in .runbook/ next to the inventory, or in the user's state directory when that is not writable; choose a writable directory with --journal DIR")
     )]
     Io { path: String, reason: String },
     #[error("line {line} of the journal {path} is not a journal event: {reason}")]
@@ -34,21 +34,6 @@ pub struct Journal {
     path: PathBuf,
     run: String,
     file: Mutex<File>,
-}
-
-/// Where the journal of `script` lives: `.runbook/` beside the inventory (or the
-/// current directory without one), named after the runbook file.
-pub fn journal_path(inventory: Option<&Path>, script: &Path) -> PathBuf {
-    let base = inventory
-        .and_then(Path::parent)
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let stem = script
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "runbook".into());
-    base.join(".runbook").join(format!("{stem}.journal"))
 }
 
 impl Journal {

@@ -5,6 +5,7 @@
 pub mod event;
 pub mod file;
 pub mod history;
+pub mod location;
 pub mod steps;
 
 pub use event::{Event, EventKind};

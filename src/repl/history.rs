@@ -7,13 +7,7 @@ use std::path::PathBuf;
 /// The history file, its directory created (0700) if need be. `None` when there is no
 /// home to keep it in; the REPL then works without persistent history.
 pub fn history_file() -> Option<PathBuf> {
-    let state = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?)
-            .join(".local")
-            .join("state"),
-    };
-    let dir = state.join("runbook");
+    let dir = crate::state_dir::runbook_state_dir()?;
     if !dir.is_dir() {
         std::fs::DirBuilder::new()
             .recursive(true)

@@ -123,16 +123,26 @@ impl RunContext {
         self.facts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The members of the inventory's `[etcd]` group, in inventory order.
+    /// The members of the inventory's `[etcd]` group, in inventory order. No hosts there
+    /// but masters present is how openshift-ansible reads embedded etcd, and says so.
     pub fn etcd_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
-        let Some(hosts) = self.inventory.group("etcd") else {
-            return Err(super::api::error::ScriptError::new(
-                "the inventory has no [etcd] group",
-                "runbook::inventory::no_etcd",
-                Some("list the etcd members under [etcd]; embedded etcd must first be moved to an external etcd".into()),
-            )
-            .into_rhai());
-        };
+        let hosts = self.inventory.group("etcd").unwrap_or_default();
+        if hosts.is_empty() {
+            let masters = self.inventory.group("masters").unwrap_or_default();
+            let error = match masters.first() {
+                Some(master) => super::api::error::ScriptError::new(
+                    format!("the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master ({})", master.name),
+                    "runbook::inventory::embedded_etcd",
+                    Some("migration of an embedded etcd is not supported: migrate it into an external etcd first (openshift-ansible's playbooks/byo/openshift-etcd/embedded2external.yml), then list the etcd hosts under [etcd]".into()),
+                ),
+                None => super::api::error::ScriptError::new(
+                    "the inventory has no hosts in [etcd]",
+                    "runbook::inventory::no_etcd",
+                    Some("list the etcd members under [etcd]".into()),
+                ),
+            };
+            return Err(error.into_rhai());
+        }
         hosts
             .into_iter()
             .map(EtcdMember::from_host)

@@ -48,7 +48,7 @@ const fn p(
 
 /// The primitives, grouped by object.
 pub const PRIMITIVES: &[Primitive] = &[
-    p("", "step", "step(name, || { ... }) -> value", "Runs a named step: prints its start and end with timings, records it in the journal (.runbook/ next to the inventory), and skips it when `--resume` finds it finished (returning its recorded value).", "let backups = step(\"back up\", || etcd.backup());", false),
+    p("", "step", "step(name, || { ... }) -> value", "Runs a named step: prints its start and end with timings, records it in the journal (.runbook/ next to the inventory, or the user's state directory when that is not writable, or `run --journal DIR`), and skips it when `--resume` finds it finished (returning its recorded value).", "let backups = step(\"back up\", || etcd.backup());", false),
     // inventory
     p("inventory", "group", "inventory.group(name) -> array of hosts", "The hosts of a group and of its child groups, in inventory order. Throws when the group does not exist.", "for h in inventory.group(\"etcd\") { print(h.name); }", false),
     p("inventory", "has_group", "inventory.has_group(name) -> bool", "Whether the inventory has that group.", "if !inventory.has_group(\"etcd\") { throw \"no [etcd]\"; }", false),

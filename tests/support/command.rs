@@ -56,6 +56,13 @@ impl Runbook {
         self
     }
 
+    /// Runs as another user (tests run as root; supplementary groups are dropped).
+    pub fn run_as(mut self, uid: u32, gid: u32) -> Runbook {
+        use std::os::unix::process::CommandExt;
+        self.command.uid(uid).gid(gid);
+        self
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Finished {
         let output = self.command.output().expect("runbook binary runs");
