@@ -511,8 +511,12 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         FAILED,
         run(&v2v3, &inv),
         &[
-            "no [etcd] group",
-            "openshift.rhai:10",
+            "no hosts in [etcd]",
+            "embedded in its master (master-1)",
+            &stdlib_line(
+                "openshift.rhai",
+                "throw `the inventory has no hosts in [etcd]: the etcd",
+            ),
             &shipped_line("os::etcd_hosts()"),
         ],
     );
@@ -523,7 +527,10 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         run(&v2v3, &inv),
         &[
             "no [masters] group",
-            "openshift.rhai:27",
+            &stdlib_line(
+                "openshift.rhai",
+                "throw \"the inventory has no [masters] group",
+            ),
             &shipped_line("os::masters()"),
         ],
     );
@@ -532,24 +539,39 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         "rollback without [etcd]",
         FAILED,
         run(&shipped("rollback.rhai"), &inv),
-        &["no [etcd] group", "rollback.rhai:17"],
+        &[
+            "no hosts in [etcd]",
+            "embedded in its master",
+            "rollback.rhai:17",
+        ],
     );
 
     // Where the members are.
-    let inv = ws.with_vars("unresolvable", "etcd-2", &[("etcd_ip", "etcd-2.invalid")]);
-    add(
-        "a member host that does not resolve",
-        FAILED,
-        run(&v2v3, &inv),
-        &["preflight", "etcd-2", "etcd-2.invalid", "does not resolve"],
-    );
+    // The cluster's own URLs are used once a host is matched to its member, so a wrong
+    // address only matters when nothing else (etcd.conf, the name) tells who the host is.
     let port = closed_port().to_string();
-    let inv = ws.with_vars("wrong-port", "etcd-1", &[("etcd_client_port", &port)]);
+    let inv = ws.with_vars(
+        "not-a-member",
+        "etcd-2",
+        &[
+            ("etcd_ip", "etcd-2.invalid"),
+            ("etcd_client_port", &port),
+            ("etcd_hostname", "etcd-9.example.com"),
+            ("etcd_conf_file", "/nonexistent/etcd.conf"),
+        ],
+    );
     add(
-        "a wrong client port",
+        "an [etcd] host the cluster does not know",
         FAILED,
         run(&v2v3, &inv),
-        &["preflight", "etcd-1", &format!("127.0.0.1:{port}")],
+        &[
+            "preflight",
+            "runbook::etcd::identity::mismatch",
+            "inventory host etcd-2 is no member of the cluster",
+            "etcd-9.example.com at https://etcd-2.invalid:",
+            "cluster member etcd-2",
+            "is no host of the inventory's [etcd]",
+        ],
     );
     let inv = ws.with_vars("port-text", "etcd-3", &[("etcd_client_port", "23x9")]);
     add(
@@ -664,7 +686,10 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         "runtime error inside a stdlib module",
         FAILED,
         run(&fixture("stdlib_caller.rhai"), &lab.inventory()),
-        &["openshift.rhai:38", "stdlib_caller.rhai:4"],
+        &[
+            &stdlib_line("openshift.rhai", "hosts.map(|h| h.name)"),
+            "stdlib_caller.rhai:4",
+        ],
     );
     let inv = ws.with_vars(
         "bad-layout",
@@ -678,7 +703,7 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         &[
             "etcd-2",
             "tarball",
-            "layouts.rhai:28",
+            &stdlib_line("layouts.rhai", "is not a known layout"),
             &shipped_line("layouts::check("),
         ],
     );
@@ -788,12 +813,33 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         .join("var/lib/etcd")
         .display()
         .to_string();
-    let inv = ws.with_vars("no-data", "etcd-2", &[("etcd_data_dir", &missing)]);
+    // The data dir is the one etcd.conf names: a copy of etcd-2's whose ETCD_DATA_DIR is gone.
+    let real_conf = lab.host_dir("etcd-2").join("etc/etcd/etcd.conf");
+    let conf = std::fs::read_to_string(&real_conf).unwrap();
+    let conf: String = conf
+        .lines()
+        .map(|line| match line.starts_with("ETCD_DATA_DIR=") {
+            true => format!("ETCD_DATA_DIR={missing}\n"),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    assert!(conf.contains(&missing));
+    let stale_conf = ws.path("no-data").join("etcd.conf");
+    std::fs::create_dir_all(ws.path("no-data")).unwrap();
+    std::fs::write(&stale_conf, conf).unwrap();
+    let stale_conf = stale_conf.display().to_string();
+    let inv = ws.with_vars("no-data", "etcd-2", &[("etcd_conf_file", &stale_conf)]);
     add(
-        "a data dir that does not exist",
+        "an etcd.conf whose data dir does not exist",
         FAILED,
         run(&v2v3, &inv),
-        &["preflight", "etcd-2", &missing],
+        &[
+            "preflight",
+            "etcd-2",
+            &missing,
+            "ETCD_DATA_DIR",
+            &stale_conf,
+        ],
     );
     let missing = ws.path("no-conf").join("etcd.conf").display().to_string();
     let inv = ws.with_vars("no-conf", "etcd-3", &[("etcd_conf_file", &missing)]);
@@ -859,6 +905,16 @@ fn du_kib(path: &Path) -> u64 {
 
 /// `v2-to-v3.rhai:N`, N the line of the shipped runbook that holds `needle` (where a
 /// diagnostic must point).
+/// `FILE:LINE` of the first line of the shipped stdlib module `file` that holds `needle`.
+fn stdlib_line(file: &str, needle: &str) -> String {
+    let text = std::fs::read_to_string(repo_root().join("stdlib").join(file)).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no {needle} in {file}"));
+    format!("{file}:{}", line + 1)
+}
+
 fn shipped_line(needle: &str) -> String {
     let text = std::fs::read_to_string(repo_root().join("runbooks/v2-to-v3.rhai")).unwrap();
     let line = text

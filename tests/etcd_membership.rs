@@ -55,7 +55,7 @@ let hosts = inventory.group("etcd");
 for h in hosts { h.service("etcd").stop(); }
 try { etcd.join(hosts[1]); } catch (e) { print(`join without a cluster: ${e.code}`); }
 let forced = etcd.force_new_cluster(hosts[0]);
-print(`forced: ${forced.host} ${forced.peer_url_updated} ${etcd.members().len()}`);
+print(`forced: ${forced.host} ${forced.peer_urls.len()} ${etcd.members().len()}`);
 for h in hosts.extract(1) {
     let joined = etcd.join(h, #{timeout: "60s"});
     print(`joined: ${joined.host} moved=${joined.moved_to != ()}`);
@@ -71,7 +71,7 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
         out.contains("join without a cluster: runbook::etcd::membership::no_quorum"),
         "{out}"
     );
-    assert!(out.contains("forced: etcd-1 false 1"), "{out}");
+    assert!(out.contains("forced: etcd-1 1 1"), "{out}");
     assert!(
         out.contains("joined: etcd-2 moved=true") && out.contains("joined: etcd-3 moved=true"),
         "{out}"
@@ -173,11 +173,25 @@ print(first.initial_cluster);
 }
 
 #[test]
-fn force_new_cluster_sets_the_peer_url_the_inventory_names() {
+fn a_member_keeps_its_name_and_peer_url_whatever_the_inventory_calls_it() {
     let lab = TestLab::up(&["--keys", "50"]);
-    // Same member, reached by another name: the inventory's peer URL differs from the data's.
+    let members_before = lab.member_list();
+    // The inventory knows etcd-1 by another name and address than the cluster does: the
+    // member is called etcd-1 and advertises https://127.0.0.1:<port>.
     let original = std::fs::read_to_string(lab.inventory()).unwrap();
-    let renamed = original.replacen("etcd-1 etcd_ip=127.0.0.1", "etcd-1 etcd_ip=localhost", 1);
+    let data_1 = lab.host_dir("etcd-1").join("var/lib/etcd");
+    let renamed = original
+        .replacen(
+            "etcd-1 etcd_ip=127.0.0.1",
+            "etcd-1 etcd_ip=localhost etcd_hostname=etcd-one.example.com",
+            1,
+        )
+        .replacen(
+            &format!("etcd_data_dir={}", data_1.display()),
+            "etcd_data_dir=/nonexistent/etcd",
+            1,
+        );
+    assert!(renamed.contains("etcd_data_dir=/nonexistent/etcd"));
     assert_ne!(original, renamed);
     let inventory = lab.dir.join("inventory-localhost.ini");
     std::fs::write(&inventory, renamed).unwrap();
@@ -190,22 +204,105 @@ fn force_new_cluster_sets_the_peer_url_the_inventory_names() {
         work.path(),
         &inventory,
         "peer.rhai",
-        "let hosts = inventory.group(\"etcd\");\nfor h in hosts { h.service(\"etcd\").stop(); }\nlet f = etcd.force_new_cluster(hosts[0]);\nprint(`updated=${f.peer_url_updated} ${f.peer_url}`);\nprint(etcd.members()[0].peer_urls);\n",
+        r#"
+let ids = etcd.identify();
+print(`identified: ${ids[0].host}=${ids[0].name} ${ids[0].source} ${ids[0].peer_urls[0]}`);
+let hosts = inventory.group("etcd");
+for h in hosts { h.service("etcd").stop(); }
+let f = etcd.force_new_cluster(hosts[0]);
+print(`forced: ${f.peer_url}`);
+for h in hosts.extract(1) { etcd.join(h, #{timeout: "60s"}); }
+print(`members: ${etcd.members().map(|m| m.name)}`);
+"#,
     )
     .success();
+    let peer_1 = members_before
+        .iter()
+        .find(|(name, _)| name == "etcd-1")
+        .map(|(_, peer)| peer.clone())
+        .unwrap();
     assert!(
-        run.stdout.contains("updated=true http://localhost:"),
+        run.stdout
+            .contains(&format!("identified: etcd-1=etcd-1 cluster {peer_1}")),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("[\"http://localhost:"),
+        run.stderr.contains(
+            "etcd-1: the member is called etcd-1 (the inventory's etcd_hostname is etcd-one.example.com): it keeps its name"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("etcd-1: the inventory's client URL ")
+            && run.stderr.contains("://localhost:")
+            && run.stderr.contains("the member's own is used"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "etcd-1: the data dir is {}, as ETCD_DATA_DIR in {} says (the inventory's etcd_data_dir is /nonexistent/etcd)",
+            data_1.display(),
+            conf.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("etcd-1: the member's peer URL stays {peer_1}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("forced: {peer_1}")),
         "{}",
         run.stdout
     );
+    // Plain etcdctl sees the same names and peer URLs as before.
+    assert_eq!(lab.member_list(), members_before);
+    let conf_after = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        !conf_after.contains("ETCD_FORCE_NEW_CLUSTER"),
+        "{conf_after}"
+    );
+    assert!(conf_after.contains("ETCD_NAME=etcd-1\n"), "{conf_after}");
+}
+
+#[test]
+fn member_update_is_the_one_way_to_change_a_peer_url_and_check_plans_it() {
+    let lab = TestLab::up(&["--keys", "20"]);
+    let before = lab.member_list();
+    let (_, peer_2) = before.iter().find(|(n, _)| n == "etcd-2").unwrap().clone();
+    let moved = peer_2.replace("127.0.0.1", "localhost");
+    let work = tempfile::tempdir().unwrap();
+    let script = format!(
+        "let old = etcd.member_update(\"etcd-2\", \"{moved}\");\nprint(`old: ${{old.peer_urls}}`);\n"
+    );
+    std::fs::write(work.path().join("update.rhai"), &script).unwrap();
+    let plan = crate::support::command::Runbook::new()
+        .current_dir(work.path())
+        .args(["check", "update.rhai", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .success();
+    assert!(
+        plan.stdout.contains(&format!(
+            "member update etcd-2: peer URL {peer_2} -> {moved}"
+        )),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(lab.member_list(), before, "check changes nothing");
+    run_script(work.path(), &lab.inventory(), "update.rhai", &script).success();
+    let after = lab.member_list();
     assert_eq!(
-        std::fs::read_to_string(&conf).unwrap(),
-        clean,
-        "no force flag left in etcd.conf"
+        after
+            .iter()
+            .find(|(n, _)| n == "etcd-2")
+            .map(|(_, p)| p.as_str()),
+        Some(moved.as_str())
     );
 }

@@ -273,7 +273,7 @@ print("not reached");
         .code(1)
         .stdout_has("agree=false")
         .stderr_has("runbook::etcd::hashkv_differ")
-        .stderr_has("other-1 (https://127.0.0.1:")
+        .stderr_has("other-1 [member etcd-1] (https://127.0.0.1:")
         .stderr_has(&format!("hash {} differs from {}", ok[3], ok[0]));
     assert!(!done.stdout.contains("not reached"));
     assert!(!done.stderr.contains("etcd-2 (https"), "{}", done.stderr);

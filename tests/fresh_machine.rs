@@ -59,7 +59,7 @@ fn every_requirement_holds_after_install_deps() {
     let check = run_check(&[], &[]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     let rows = check.rows();
-    assert_eq!(rows.len(), 11, "one row per requirement:\n{}", check.stdout);
+    assert_eq!(rows.len(), 14, "one row per requirement:\n{}", check.stdout);
     for (status, line) in &rows {
         assert_eq!(*status, "ok", "{line}");
     }
@@ -70,6 +70,9 @@ fn every_requirement_holds_after_install_deps() {
         "sshd",
         "tmux",
         "script(1)",
+        "sudo",
+        "python3 virtualenvs",
+        "ansible-inventory",
     ] {
         assert_eq!(check.row(requirement).0, "ok");
     }
@@ -77,6 +80,10 @@ fn every_requirement_holds_after_install_deps() {
         .row("etcd 3.4 server")
         .1
         .contains("etcd Version: 3.4."));
+    assert!(check
+        .row("ansible-inventory")
+        .1
+        .contains("ansible-inventory [core 2.17."));
     assert!(check.stdout.contains("every requirement is met"));
 
     let packages = run_check(&["--packages"], &[]);

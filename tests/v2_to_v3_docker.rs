@@ -70,8 +70,8 @@ fn the_migration_runbook_migrates_a_containerized_lab() {
         .run()
         .success();
     assert!(
-        run.stdout.contains("etcd-1: docker (data ")
-            && run.stdout.contains("service etcd_container)"),
+        run.stdout
+            .contains("etcd-1: docker (service etcd_container, etcdctl: etcdctl)"),
         "the runbook describes the layout: {}",
         run.stdout
     );

@@ -7,6 +7,7 @@ use super::step_prompt::StepPrompt;
 use crate::interrupt::Interrupt;
 use crate::inventory::{Host, Inventory};
 use crate::journal::Steps;
+use crate::ops::etcd::membership::identity::{self, Identities};
 use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::ops::etcd::v2store::V2StoreCache;
 use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
@@ -143,10 +144,49 @@ impl RunContext {
             };
             return Err(error.into_rhai());
         }
-        hosts
+        let members = hosts
             .into_iter()
             .map(EtcdMember::from_host)
             .collect::<Result<Vec<_>, EndpointError>>()
-            .map_err(to_rhai)
+            .map_err(to_rhai)?;
+        let known = self.facts().identities().cloned();
+        let identities = match known {
+            Some(known) => known,
+            None => {
+                let found = self.identify(&members, false)?;
+                self.facts().record_identities(found.clone());
+                found
+            }
+        };
+        Ok(members
+            .into_iter()
+            .map(|member| match identities.of(member.host_name()) {
+                Some(identity) => member.with_identity(identity),
+                None => member,
+            })
+            .collect())
+    }
+
+    /// The inventory's members (as the inventory alone describes them) matched with the
+    /// cluster and their etcd.conf. A host that cannot be reached is an error when
+    /// `reach_all`, else it keeps the inventory's values.
+    pub fn identify(
+        &self,
+        members: &[EtcdMember],
+        reach_all: bool,
+    ) -> Result<Identities, Box<EvalAltResult>> {
+        self.block_on(async {
+            let mut reached = Vec::with_capacity(members.len());
+            for member in members {
+                match self.transport(&member.host).await {
+                    Ok(transport) => reached.push((member.clone(), transport)),
+                    Err(error) if reach_all => return Err(error),
+                    Err(error) => {
+                        tracing::debug!(host = %member.host_name(), %error, "not identified")
+                    }
+                }
+            }
+            Ok(identity::identify(&self.etcd, &reached, &self.cancel.token()).await)
+        })
     }
 }

@@ -102,6 +102,31 @@ impl TestLab {
         read_env_file(&self.dir.join("env"))
     }
 
+    /// `(name, peer URLs)` of every member, sorted by name, as plain `etcdctl member list`
+    /// prints them.
+    pub fn member_list(&self) -> Vec<(String, String)> {
+        let out = super::etcd::etcdctl(&self.env(), 3, &["member", "list", "-w", "json"]);
+        assert_eq!(out.code, 0, "etcdctl member list: {}", out.stderr);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("member list JSON");
+        let mut members: Vec<(String, String)> = json["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| {
+                let peers: Vec<&str> = m["peerURLs"]
+                    .as_array()
+                    .map(|urls| urls.iter().filter_map(|u| u.as_str()).collect())
+                    .unwrap_or_default();
+                (
+                    m["name"].as_str().unwrap_or_default().to_string(),
+                    peers.join(","),
+                )
+            })
+            .collect();
+        members.sort();
+        members
+    }
+
     /// The directory of a lab host (`etcd-1`, `master-1`, ...).
     pub fn host_dir(&self, host: &str) -> PathBuf {
         self.dir.join("hosts").join(host)

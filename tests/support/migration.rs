@@ -40,6 +40,8 @@ pub struct Before {
     pub master_config: String,
     /// When the leaves were read (Unix ns).
     pub at: i64,
+    /// `(name, peer URLs)` of every member, as `etcdctl member list` printed them.
+    pub members: Vec<(String, String)>,
 }
 
 impl Before {
@@ -150,6 +152,7 @@ pub fn before_with(lab: &TestLab, extra_hidden: &[&str]) -> Before {
         leaves: v2_leaves(lab, None, extra_hidden),
         master_config: std::fs::read_to_string(master_config_path(lab)).unwrap(),
         at,
+        members: lab.member_list(),
     }
 }
 
@@ -258,6 +261,11 @@ pub fn tolerances(before: &Before) -> BTreeMap<String, i64> {
 
 /// Asserts the lab is fully migrated (see the module's comment).
 pub fn assert_migrated(lab: &TestLab, before: &Before) {
+    assert_eq!(
+        lab.member_list(),
+        before.members,
+        "the members keep their names and peer URLs"
+    );
     let after = v3_keys(lab);
     let checked_at = now();
     let tolerances = tolerances(before);

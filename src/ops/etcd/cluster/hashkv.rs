@@ -30,6 +30,17 @@ pub struct MemberHashKv {
     pub result: Result<MemberHash, String>,
 }
 
+impl MemberHashKv {
+    /// The host, and the member's own name where the two differ: `other-1 [member etcd-1]`.
+    pub fn label(&self) -> String {
+        if self.member == self.host {
+            self.host.clone()
+        } else {
+            format!("{} [member {}]", self.host, self.member)
+        }
+    }
+}
+
 /// Every member's hash at one revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterHashKv {
@@ -101,10 +112,13 @@ impl ClusterHashKv {
                 (Ok(h), Some(common)) if h.hash == common => None,
                 (Ok(h), Some(common)) => Some(format!(
                     "  {} ({}): hash {} differs from {} (held by most members)",
-                    m.member, m.endpoint, h.hash, common
+                    m.label(),
+                    m.endpoint,
+                    h.hash,
+                    common
                 )),
-                (Ok(h), None) => Some(format!("  {} ({}): hash {}", m.member, m.endpoint, h.hash)),
-                (Err(e), _) => Some(format!("  {} ({}): no hash: {e}", m.member, m.endpoint)),
+                (Ok(h), None) => Some(format!("  {} ({}): hash {}", m.label(), m.endpoint, h.hash)),
+                (Err(e), _) => Some(format!("  {} ({}): no hash: {e}", m.label(), m.endpoint)),
             })
             .collect::<Vec<_>>()
             .join("\n");

@@ -1,7 +1,9 @@
 //! Starting the first member of a rebuilt cluster with `ETCD_FORCE_NEW_CLUSTER=true`,
 //! as the procedure does after `etcdctl migrate`: add the line (keeping a copy of
-//! etcd.conf), start, wait until ready, put etcd.conf back, restart, wait again,
-//! and make sure the member advertises the inventory's peer URL.
+//! etcd.conf), start, wait until ready, put etcd.conf back, restart, wait again.
+//! The member keeps the peer URL its data holds; changing it is `member update`, asked for
+//! on its own. One exception puts the member's own URL back: data restored from an
+//! `etcdctl backup` forgets it and advertises etcd's default, `http://localhost:2380`.
 
 use crate::duration::format_duration;
 use crate::ops::etcd::client::access::EtcdAccess;
@@ -19,11 +21,13 @@ use tokio_util::sync::CancellationToken;
 pub struct ForcedCluster {
     pub host: String,
     pub member_id: String,
-    pub peer_url: String,
+    /// The peer URLs the member advertises (kept from its data).
+    pub peer_urls: Vec<String>,
     /// The copy of etcd.conf taken before it was changed.
     pub conf_backup: String,
-    /// The peer URL had to be corrected to the inventory's.
-    pub peer_url_updated: bool,
+    /// The member advertised etcd's default peer URL (restored backup data) and was given
+    /// its own again.
+    pub peer_url_restored: bool,
     /// It already ran as a one-member cluster (an interrupted run got that far).
     pub resumed: bool,
 }
@@ -141,7 +145,12 @@ async fn resume(
     settle(access, first, backup, true, reporter).await
 }
 
-/// Checks the cluster has only `first`, and sets its peer URL to the inventory's.
+/// etcd's peer URL when none is configured: what data restored from `etcdctl backup` has.
+const ETCD_DEFAULT_PEER_URL: &str = "http://localhost:2380";
+
+/// Checks the cluster has only `first`. Its peer URLs are what its data holds: a URL other
+/// than the one `first` is known by is reported, never rewritten here, unless it is etcd's
+/// default (restored backup data), which becomes the member's own URL again.
 async fn settle(
     access: &EtcdAccess,
     first: &MemberHost,
@@ -158,25 +167,32 @@ async fn settle(
             count: members.len(),
         });
     };
-    let peer_url_updated = !only.peer_urls.contains(&first.member.peer_url);
-    if peer_url_updated {
+    let own = &first.member.peer_url;
+    let mut peer_urls = only.peer_urls.clone();
+    let restored = peer_urls == [ETCD_DEFAULT_PEER_URL] && own != ETCD_DEFAULT_PEER_URL;
+    if restored {
         reporter.status(&format!(
-            "{}: peer URL {:?} -> {} (from the inventory)",
-            first.name(),
-            only.peer_urls,
-            first.member.peer_url
+            "{}: the restored data advertises etcd's default peer URL {ETCD_DEFAULT_PEER_URL}; set back to the member's own, {own}",
+            first.name()
         ));
         client
-            .member_update(only.numeric_id(), vec![first.member.peer_url.clone()])
+            .member_update(only.numeric_id(), vec![own.clone()])
             .await
             .map_err(|e| request("member update", &via, e))?;
+        peer_urls = vec![own.clone()];
+    } else if !peer_urls.contains(own) {
+        reporter.status(&format!(
+            "{}: the member advertises the peer URL {} (kept; {own} was expected: change it only with etcd.member_update)",
+            first.name(),
+            peer_urls.join(","),
+        ));
     }
     Ok(ForcedCluster {
         host: first.member.host.name.clone(),
         member_id: only.id.clone(),
-        peer_url: first.member.peer_url.clone(),
+        peer_urls,
         conf_backup,
-        peer_url_updated,
+        peer_url_restored: restored,
         resumed,
     })
 }

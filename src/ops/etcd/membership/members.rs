@@ -7,7 +7,7 @@ use crate::ops::etcd::membership::error::MembershipError;
 use std::time::Duration;
 
 /// A member as the cluster knows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterMember {
     /// Hex, as `etcdctl member list` prints it.
     pub id: String,
@@ -163,6 +163,29 @@ pub async fn remove(
         .member_remove(found.numeric_id())
         .await
         .map_err(|e| request("member remove", via, e))?;
+    Ok(found)
+}
+
+/// `member update`: gives the cluster member that is `member` (by name or peer URL) the peer
+/// URLs `peer_urls`. Returns the member as it was before.
+pub async fn update(
+    client: &mut etcd_client::Client,
+    via: &str,
+    member: &EtcdMember,
+    peer_urls: Vec<String>,
+) -> Result<ClusterMember, MembershipError> {
+    let existing = list(client, via).await?;
+    let found = existing
+        .into_iter()
+        .find(|m| m.name == member.name || m.peer_urls.contains(&member.peer_url))
+        .ok_or_else(|| MembershipError::NotAMember {
+            name: member.name.clone(),
+            peer_url: member.peer_url.clone(),
+        })?;
+    client
+        .member_update(found.numeric_id(), peer_urls)
+        .await
+        .map_err(|e| request("member update", via, e))?;
     Ok(found)
 }
 

@@ -8,6 +8,7 @@
 //! the members' hosts instead (see `migration_record`).
 
 use crate::ops::etcd::host::member_host::stamp;
+use crate::ops::etcd::membership::identity::Identities;
 use chrono::{DateTime, Utc};
 
 /// The v3 key count as last seen in this run.
@@ -53,6 +54,8 @@ pub struct RunFacts {
     backups: Vec<VerifiedBackup>,
     migrations: Vec<MigrationFact>,
     backup_stamp: Option<String>,
+    /// Who each inventory host is in the cluster, as first seen in this run.
+    identities: Option<Identities>,
 }
 
 impl RunFacts {
@@ -112,6 +115,16 @@ impl RunFacts {
     /// Whether this run (or the run it resumes) has a backup stamp yet.
     pub fn has_backup_stamp(&self) -> bool {
         self.backup_stamp.is_some()
+    }
+
+    /// Records who the members are; a later identification replaces an earlier one.
+    pub fn record_identities(&mut self, identities: Identities) {
+        self.identities = Some(identities);
+    }
+
+    /// Who the members are, if this run (or the run it resumes) has identified them.
+    pub fn identities(&self) -> Option<&Identities> {
+        self.identities.as_ref()
     }
 
     /// A new stamp from the clock, for a stamp found taken.

@@ -1,4 +1,4 @@
-//! Rhai methods of `etcd`: members, member add/remove, force-new-cluster, join.
+//! Rhai methods of `etcd`: identify, members, member add/remove/update, force-new-cluster, join.
 
 use super::ScriptEtcd;
 use crate::ops::etcd::host::member_host::MemberHost;
@@ -9,6 +9,7 @@ use crate::ops::etcd::membership::members::{self as membership, client_through};
 use crate::ops::etcd::membership::ready::Readiness;
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
+use crate::script::api::error::to_rhai;
 use crate::script::api::options::Options;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
@@ -68,9 +69,21 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
     let mut map = Map::new();
     map.insert("host".into(), forced.host.into());
     map.insert("member_id".into(), forced.member_id.into());
-    map.insert("peer_url".into(), forced.peer_url.into());
-    map.insert("peer_url_updated".into(), forced.peer_url_updated.into());
+    map.insert(
+        "peer_url".into(),
+        forced.peer_urls.first().cloned().unwrap_or_default().into(),
+    );
+    map.insert(
+        "peer_urls".into(),
+        forced
+            .peer_urls
+            .into_iter()
+            .map(Dynamic::from)
+            .collect::<Array>()
+            .into(),
+    );
     map.insert("conf_backup".into(), forced.conf_backup.into());
+    map.insert("peer_url_restored".into(), forced.peer_url_restored.into());
     map.insert("resumed".into(), forced.resumed.into());
     Ok(map)
 }
@@ -116,9 +129,112 @@ fn join_member(
     Ok(map)
 }
 
+/// Identifies the members afresh, records who they are for the rest of the run, prints the
+/// mapping, and refuses when the cluster and the inventory disagree about who is a member.
+fn identify_members(etcd: &ScriptEtcd) -> Result<Array, Box<EvalAltResult>> {
+    let ctx = &etcd.ctx;
+    let listed = ctx.inventory.group("etcd").unwrap_or_default();
+    if listed.is_empty() {
+        // The same refusal as every other etcd primitive (embedded etcd, no [etcd]).
+        ctx.etcd_members()?;
+    }
+    let members = listed
+        .into_iter()
+        .map(EtcdMember::from_host)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(to_rhai)?;
+    let found = ctx.identify(&members, true)?;
+    let tried: Vec<String> = members
+        .iter()
+        .map(|m| format!("{} at {}", m.host_name(), m.endpoint.client_url))
+        .collect();
+    found.expect_matched(&tried).map_err(to_rhai)?;
+    for identity in &found.members {
+        let Some(member) = members.iter().find(|m| m.host_name() == identity.host) else {
+            continue;
+        };
+        for note in identity.differences_from(member) {
+            ctx.reporter.status(&note);
+        }
+    }
+    ctx.reporter
+        .status(&format!("etcd members:\n{}", found.table()));
+    let maps = found.members.iter().map(to_map).collect();
+    ctx.facts().record_identities(found);
+    maps
+}
+
 #[export_module]
 pub mod membership_api {
     use super::*;
+
+    /// Matches every host of [etcd] with a member of the running cluster (`member list`, each
+    /// host's etcd.conf) and records who they are for the rest of the run; refuses when a
+    /// host is no member or a member no host. `#{host, name, id, peer_urls, client_urls,
+    /// data_dir, source}` each.
+    #[rhai_fn(pure, return_raw)]
+    pub fn identify(etcd: &mut ScriptEtcd) -> Result<Array, Box<EvalAltResult>> {
+        identify_members(etcd)
+    }
+
+    /// `member update`: gives the host's member the peer URL `peer_url`. Nothing else changes
+    /// a member's peer URL.
+    #[rhai_fn(pure, return_raw)]
+    pub fn member_update(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+        peer_url: &str,
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
+        let ctx = &etcd.ctx;
+        let (member, others) = args::member(ctx, &host)?;
+        if ctx.planned_change("etcd.member_update", || {
+            format!(
+                "member update {}: peer URL {} -> {peer_url}",
+                member.host_name(),
+                member.peer_url
+            )
+        })? {
+            // The member as it is known now: what the real call would return.
+            let mut map = Map::new();
+            map.insert("name".into(), member.name.clone().into());
+            map.insert(
+                "peer_urls".into(),
+                vec![Dynamic::from(member.peer_url.clone())].into(),
+            );
+            map.insert("planned".into(), true.into());
+            return Ok(map.into());
+        }
+        let before = ctx.block_on(async {
+            let mut through: Vec<&EtcdMember> = vec![&member];
+            through.extend(others.iter());
+            let (mut client, via) = client_through(&ctx.etcd, &through, "update a member").await?;
+            membership::update(
+                &mut client,
+                &via.endpoint.client_url,
+                &member,
+                vec![peer_url.to_string()],
+            )
+            .await
+        })?;
+        ctx.reporter.status(&format!(
+            "{}: peer URL {} -> {peer_url}",
+            member.host_name(),
+            before.peer_urls.join(",")
+        ));
+        // Later steps must know the member by its new URL.
+        let known = ctx.facts().identities().cloned();
+        if let Some(mut known) = known {
+            if let Some(identity) = known
+                .members
+                .iter_mut()
+                .find(|i| i.host == member.host_name())
+            {
+                identity.peer_urls = vec![peer_url.to_string()];
+            }
+            ctx.facts().record_identities(known);
+        }
+        to_map(&before)
+    }
 
     /// The members the cluster knows: `#{id, name, peer_urls, client_urls, is_learner}` each.
     #[rhai_fn(pure, return_raw)]
