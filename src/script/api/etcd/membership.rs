@@ -10,9 +10,11 @@ use crate::ops::etcd::membership::ready::Readiness;
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::options::Options;
+use crate::script::api::views::{saturating_i64, PlannedOnHost};
 use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 
 async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, MembershipError> {
     Ok(MemberHost::new(
@@ -30,11 +32,42 @@ fn readiness(function: &str, options: &Map) -> Result<Readiness, Box<EvalAltResu
     Ok(readiness)
 }
 
-fn to_map<T: serde::Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
+fn to_map<T: Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
     rhai::serde::to_dynamic(value)
 }
 
-fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<EvalAltResult>> {
+/// What `etcd.force_new_cluster` returns.
+#[derive(Serialize)]
+struct ForcedView<'a> {
+    host: &'a str,
+    member_id: &'a str,
+    peer_url: &'a str,
+    peer_url_updated: bool,
+    conf_backup: &'a str,
+    resumed: bool,
+}
+
+/// What `etcd.join` returns.
+#[derive(Serialize)]
+struct JoinedView<'a> {
+    host: &'a str,
+    member_id: &'a str,
+    moved_to: Option<&'a str>,
+    initial_cluster: &'a str,
+    conf_backup: &'a str,
+    raft_index: i64,
+    already_joined: bool,
+}
+
+/// What `etcd.member_add` returns.
+#[derive(Serialize)]
+struct AddedView<'a> {
+    id: &'a str,
+    initial_cluster: &'a str,
+    already_present: bool,
+}
+
+fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let readiness = readiness("etcd.force_new_cluster", options)?;
     let (member, others) = args::member(ctx, host)?;
@@ -44,10 +77,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
             member.host_name()
         )
     })? {
-        let mut map = Map::new();
-        map.insert("host".into(), member.host_name().into());
-        map.insert("planned".into(), true.into());
-        return Ok(map);
+        return to_map(&PlannedOnHost::new(member.host_name()));
     }
     let forced = ctx.block_on(async {
         let first = on_host(ctx, &member).await?;
@@ -65,29 +95,26 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
         )
         .await
     })?;
-    let mut map = Map::new();
-    map.insert("host".into(), forced.host.into());
-    map.insert("member_id".into(), forced.member_id.into());
-    map.insert("peer_url".into(), forced.peer_url.into());
-    map.insert("peer_url_updated".into(), forced.peer_url_updated.into());
-    map.insert("conf_backup".into(), forced.conf_backup.into());
-    map.insert("resumed".into(), forced.resumed.into());
-    Ok(map)
+    to_map(&ForcedView {
+        host: &forced.host,
+        member_id: &forced.member_id,
+        peer_url: &forced.peer_url,
+        peer_url_updated: forced.peer_url_updated,
+        conf_backup: &forced.conf_backup,
+        resumed: forced.resumed,
+    })
 }
 
 fn join_member(
     etcd: &ScriptEtcd,
     host: &Dynamic,
     options: &Map,
-) -> Result<Map, Box<EvalAltResult>> {
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let readiness = readiness("etcd.join", options)?;
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
-        let mut map = Map::new();
-        map.insert("host".into(), member.host_name().into());
-        map.insert("planned".into(), true.into());
-        return Ok(map);
+        return to_map(&PlannedOnHost::new(member.host_name()));
     }
     let joined = ctx.block_on(async {
         let joining = on_host(ctx, &member).await?;
@@ -102,18 +129,15 @@ fn join_member(
         )
         .await
     })?;
-    let mut map = Map::new();
-    map.insert("host".into(), joined.host.into());
-    map.insert("member_id".into(), joined.member_id.into());
-    map.insert(
-        "moved_to".into(),
-        joined.moved_to.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-    );
-    map.insert("initial_cluster".into(), joined.initial_cluster.into());
-    map.insert("conf_backup".into(), joined.conf_backup.into());
-    map.insert("raft_index".into(), (joined.raft_index as i64).into());
-    map.insert("already_joined".into(), joined.already_joined.into());
-    Ok(map)
+    to_map(&JoinedView {
+        host: &joined.host,
+        member_id: &joined.member_id,
+        moved_to: joined.moved_to.as_deref(),
+        initial_cluster: &joined.initial_cluster,
+        conf_backup: &joined.conf_backup,
+        raft_index: saturating_i64(joined.raft_index),
+        already_joined: joined.already_joined,
+    })
 }
 
 #[export_module]
@@ -139,24 +163,24 @@ pub mod membership_api {
     /// Adds a host of the [etcd] group to the running cluster (`member add`, retried; an
     /// earlier add of the same peer URL counts). Returns `#{id, initial_cluster, already_present}`.
     #[rhai_fn(pure, return_raw)]
-    pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = args::member(ctx, &host)?;
         if ctx.planned_change("etcd.member_add", || {
             format!("member add {} ({})", member.host_name(), member.peer_url)
         })? {
-            return Ok(Map::new());
+            return Ok(Map::new().into());
         }
         let added = ctx.block_on(async {
             let running: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
             membership::add(&mut client, &through.endpoint.client_url, &member).await
         })?;
-        let mut map = Map::new();
-        map.insert("id".into(), added.id.into());
-        map.insert("initial_cluster".into(), added.initial_cluster.into());
-        map.insert("already_present".into(), added.already_present.into());
-        Ok(map)
+        to_map(&AddedView {
+            id: &added.id,
+            initial_cluster: &added.initial_cluster,
+            already_present: added.already_present,
+        })
     }
 
     /// Removes a host's member from the cluster. Returns the removed member.
@@ -186,7 +210,7 @@ pub mod membership_api {
     pub fn force_new_cluster(
         etcd: &mut ScriptEtcd,
         host: Dynamic,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         force(etcd, &host, &Map::new())
     }
 
@@ -196,14 +220,14 @@ pub mod membership_api {
         etcd: &mut ScriptEtcd,
         host: Dynamic,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         force(etcd, &host, &options)
     }
 
     /// Joins a stopped member to the running cluster: its old data moved to
     /// `member.old.<stamp>`, `member add`, etcd.conf rewritten, started, caught up.
     #[rhai_fn(pure, return_raw)]
-    pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         join_member(etcd, &host, &Map::new())
     }
 
@@ -213,7 +237,7 @@ pub mod membership_api {
         etcd: &mut ScriptEtcd,
         host: Dynamic,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         join_member(etcd, &host, &options)
     }
 }
