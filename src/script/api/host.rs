@@ -10,6 +10,7 @@ use crate::transport::target::command_timeout;
 use crate::transport::{CommandOutput, RunOptions};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// One inventory host as a script sees it.
@@ -129,14 +130,22 @@ fn trim_final_newline(mut text: String) -> String {
     text
 }
 
-/// A command's result as a script map: `#{host, code, stdout, stderr}`.
-pub fn output_map(host: &str, output: &CommandOutput) -> Map {
-    let mut map = Map::new();
-    map.insert("host".into(), host.into());
-    map.insert("code".into(), (output.code as i64).into());
-    map.insert("stdout".into(), output.stdout_text().into());
-    map.insert("stderr".into(), output.stderr_text().into());
-    map
+/// A command's result as a script sees it: `#{host, code, stdout, stderr}`.
+#[derive(Serialize)]
+struct OutputView<'a> {
+    host: &'a str,
+    code: i64,
+    stdout: String,
+    stderr: String,
+}
+
+fn output_view(host: &str, output: &CommandOutput) -> Result<Dynamic, Box<EvalAltResult>> {
+    rhai::serde::to_dynamic(OutputView {
+        host,
+        code: i64::from(output.code),
+        stdout: output.stdout_text(),
+        stderr: output.stderr_text(),
+    })
 }
 
 /// Runs one command on many hosts at once; results in host order.
@@ -171,10 +180,10 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
             stdout: Vec::new(),
             stderr: Vec::new(),
         };
-        return Ok(targets
+        return targets
             .iter()
-            .map(|h| output_map(h.name(), &planned).into())
-            .collect());
+            .map(|h| output_view(h.name(), &planned))
+            .collect();
     }
     let mut jobs = Vec::with_capacity(targets.len());
     for host in &targets {
@@ -190,7 +199,7 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
         if checked && !output.success() {
             failures.push(CommandFailed::new(host.name(), command, &output).to_string());
         }
-        maps.push(output_map(host.name(), &output).into());
+        maps.push(output_view(host.name(), &output)?);
     }
     if !failures.is_empty() {
         return Err(ScriptError::new(
@@ -256,10 +265,10 @@ pub mod host_api {
 
     /// Runs a shell command and returns `#{code, stdout, stderr}` whatever its exit code.
     #[rhai_fn(pure, return_raw)]
-    pub fn try_run(host: &mut ScriptHost, command: &str) -> Result<Map, Box<EvalAltResult>> {
+    pub fn try_run(host: &mut ScriptHost, command: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         let options = host.run_options(&Map::new())?;
         let output = host.execute(command, &options)?;
-        Ok(output_map(host.name(), &output))
+        output_view(host.name(), &output)
     }
 
     /// `try_run` with options: `#{timeout: "30s", stdin: "text"}`.
@@ -268,10 +277,10 @@ pub mod host_api {
         host: &mut ScriptHost,
         command: &str,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         let options = host.run_options(&options)?;
         let output = host.execute(command, &options)?;
-        Ok(output_map(host.name(), &output))
+        output_view(host.name(), &output)
     }
 
     /// Reads a text file on the host.

@@ -3,6 +3,7 @@
 
 use super::error::{to_rhai, ScriptError};
 use super::options::Options;
+use super::views::saturating_i64;
 use crate::duration::format_duration;
 use crate::inventory::Host;
 use crate::ops::etcd::host::member_host::stamp;
@@ -13,6 +14,7 @@ use crate::ops::service::ServiceError;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,7 +95,7 @@ impl ScriptMaster {
                 let transport = ctx.transport(&host).await.map_err(ServiceError::from)?;
                 services::restart(&host, masters, &transport, wait, &ctx.cancel.token()).await
             })?;
-            results.push(service_map(&host, restarted));
+            results.push(services_view(&host, restarted)?);
         }
         Ok(results)
     }
@@ -114,18 +116,27 @@ fn describe_services(verb: &str, hosts: &[Host], reverse: bool) -> String {
     format!("{verb} {}", each.join("; "))
 }
 
-fn service_map(host: &Host, services: Vec<String>) -> Dynamic {
-    let mut map = Map::new();
-    map.insert("host".into(), host.name.clone().into());
-    map.insert(
-        "services".into(),
-        services
-            .into_iter()
-            .map(Dynamic::from)
-            .collect::<Array>()
-            .into(),
-    );
-    map.into()
+/// What `master.stop` and `master.restart` return per master.
+#[derive(Serialize)]
+struct ServicesView<'a> {
+    host: &'a str,
+    services: Vec<String>,
+}
+
+/// One prefix of `master.ttl_durations()`.
+#[derive(Serialize)]
+struct TtlDurationView<'a> {
+    prefix: &'a str,
+    duration: String,
+    seconds: i64,
+    source: String,
+}
+
+fn services_view(host: &Host, services: Vec<String>) -> Result<Dynamic, Box<EvalAltResult>> {
+    rhai::serde::to_dynamic(ServicesView {
+        host: &host.name,
+        services,
+    })
 }
 
 #[export_module]
@@ -176,17 +187,17 @@ pub mod master_api {
         })?;
         let prefixes = ttl_durations::ttl_durations(&path, &String::from_utf8_lossy(&text))
             .map_err(to_rhai)?;
-        Ok(prefixes
+        prefixes
             .into_iter()
             .map(|p| {
-                let mut map = Map::new();
-                map.insert("prefix".into(), p.prefix.into());
-                map.insert("duration".into(), format_duration(p.duration).into());
-                map.insert("seconds".into(), (p.duration.as_secs() as i64).into());
-                map.insert("source".into(), p.source.into());
-                Dynamic::from(map)
+                rhai::serde::to_dynamic(TtlDurationView {
+                    prefix: p.prefix,
+                    duration: format_duration(p.duration),
+                    seconds: saturating_i64(p.duration.as_secs()),
+                    source: p.source,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Stops every master's services, controllers before the API.
@@ -207,7 +218,7 @@ pub mod master_api {
                     .map_err(|e| MasterServiceError::Service(e.into()))?;
                 services::stop(&host, masters, &transport, &ctx.cancel.token()).await
             })?;
-            results.push(service_map(&host, stopped));
+            results.push(services_view(&host, stopped)?);
         }
         Ok(results)
     }

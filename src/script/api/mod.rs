@@ -11,6 +11,7 @@ pub mod master;
 pub mod options;
 pub mod service;
 pub mod step;
+pub mod views;
 
 use crate::script::context::RunContext;
 use std::sync::Arc;

@@ -12,12 +12,14 @@ use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::error::{to_rhai, ScriptError};
 use crate::script::api::options::Options;
+use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use crate::transport::Transport;
 use chrono::Utc;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 use std::sync::Arc;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -26,13 +28,31 @@ async fn connect(ctx: &RunContext, member: &EtcdMember) -> Result<Arc<Transport>
     Ok(ctx.transport(&member.host).await?)
 }
 
-fn summary_map(summary: &BackupSummary) -> Map {
-    let mut map = Map::new();
-    map.insert("host".into(), summary.host.clone().into());
-    map.insert("dir".into(), summary.dir.clone().into());
-    map.insert("files".into(), (summary.files as i64).into());
-    map.insert("bytes".into(), (summary.bytes as i64).into());
-    map
+/// One backup, as `etcd.backup` and `etcd.verify_backup` return it.
+#[derive(Serialize)]
+struct BackupView<'a> {
+    host: &'a str,
+    dir: &'a str,
+    files: i64,
+    bytes: i64,
+}
+
+/// One member `etcd.backup(#{check: true})` checked, or where a planned backup would go.
+#[derive(Serialize)]
+struct BackupDirView<'a> {
+    host: &'a str,
+    dir: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    planned: Option<bool>,
+}
+
+fn summary_view(summary: &BackupSummary) -> RhaiResult<Dynamic> {
+    rhai::serde::to_dynamic(BackupView {
+        host: &summary.host,
+        dir: &summary.dir,
+        files: saturating_i64(summary.files),
+        bytes: saturating_i64(summary.bytes),
+    })
 }
 
 fn record_verified(ctx: &RunContext, summary: &BackupSummary) {
@@ -65,10 +85,11 @@ fn check_backup(
                 .map_err(backup::BackupError::from)?;
             backup::check_member(&transport, member, dir, &ctx.cancel.token()).await
         })?;
-        let mut map = Map::new();
-        map.insert("host".into(), host.clone().into());
-        map.insert("dir".into(), dir.clone().into());
-        checked.push(map.into());
+        checked.push(rhai::serde::to_dynamic(BackupDirView {
+            host,
+            dir,
+            planned: None,
+        })?);
     }
     Ok(checked)
 }
@@ -147,16 +168,16 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
         )
     };
     if ctx.planned_change("etcd.backup", described)? {
-        return Ok(dirs
+        return dirs
             .iter()
             .map(|(host, dir)| {
-                let mut map = Map::new();
-                map.insert("host".into(), host.clone().into());
-                map.insert("dir".into(), dir.clone().into());
-                map.insert("planned".into(), true.into());
-                map.into()
+                rhai::serde::to_dynamic(BackupDirView {
+                    host,
+                    dir,
+                    planned: Some(true),
+                })
             })
-            .collect());
+            .collect();
     }
     let result = ctx.runtime.block_on(backup::backup_members(
         &members,
@@ -169,7 +190,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
             for summary in &summaries {
                 record_verified(&ctx, summary);
             }
-            Ok(summaries.iter().map(|s| summary_map(s).into()).collect())
+            summaries.iter().map(summary_view).collect()
         }
         Err(gate) => {
             // The backups that succeeded are real and verified: the run knows them.
@@ -261,9 +282,8 @@ pub mod backup_api {
         }
         let Some(list) = backups.clone().try_cast::<Array>() else {
             let (member, dir) = backup_target(&ctx, &backups)?;
-            return verify_one(&ctx, &member, dir)
-                .map(|s| Dynamic::from(summary_map(&s)))
-                .map_err(to_rhai);
+            let summary = verify_one(&ctx, &member, dir).map_err(to_rhai)?;
+            return summary_view(&summary);
         };
         let mut outcomes = Vec::with_capacity(list.len());
         for item in &list {
@@ -273,8 +293,8 @@ pub mod backup_api {
         let verified = backup_verify::all_verified(outcomes).map_err(to_rhai)?;
         Ok(verified
             .iter()
-            .map(|s| Dynamic::from(summary_map(s)))
-            .collect::<Array>()
+            .map(summary_view)
+            .collect::<RhaiResult<Array>>()?
             .into())
     }
 }

@@ -10,8 +10,10 @@ use crate::ops::etcd::cluster::status::{self, hex_id, ClusterStatus};
 use crate::ops::etcd::{cluster::hashkv, cluster::hashkv::ClusterHashKv};
 use crate::script::api::error::to_rhai;
 use crate::script::api::options::Options;
+use crate::script::api::views::saturating_i64;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// What `etcd.health()` returns.
@@ -26,92 +28,135 @@ pub struct StatusReport(pub Arc<ClusterStatus>);
 #[derive(Clone)]
 pub struct HashKvReport(pub Arc<ClusterHashKv>);
 
-fn optional_text(value: &Option<String>) -> Dynamic {
-    value.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT)
+/// Who a member is: the keys every report's member maps share.
+#[derive(Serialize)]
+struct MemberIdentity<'a> {
+    member: &'a str,
+    host: &'a str,
+    endpoint: &'a str,
 }
 
-fn int(value: u64) -> Dynamic {
-    Dynamic::from(i64::try_from(value).unwrap_or(i64::MAX))
+/// One member of `etcd.health().members`.
+#[derive(Serialize)]
+struct MemberHealthView<'a> {
+    #[serde(flatten)]
+    identity: MemberIdentity<'a>,
+    v2_healthy: bool,
+    v3_healthy: bool,
+    healthy: bool,
+    took: String,
+    took_ms: i64,
+    error: Option<&'a str>,
 }
 
-/// A member's map with the fields every report shares.
-fn member_map(member: &str, host: &str, endpoint: &str) -> Map {
-    let mut map = Map::new();
-    map.insert("member".into(), member.into());
-    map.insert("host".into(), host.into());
-    map.insert("endpoint".into(), endpoint.into());
-    map
+/// One member of `etcd.status().members`: its status, or only `error` if it did not answer.
+#[derive(Serialize)]
+struct MemberStatusView<'a> {
+    #[serde(flatten)]
+    identity: MemberIdentity<'a>,
+    // Flattened: `None` adds no keys at all, where a field would add `()`.
+    #[serde(flatten)]
+    status: Option<EndpointStatusView<'a>>,
+    error: Option<&'a str>,
 }
 
-fn health_members(report: &ClusterHealth) -> Array {
+#[derive(Serialize)]
+struct EndpointStatusView<'a> {
+    // Ids in hex, as etcdctl prints them.
+    id: String,
+    version: &'a str,
+    db_size: i64,
+    is_leader: bool,
+    leader: String,
+    raft_term: i64,
+    raft_index: i64,
+    raft_applied_index: i64,
+    revision: i64,
+}
+
+/// One member of `etcd.hashkv().members`: its hash, or only `error` if it gave none.
+#[derive(Serialize)]
+struct MemberHashKvView<'a> {
+    #[serde(flatten)]
+    identity: MemberIdentity<'a>,
+    #[serde(flatten)]
+    hash: Option<MemberHashView>,
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct MemberHashView {
+    hash: i64,
+    revision: i64,
+    compact_revision: i64,
+}
+
+fn identity<'a>(member: &'a str, host: &'a str, endpoint: &'a str) -> MemberIdentity<'a> {
+    MemberIdentity {
+        member,
+        host,
+        endpoint,
+    }
+}
+
+fn health_members(report: &ClusterHealth) -> Result<Array, Box<EvalAltResult>> {
     report
         .members
         .iter()
         .map(|m| {
-            let mut map = member_map(&m.member, &m.host, &m.endpoint);
-            map.insert("v2_healthy".into(), m.v2_healthy.into());
-            map.insert("v3_healthy".into(), m.v3_healthy.into());
-            map.insert("healthy".into(), m.healthy().into());
-            map.insert(
-                "took".into(),
-                crate::duration::format_duration(m.took).into(),
-            );
-            map.insert(
-                "took_ms".into(),
-                int(u64::try_from(m.took.as_millis()).unwrap_or(u64::MAX)),
-            );
-            map.insert("error".into(), optional_text(&m.error));
-            map.into()
+            rhai::serde::to_dynamic(MemberHealthView {
+                identity: identity(&m.member, &m.host, &m.endpoint),
+                v2_healthy: m.v2_healthy,
+                v3_healthy: m.v3_healthy,
+                healthy: m.healthy(),
+                took: crate::duration::format_duration(m.took),
+                took_ms: saturating_i64(m.took.as_millis()),
+                error: m.error.as_deref(),
+            })
         })
         .collect()
 }
 
-fn status_members(report: &ClusterStatus) -> Array {
+fn status_members(report: &ClusterStatus) -> Result<Array, Box<EvalAltResult>> {
     report
         .members
         .iter()
         .map(|m| {
-            let mut map = member_map(&m.member, &m.host, &m.endpoint);
-            match &m.status {
-                Ok(s) => {
-                    map.insert("id".into(), hex_id(s.id).into());
-                    map.insert("version".into(), s.version.clone().into());
-                    map.insert("db_size".into(), s.db_size.into());
-                    map.insert("is_leader".into(), s.is_leader().into());
-                    map.insert("leader".into(), hex_id(s.leader).into());
-                    map.insert("raft_term".into(), int(s.raft_term));
-                    map.insert("raft_index".into(), int(s.raft_index));
-                    map.insert("raft_applied_index".into(), int(s.raft_applied_index));
-                    map.insert("revision".into(), s.revision.into());
-                    map.insert("error".into(), Dynamic::UNIT);
-                }
-                Err(e) => {
-                    map.insert("error".into(), e.clone().into());
-                }
-            }
-            map.into()
+            let status = m.status.as_ref().ok().map(|s| EndpointStatusView {
+                id: hex_id(s.id),
+                version: &s.version,
+                db_size: s.db_size,
+                is_leader: s.is_leader(),
+                leader: hex_id(s.leader),
+                raft_term: saturating_i64(s.raft_term),
+                raft_index: saturating_i64(s.raft_index),
+                raft_applied_index: saturating_i64(s.raft_applied_index),
+                revision: s.revision,
+            });
+            rhai::serde::to_dynamic(MemberStatusView {
+                identity: identity(&m.member, &m.host, &m.endpoint),
+                status,
+                error: m.status.as_ref().err().map(String::as_str),
+            })
         })
         .collect()
 }
 
-fn hashkv_members(report: &ClusterHashKv) -> Array {
+fn hashkv_members(report: &ClusterHashKv) -> Result<Array, Box<EvalAltResult>> {
     report
         .members
         .iter()
         .map(|m| {
-            let mut map = member_map(&m.member, &m.host, &m.endpoint);
-            match &m.result {
-                Ok(h) => {
-                    map.insert("hash".into(), int(u64::from(h.hash)));
-                    map.insert("revision".into(), h.revision.into());
-                    map.insert("compact_revision".into(), h.compact_revision.into());
-                    map.insert("error".into(), Dynamic::UNIT);
-                }
-                Err(e) => {
-                    map.insert("error".into(), e.clone().into());
-                }
-            }
-            map.into()
+            let hash = m.result.as_ref().ok().map(|h| MemberHashView {
+                hash: i64::from(h.hash),
+                revision: h.revision,
+                compact_revision: h.compact_revision,
+            });
+            rhai::serde::to_dynamic(MemberHashKvView {
+                identity: identity(&m.member, &m.host, &m.endpoint),
+                hash,
+                error: m.result.as_ref().err().map(String::as_str),
+            })
         })
         .collect()
 }
@@ -275,8 +320,8 @@ pub mod cluster_api {
 
     // Health report.
 
-    #[rhai_fn(get = "members", pure)]
-    pub fn health_members_get(report: &mut HealthReport) -> Array {
+    #[rhai_fn(get = "members", pure, return_raw)]
+    pub fn health_members_get(report: &mut HealthReport) -> Result<Array, Box<EvalAltResult>> {
         health_members(&report.0)
     }
 
@@ -308,8 +353,8 @@ pub mod cluster_api {
 
     // Status report.
 
-    #[rhai_fn(get = "members", pure)]
-    pub fn status_members_get(report: &mut StatusReport) -> Array {
+    #[rhai_fn(get = "members", pure, return_raw)]
+    pub fn status_members_get(report: &mut StatusReport) -> Result<Array, Box<EvalAltResult>> {
         status_members(&report.0)
     }
 
@@ -343,8 +388,8 @@ pub mod cluster_api {
 
     // HashKV report.
 
-    #[rhai_fn(get = "members", pure)]
-    pub fn hashkv_members_get(report: &mut HashKvReport) -> Array {
+    #[rhai_fn(get = "members", pure, return_raw)]
+    pub fn hashkv_members_get(report: &mut HashKvReport) -> Result<Array, Box<EvalAltResult>> {
         hashkv_members(&report.0)
     }
 

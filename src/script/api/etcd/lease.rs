@@ -6,16 +6,18 @@ use crate::ops::etcd::cluster::silent::silent_members;
 use crate::ops::etcd::host::clock as host_clock;
 use crate::ops::etcd::lease::attach::{attach, parse_ttl, AttachOptions, AttachReport};
 use crate::ops::etcd::lease::plan::{self as ttl_plan, TtlPrefix};
-use crate::ops::etcd::lease::restore::{restore, RestoreOptions, RestoreReport};
+use crate::ops::etcd::lease::restore::{restore, GroupReport, RestoreOptions, RestoreReport};
 use crate::ops::etcd::migrate::migrated_store::{migrated_store, MigratedStoreError};
 use crate::ops::etcd::v2store::V2StoreError;
 use crate::script::api::args;
 use crate::script::api::error::{to_rhai, ScriptError};
 use crate::script::api::options::Options;
+use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use crate::transport::files::FileError;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 
 /// The paging and batching options both take.
 const TUNING: [&str; 3] = ["page_size", "batch_size", "concurrency"];
@@ -50,21 +52,42 @@ fn attach_options(options: &Map) -> Result<AttachOptions, Box<EvalAltResult>> {
     Ok(out)
 }
 
-fn attach_map(prefix: &str, report: &AttachReport) -> Map {
-    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-    let mut map = Map::new();
-    map.insert("prefix".into(), prefix.into());
+/// What `lease.attach` returns.
+#[derive(Serialize)]
+struct AttachView<'a> {
+    prefix: &'a str,
     // Hex, as etcdctl prints and takes lease IDs.
-    map.insert("lease".into(), format!("{:x}", report.lease).into());
-    map.insert("lease_id".into(), Dynamic::from_int(report.lease));
-    map.insert("ttl".into(), Dynamic::from_int(report.ttl));
-    map.insert("revision".into(), Dynamic::from_int(report.revision));
-    map.insert("keys".into(), int(report.keys));
-    map.insert("attached".into(), int(report.attached));
-    map.insert("skipped".into(), int(report.skipped));
-    map.insert("conflicts".into(), int(report.conflicts));
-    map.insert("deleted".into(), int(report.deleted));
-    map
+    lease: String,
+    lease_id: i64,
+    ttl: i64,
+    revision: i64,
+    keys: i64,
+    attached: i64,
+    skipped: i64,
+    conflicts: i64,
+    deleted: i64,
+}
+
+/// What a planned `lease.attach` returns.
+#[derive(Serialize)]
+struct PlannedAttachView<'a> {
+    prefix: &'a str,
+    planned: bool,
+}
+
+fn attach_view<'a>(prefix: &'a str, report: &AttachReport) -> AttachView<'a> {
+    AttachView {
+        prefix,
+        lease: format!("{:x}", report.lease),
+        lease_id: report.lease,
+        ttl: report.ttl,
+        revision: report.revision,
+        keys: saturating_i64(report.keys),
+        attached: saturating_i64(report.attached),
+        skipped: saturating_i64(report.skipped),
+        conflicts: saturating_i64(report.conflicts),
+        deleted: saturating_i64(report.deleted),
+    }
 }
 
 fn run_attach(
@@ -72,7 +95,7 @@ fn run_attach(
     prefix: &str,
     duration: &str,
     options: &Map,
-) -> Result<Map, Box<EvalAltResult>> {
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let ttl = parse_ttl(duration).map_err(to_rhai)?;
     let options = attach_options(options)?;
     let members = ctx.etcd_members()?;
@@ -93,7 +116,7 @@ fn run_attach(
         .map_err(|error| {
             naming_the_member(ctx, &error, &members).unwrap_or_else(|| to_rhai(error))
         })?;
-    Ok(attach_map(prefix, &report))
+    rhai::serde::to_dynamic(attach_view(prefix, &report))
 }
 
 /// The error, naming the members that do not answer now, if any: the client spreads
@@ -178,46 +201,78 @@ fn ttl_prefixes(prefixes: &Array) -> Result<Vec<TtlPrefix>, Box<EvalAltResult>> 
         .collect()
 }
 
-fn restore_map(report: &RestoreReport, offset: Option<i64>) -> Map {
-    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-    let optional = |n: Option<i64>| n.map_or(Dynamic::UNIT, Dynamic::from_int);
-    let groups: Array = report
-        .groups
-        .iter()
-        .map(|g| {
-            let mut map = Map::new();
-            map.insert("prefix".into(), g.prefix.clone().into());
-            map.insert(
-                "documented".into(),
-                g.documented_seconds.map_or(Dynamic::UNIT, int),
-            );
-            map.insert("keys".into(), int(g.keys));
-            map.insert("without_expiry".into(), int(g.without_expiry));
-            map.insert("hidden".into(), int(g.hidden));
-            map.insert("leases".into(), int(g.leases));
-            map.insert("attached".into(), int(g.attached));
-            map.insert("skipped".into(), int(g.skipped));
-            map.insert("conflicts".into(), int(g.conflicts));
-            map.insert("gone".into(), int(g.gone));
-            map.insert("rewritten".into(), int(g.rewritten));
-            map.insert("expired_deleted".into(), int(g.expired_deleted));
-            map.insert("expired_kept".into(), int(g.expired_kept));
-            map.insert("min_ttl".into(), optional(g.min_ttl));
-            map.insert("max_ttl".into(), optional(g.max_ttl));
-            map.insert("tolerance".into(), Dynamic::from_int(g.tolerance_seconds));
-            Dynamic::from(map)
-        })
-        .collect();
-    let mut map = Map::new();
-    map.insert("revision".into(), Dynamic::from_int(report.revision));
-    map.insert("leases".into(), int(report.leases()));
-    map.insert("expired_deleted".into(), int(report.expired_deleted()));
-    map.insert(
-        "clock_offset_ms".into(),
-        optional(offset.map(|o| o / 1_000_000)),
-    );
-    map.insert("groups".into(), groups.into());
-    map
+/// What `lease.restore_ttls` returns.
+#[derive(Serialize)]
+struct RestoreView<'a> {
+    revision: i64,
+    leases: i64,
+    expired_deleted: i64,
+    /// The member host's clock minus this machine's; `()` if the host's could not be read
+    /// to the nanosecond.
+    clock_offset_ms: Option<i64>,
+    groups: Vec<GroupView<'a>>,
+}
+
+/// One group of `lease.restore_ttls().groups`.
+#[derive(Serialize)]
+struct GroupView<'a> {
+    prefix: &'a str,
+    documented: Option<i64>,
+    keys: i64,
+    without_expiry: i64,
+    hidden: i64,
+    leases: i64,
+    attached: i64,
+    skipped: i64,
+    conflicts: i64,
+    gone: i64,
+    rewritten: i64,
+    expired_deleted: i64,
+    expired_kept: i64,
+    min_ttl: Option<i64>,
+    max_ttl: Option<i64>,
+    tolerance: i64,
+}
+
+/// What a planned `lease.restore_ttls` returns: nothing counted yet.
+#[derive(Serialize)]
+struct PlannedRestoreView {
+    planned: bool,
+    leases: i64,
+    expired_deleted: i64,
+    groups: Vec<GroupView<'static>>,
+}
+
+fn group_view(group: &GroupReport) -> GroupView<'_> {
+    GroupView {
+        prefix: &group.prefix,
+        documented: group.documented_seconds.map(saturating_i64),
+        keys: saturating_i64(group.keys),
+        without_expiry: saturating_i64(group.without_expiry),
+        hidden: saturating_i64(group.hidden),
+        leases: saturating_i64(group.leases),
+        attached: saturating_i64(group.attached),
+        skipped: saturating_i64(group.skipped),
+        conflicts: saturating_i64(group.conflicts),
+        gone: saturating_i64(group.gone),
+        rewritten: saturating_i64(group.rewritten),
+        expired_deleted: saturating_i64(group.expired_deleted),
+        expired_kept: saturating_i64(group.expired_kept),
+        min_ttl: group.min_ttl,
+        max_ttl: group.max_ttl,
+        tolerance: group.tolerance_seconds,
+    }
+}
+
+/// The report, with the clock offset (nanoseconds) in milliseconds.
+fn restore_view(report: &RestoreReport, offset: Option<i64>) -> RestoreView<'_> {
+    RestoreView {
+        revision: report.revision,
+        leases: saturating_i64(report.leases()),
+        expired_deleted: saturating_i64(report.expired_deleted()),
+        clock_offset_ms: offset.map(|o| o / 1_000_000),
+        groups: report.groups.iter().map(group_view).collect(),
+    }
 }
 
 fn run_restore_ttls(
@@ -225,7 +280,7 @@ fn run_restore_ttls(
     host: &Dynamic,
     prefixes: &Array,
     options: &Map,
-) -> Result<Map, Box<EvalAltResult>> {
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let (member, _) = args::member(ctx, host)?;
     let prefixes = ttl_prefixes(prefixes)?;
     let mut attach = AttachOptions::default();
@@ -246,12 +301,12 @@ fn run_restore_ttls(
             member.host_name()
         )
     })? {
-        let mut map = Map::new();
-        map.insert("planned".into(), true.into());
-        map.insert("leases".into(), Dynamic::from_int(0));
-        map.insert("expired_deleted".into(), Dynamic::from_int(0));
-        map.insert("groups".into(), Array::new().into());
-        return Ok(map);
+        return rhai::serde::to_dynamic(PlannedRestoreView {
+            planned: true,
+            leases: 0,
+            expired_deleted: 0,
+            groups: Vec::new(),
+        });
     }
     let transport = ctx.block_on(async {
         ctx.transport(&member.host)
@@ -293,7 +348,7 @@ fn run_restore_ttls(
         .map_err(|error| {
             naming_the_member(ctx, &error, &members).unwrap_or_else(|| to_rhai(error))
         })?;
-    Ok(restore_map(&report, offset))
+    rhai::serde::to_dynamic(restore_view(&report, offset))
 }
 
 /// `attach`, or its place in a plan.
@@ -302,15 +357,15 @@ fn planned_attach(
     prefix: &str,
     duration: &str,
     options: &Map,
-) -> Result<Map, Box<EvalAltResult>> {
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let shown = prefix.trim_end_matches('/');
     if ctx.planned_change("lease.attach", || {
         format!("attach every key under {shown}/ to one lease of {duration}")
     })? {
-        let mut map = Map::new();
-        map.insert("prefix".into(), prefix.into());
-        map.insert("planned".into(), true.into());
-        return Ok(map);
+        return rhai::serde::to_dynamic(PlannedAttachView {
+            prefix,
+            planned: true,
+        });
     }
     run_attach(ctx, prefix, duration, options)
 }
@@ -327,7 +382,7 @@ pub mod lease_api {
         lease: &mut ScriptLease,
         prefix: &str,
         duration: &str,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         planned_attach(&lease.ctx, prefix, duration, &Map::new())
     }
 
@@ -339,7 +394,7 @@ pub mod lease_api {
         prefix: &str,
         duration: &str,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         planned_attach(&lease.ctx, prefix, duration, &options)
     }
 
@@ -357,7 +412,7 @@ pub mod lease_api {
         lease: &mut ScriptLease,
         host: Dynamic,
         prefixes: Array,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         run_restore_ttls(&lease.ctx, &host, &prefixes, &Map::new())
     }
 
@@ -368,7 +423,7 @@ pub mod lease_api {
         host: Dynamic,
         prefixes: Array,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         run_restore_ttls(&lease.ctx, &host, &prefixes, &options)
     }
 }

@@ -11,9 +11,11 @@ use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::error::to_rhai;
 use crate::script::api::options::Options;
+use crate::script::api::views::{saturating_i64, PlannedOnHost};
 use crate::script::context::RunContext;
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 
 async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, MembershipError> {
     Ok(MemberHost::new(
@@ -31,11 +33,54 @@ fn readiness(function: &str, options: &Map) -> Result<Readiness, Box<EvalAltResu
     Ok(readiness)
 }
 
-fn to_map<T: serde::Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
+fn to_map<T: Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
     rhai::serde::to_dynamic(value)
 }
 
-fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<EvalAltResult>> {
+/// What `etcd.force_new_cluster` returns.
+#[derive(Serialize)]
+struct ForcedView<'a> {
+    host: &'a str,
+    member_id: &'a str,
+    /// The first of `peer_urls`.
+    peer_url: &'a str,
+    peer_urls: &'a [String],
+    /// The data held etcd's default peer URL (restored by `etcdctl backup`) and the member's
+    /// own was set back.
+    peer_url_restored: bool,
+    conf_backup: &'a str,
+    resumed: bool,
+}
+
+/// What a planned `etcd.member_update` returns: the member as it is known now.
+#[derive(Serialize)]
+struct PlannedUpdateView<'a> {
+    name: &'a str,
+    peer_urls: [&'a str; 1],
+    planned: bool,
+}
+
+/// What `etcd.join` returns.
+#[derive(Serialize)]
+struct JoinedView<'a> {
+    host: &'a str,
+    member_id: &'a str,
+    moved_to: Option<&'a str>,
+    initial_cluster: &'a str,
+    conf_backup: &'a str,
+    raft_index: i64,
+    already_joined: bool,
+}
+
+/// What `etcd.member_add` returns.
+#[derive(Serialize)]
+struct AddedView<'a> {
+    id: &'a str,
+    initial_cluster: &'a str,
+    already_present: bool,
+}
+
+fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let readiness = readiness("etcd.force_new_cluster", options)?;
     let (member, others) = args::member(ctx, host)?;
@@ -45,10 +90,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
             member.host_name()
         )
     })? {
-        let mut map = Map::new();
-        map.insert("host".into(), member.host_name().into());
-        map.insert("planned".into(), true.into());
-        return Ok(map);
+        return to_map(&PlannedOnHost::new(member.host_name()));
     }
     let forced = ctx.block_on(async {
         let first = on_host(ctx, &member).await?;
@@ -66,41 +108,27 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Map, Box<Ev
         )
         .await
     })?;
-    let mut map = Map::new();
-    map.insert("host".into(), forced.host.into());
-    map.insert("member_id".into(), forced.member_id.into());
-    map.insert(
-        "peer_url".into(),
-        forced.peer_urls.first().cloned().unwrap_or_default().into(),
-    );
-    map.insert(
-        "peer_urls".into(),
-        forced
-            .peer_urls
-            .into_iter()
-            .map(Dynamic::from)
-            .collect::<Array>()
-            .into(),
-    );
-    map.insert("conf_backup".into(), forced.conf_backup.into());
-    map.insert("peer_url_restored".into(), forced.peer_url_restored.into());
-    map.insert("resumed".into(), forced.resumed.into());
-    Ok(map)
+    to_map(&ForcedView {
+        host: &forced.host,
+        member_id: &forced.member_id,
+        peer_url: forced.peer_urls.first().map_or("", String::as_str),
+        peer_urls: &forced.peer_urls,
+        peer_url_restored: forced.peer_url_restored,
+        conf_backup: &forced.conf_backup,
+        resumed: forced.resumed,
+    })
 }
 
 fn join_member(
     etcd: &ScriptEtcd,
     host: &Dynamic,
     options: &Map,
-) -> Result<Map, Box<EvalAltResult>> {
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let readiness = readiness("etcd.join", options)?;
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
-        let mut map = Map::new();
-        map.insert("host".into(), member.host_name().into());
-        map.insert("planned".into(), true.into());
-        return Ok(map);
+        return to_map(&PlannedOnHost::new(member.host_name()));
     }
     let joined = ctx.block_on(async {
         let joining = on_host(ctx, &member).await?;
@@ -115,18 +143,15 @@ fn join_member(
         )
         .await
     })?;
-    let mut map = Map::new();
-    map.insert("host".into(), joined.host.into());
-    map.insert("member_id".into(), joined.member_id.into());
-    map.insert(
-        "moved_to".into(),
-        joined.moved_to.map(Dynamic::from).unwrap_or(Dynamic::UNIT),
-    );
-    map.insert("initial_cluster".into(), joined.initial_cluster.into());
-    map.insert("conf_backup".into(), joined.conf_backup.into());
-    map.insert("raft_index".into(), (joined.raft_index as i64).into());
-    map.insert("already_joined".into(), joined.already_joined.into());
-    Ok(map)
+    to_map(&JoinedView {
+        host: &joined.host,
+        member_id: &joined.member_id,
+        moved_to: joined.moved_to.as_deref(),
+        initial_cluster: &joined.initial_cluster,
+        conf_backup: &joined.conf_backup,
+        raft_index: saturating_i64(joined.raft_index),
+        already_joined: joined.already_joined,
+    })
 }
 
 /// Identifies the members afresh, records who they are for the rest of the run, prints the
@@ -194,15 +219,11 @@ pub mod membership_api {
                 member.peer_url
             )
         })? {
-            // The member as it is known now: what the real call would return.
-            let mut map = Map::new();
-            map.insert("name".into(), member.name.clone().into());
-            map.insert(
-                "peer_urls".into(),
-                vec![Dynamic::from(member.peer_url.clone())].into(),
-            );
-            map.insert("planned".into(), true.into());
-            return Ok(map.into());
+            return to_map(&PlannedUpdateView {
+                name: &member.name,
+                peer_urls: [&member.peer_url],
+                planned: true,
+            });
         }
         let before = ctx.block_on(async {
             let mut through: Vec<&EtcdMember> = vec![&member];
@@ -255,24 +276,24 @@ pub mod membership_api {
     /// Adds a host of the [etcd] group to the running cluster (`member add`, retried; an
     /// earlier add of the same peer URL counts). Returns `#{id, initial_cluster, already_present}`.
     #[rhai_fn(pure, return_raw)]
-    pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn member_add(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         let (member, others) = args::member(ctx, &host)?;
         if ctx.planned_change("etcd.member_add", || {
             format!("member add {} ({})", member.host_name(), member.peer_url)
         })? {
-            return Ok(Map::new());
+            return Ok(Map::new().into());
         }
         let added = ctx.block_on(async {
             let running: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
             membership::add(&mut client, &through.endpoint.client_url, &member).await
         })?;
-        let mut map = Map::new();
-        map.insert("id".into(), added.id.into());
-        map.insert("initial_cluster".into(), added.initial_cluster.into());
-        map.insert("already_present".into(), added.already_present.into());
-        Ok(map)
+        to_map(&AddedView {
+            id: &added.id,
+            initial_cluster: &added.initial_cluster,
+            already_present: added.already_present,
+        })
     }
 
     /// Removes a host's member from the cluster. Returns the removed member.
@@ -302,7 +323,7 @@ pub mod membership_api {
     pub fn force_new_cluster(
         etcd: &mut ScriptEtcd,
         host: Dynamic,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         force(etcd, &host, &Map::new())
     }
 
@@ -312,14 +333,14 @@ pub mod membership_api {
         etcd: &mut ScriptEtcd,
         host: Dynamic,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         force(etcd, &host, &options)
     }
 
     /// Joins a stopped member to the running cluster: its old data moved to
     /// `member.old.<stamp>`, `member add`, etcd.conf rewritten, started, caught up.
     #[rhai_fn(pure, return_raw)]
-    pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         join_member(etcd, &host, &Map::new())
     }
 
@@ -329,7 +350,7 @@ pub mod membership_api {
         etcd: &mut ScriptEtcd,
         host: Dynamic,
         options: Map,
-    ) -> Result<Map, Box<EvalAltResult>> {
+    ) -> Result<Dynamic, Box<EvalAltResult>> {
         join_member(etcd, &host, &options)
     }
 }

@@ -13,13 +13,59 @@ use crate::ops::etcd::migrate::{key_count, missing as migrate_missing, snapshot_
 use crate::ops::etcd::v2store::{V2Store, V2StoreError};
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
+use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use chrono::Utc;
 use rhai::plugin::*;
-use rhai::{Array, Dynamic, EvalAltResult, Map};
+use rhai::{Dynamic, EvalAltResult, Map};
+use serde::Serialize;
 use std::sync::Arc;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// What `etcd.migrate` returns; a planned call's has `planned` and no `output`.
+#[derive(Serialize)]
+struct MigrateView<'a> {
+    host: &'a str,
+    result: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    planned: Option<bool>,
+    v2_keys: i64,
+    hidden_keys: i64,
+    ttl_keys: i64,
+    v2_store: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a str>,
+}
+
+/// What `etcd.migrate_missing` returns; a planned call's has `planned` and counts nothing.
+#[derive(Serialize, Default)]
+struct MissingView<'a> {
+    host: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    planned: Option<bool>,
+    v2_keys: i64,
+    missing: i64,
+    written: i64,
+    hidden: i64,
+    expired: i64,
+    appeared: i64,
+    first: &'a [String],
+}
+
+/// What `etcd.verify` returns.
+#[derive(Serialize)]
+struct VerifyView<'a> {
+    member: &'a str,
+    v2_keys: i64,
+    hidden: i64,
+    v3_checked: i64,
+    expired: i64,
+    missing: i64,
+    different_value: i64,
+    different_revision: i64,
+    mismatches: Vec<String>,
+}
 
 /// The store `member` was migrated from (the copy `etcd.migrate` kept).
 fn migrated_store(ctx: &RunContext, member: &EtcdMember) -> RhaiResult<Arc<V2Store>> {
@@ -34,7 +80,7 @@ fn migrated_store(ctx: &RunContext, member: &EtcdMember) -> RhaiResult<Arc<V2Sto
     })
 }
 
-fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
+fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Dynamic> {
     let member = args::member_named(ctx, &args::host_name(host, "the host")?)?;
     if ctx.planned_change("etcd.migrate_missing", || {
         format!(
@@ -42,14 +88,11 @@ fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
             member.host_name()
         )
     })? {
-        let mut map = Map::new();
-        map.insert("host".into(), member.host_name().into());
-        map.insert("planned".into(), true.into());
-        for count in ["v2_keys", "missing", "written", "hidden", "expired", "appeared"] {
-            map.insert(count.into(), Dynamic::from_int(0));
-        }
-        map.insert("first".into(), Array::new().into());
-        return Ok(map);
+        return rhai::serde::to_dynamic(MissingView {
+            host: member.host_name(),
+            planned: Some(true),
+            ..MissingView::default()
+        });
     }
     let store = migrated_store(ctx, &member)?;
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
@@ -60,41 +103,34 @@ fn run_migrate_missing(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
         now,
         &ctx.cancel.token(),
     ))?;
-    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-    let mut map = Map::new();
-    map.insert("host".into(), member.host_name().into());
-    map.insert("v2_keys".into(), int(report.v2_keys));
-    map.insert("missing".into(), int(report.missing));
-    map.insert("written".into(), int(report.written));
-    map.insert("hidden".into(), int(report.hidden));
-    map.insert("expired".into(), int(report.expired));
-    map.insert("appeared".into(), int(report.appeared));
-    let first: Array = report.first.into_iter().map(Dynamic::from).collect();
-    map.insert("first".into(), first.into());
-    Ok(map)
+    rhai::serde::to_dynamic(MissingView {
+        host: member.host_name(),
+        planned: None,
+        v2_keys: saturating_i64(report.v2_keys),
+        missing: saturating_i64(report.missing),
+        written: saturating_i64(report.written),
+        hidden: saturating_i64(report.hidden),
+        expired: saturating_i64(report.expired),
+        appeared: saturating_i64(report.appeared),
+        first: &report.first,
+    })
 }
 
-fn verify_map(member: &str, report: &VerifyReport) -> Map {
-    let int = |n: u64| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-    let mut map = Map::new();
-    map.insert("member".into(), member.into());
-    map.insert("v2_keys".into(), int(report.v2_keys));
-    map.insert("hidden".into(), int(report.hidden));
-    map.insert("v3_checked".into(), int(report.v3_checked));
-    map.insert("expired".into(), int(report.expired));
-    map.insert("missing".into(), int(report.missing));
-    map.insert("different_value".into(), int(report.different_value));
-    map.insert("different_revision".into(), int(report.different_revision));
-    let shown: Array = report
-        .mismatches
-        .iter()
-        .map(|m| Dynamic::from(m.to_string()))
-        .collect();
-    map.insert("mismatches".into(), shown.into());
-    map
+fn verify_view<'a>(member: &'a str, report: &VerifyReport) -> VerifyView<'a> {
+    VerifyView {
+        member,
+        v2_keys: saturating_i64(report.v2_keys),
+        hidden: saturating_i64(report.hidden),
+        v3_checked: saturating_i64(report.v3_checked),
+        expired: saturating_i64(report.expired),
+        missing: saturating_i64(report.missing),
+        different_value: saturating_i64(report.different_value),
+        different_revision: saturating_i64(report.different_revision),
+        mismatches: report.mismatches.iter().map(|m| m.to_string()).collect(),
+    }
 }
 
-fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
+fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Dynamic> {
     let (member, _) = args::member(ctx, host)?;
     let store = migrated_store(ctx, &member)?;
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
@@ -108,7 +144,7 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Map> {
         now,
         &ctx.cancel.token(),
     ))?;
-    Ok(verify_map(name, &report))
+    rhai::serde::to_dynamic(verify_view(name, &report))
 }
 
 #[export_module]
@@ -156,7 +192,7 @@ pub mod migrate_api {
     /// `#{host, result, v2_keys, hidden_keys, ttl_keys, v2_store, output}` with result
     /// `"migrated"` or `"no_v2_keys"`.
     #[rhai_fn(pure, return_raw)]
-    pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+    pub fn migrate(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let ctx = etcd.ctx.clone();
         let target = args::member_named(&ctx, &args::host_name(&host, "the host")?)?;
         if ctx.planned_change("etcd.migrate", || {
@@ -166,18 +202,16 @@ pub mod migrate_api {
                 target.host_name()
             )
         })? {
-            let mut map = Map::new();
-            map.insert("host".into(), target.host_name().into());
-            map.insert("result".into(), "planned".into());
-            map.insert("planned".into(), true.into());
-            for count in ["v2_keys", "hidden_keys", "ttl_keys"] {
-                map.insert(count.into(), Dynamic::from_int(0));
-            }
-            map.insert(
-                "v2_store".into(),
-                crate::ops::etcd::migrate::capture::capture_dir(&target).into(),
-            );
-            return Ok(map);
+            return rhai::serde::to_dynamic(MigrateView {
+                host: target.host_name(),
+                result: "planned",
+                planned: Some(true),
+                v2_keys: 0,
+                hidden_keys: 0,
+                ttl_keys: 0,
+                v2_store: &crate::ops::etcd::migrate::capture::capture_dir(&target),
+                output: None,
+            });
         }
         let members = ctx.etcd_members()?;
         let guard_facts = {
@@ -204,16 +238,16 @@ pub mod migrate_api {
             &crate::ops::etcd::migrate::capture::member_dir_of(&outcome.v2_store_dir),
             store.clone(),
         );
-        let count = |n: usize| Dynamic::from_int(i64::try_from(n).unwrap_or(i64::MAX));
-        let mut map = Map::new();
-        map.insert("host".into(), outcome.host.clone().into());
-        map.insert("result".into(), outcome.result.as_str().into());
-        map.insert("v2_keys".into(), count(store.leaves.len()));
-        map.insert("hidden_keys".into(), count(store.hidden()));
-        map.insert("ttl_keys".into(), count(store.expiring()));
-        map.insert("v2_store".into(), outcome.v2_store_dir.clone().into());
-        map.insert("output".into(), outcome.output.into());
-        Ok(map)
+        rhai::serde::to_dynamic(MigrateView {
+            host: &outcome.host,
+            result: outcome.result.as_str(),
+            planned: None,
+            v2_keys: saturating_i64(store.leaves.len()),
+            hidden_keys: saturating_i64(store.hidden()),
+            ttl_keys: saturating_i64(store.expiring()),
+            v2_store: &outcome.v2_store_dir,
+            output: Some(&outcome.output),
+        })
     }
 
     /// On the member `etcd.migrate` ran on, after it was started again (`force_new_cluster`):
@@ -223,7 +257,7 @@ pub mod migrate_api {
     /// A key is written only where v3 has none; a key whose v2 expiry has passed is not.
     /// Returns `#{host, v2_keys, missing, written, hidden, expired, appeared, first}`.
     #[rhai_fn(pure, return_raw)]
-    pub fn migrate_missing(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Map> {
+    pub fn migrate_missing(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         run_migrate_missing(&etcd.ctx, &host)
     }
 
@@ -235,7 +269,7 @@ pub mod migrate_api {
     /// returns `#{member, v2_keys, hidden, v3_checked, expired, missing, different_value,
     /// different_revision, mismatches}`.
     #[rhai_fn(pure, return_raw)]
-    pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Map, Box<EvalAltResult>> {
+    pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let shown = host
             .clone()
             .try_cast::<crate::script::api::host::ScriptHost>()
@@ -245,7 +279,7 @@ pub mod migrate_api {
             .ctx
             .planned_read(|| format!("compare every v2 key with v3 on {shown}"))
         {
-            return Ok(Map::new());
+            return Ok(Map::new().into());
         }
         run_verify(&etcd.ctx, &host)
     }

@@ -12,6 +12,7 @@ use crate::ops::etcd::rollback::restore::{restore_member, RestoreError};
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::options::Options;
+use crate::script::api::views::PlannedOnHost;
 use rhai::plugin::*;
 use rhai::{Dynamic, EvalAltResult, Map};
 
@@ -23,11 +24,8 @@ fn dir_option(options: &Map, function: &str) -> RhaiResult<Option<String>> {
 }
 
 /// What a planned (not applied) call returns.
-fn planned(member: &EtcdMember) -> Dynamic {
-    let mut map = Map::new();
-    map.insert("host".into(), member.host_name().into());
-    map.insert("planned".into(), true.into());
-    map.into()
+fn planned(member: &EtcdMember) -> RhaiResult<Dynamic> {
+    rhai::serde::to_dynamic(PlannedOnHost::new(member.host_name()))
 }
 
 fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
@@ -42,7 +40,7 @@ fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
             member.data_dir
         )
     })? {
-        return Ok(planned(&member));
+        return planned(&member);
     }
     let restored = ctx.block_on(async {
         let transport = ctx
@@ -75,7 +73,7 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
             member.host_name()
         )
     }) {
-        return Ok(planned(&member));
+        return planned(&member);
     }
     let members = ctx.etcd_members()?;
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
