@@ -30,6 +30,8 @@ pub enum Command {
     Repl(ReplArgs),
     /// Run a runbook under the debugger: breakpoints, step, next, finish, print.
     Debug(DebugArgs),
+    /// Print the inventory as runbook reads it, in `ansible-inventory --list` (or `--host`) shape.
+    Inventory(InventoryArgs),
     /// List the shipped runbooks with what each does.
     List,
     /// Describe the primitives runbooks can call (all, or those matching NAME).
@@ -64,6 +66,21 @@ pub struct ScriptArgs {
     /// Directory of the Rhai modules that runbooks `import` (default: the shipped stdlib).
     #[arg(long, value_name = "DIR", env = "RUNBOOK_STDLIB")]
     pub stdlib: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Ansible inventory (INI or YAML); without one, only `localhost` exists.
+    #[arg(short, long, value_name = "INVENTORY")]
+    pub inventory: Option<PathBuf>,
+
+    /// Set or override an inventory variable for every host (repeatable).
+    #[arg(short = 'e', long = "extra-var", value_name = "NAME=VALUE", value_parser = parse_extra_var)]
+    pub extra_vars: Vec<(String, String)>,
+
+    /// Print only this host's variables (as `ansible-inventory --host NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Args)]

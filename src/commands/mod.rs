@@ -5,6 +5,7 @@ pub mod completions;
 pub mod debug;
 pub mod doc;
 pub mod failure;
+pub mod inventory;
 pub mod journal_gate;
 pub mod lab;
 pub mod list;
@@ -26,6 +27,7 @@ pub fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Repl(args) => repl::repl(args, reporter),
         Command::Debug(args) => debug::debug(args, reporter),
         Command::Lab(command) => lab::lab(command, reporter),
+        Command::Inventory(args) => inventory::print(args, &reporter),
         Command::Doc { name, markdown } => doc::print(name.as_deref(), markdown, &reporter),
         Command::List => {
             list::print(&reporter);

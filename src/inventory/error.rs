@@ -46,7 +46,15 @@ pub enum InventoryError {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    ConflictingHostVar(Box<ConflictingHostVar>),
+    UndefinedGroup(Box<UndefinedGroup>),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    VarsFile(Box<VarsFileError>),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    NeitherFormat(Box<super::neither_format::NeitherFormat>),
 
     #[error(transparent)]
     #[diagnostic(transparent)]
@@ -77,7 +85,9 @@ impl InventoryError {
             InventoryError::BadGroupVar(e) => Some(e.line),
             InventoryError::BadChildGroup(e) => Some(e.line),
             InventoryError::GroupLoop(e) => Some(e.line),
-            InventoryError::ConflictingHostVar(e) => Some(e.second_line),
+            InventoryError::UndefinedGroup(e) => Some(e.line),
+            InventoryError::VarsFile(e) => Some(e.line),
+            InventoryError::NeitherFormat(e) => e.primary.line(),
             InventoryError::Yaml(e) => Some(e.line),
         }
     }
@@ -100,8 +110,14 @@ boxed_from!(
     BadGroupVar,
     BadChildGroup,
     GroupLoop,
-    ConflictingHostVar
+    UndefinedGroup
 );
+
+impl From<VarsFileError> for InventoryError {
+    fn from(e: VarsFileError) -> InventoryError {
+        InventoryError::VarsFile(Box::new(e))
+    }
+}
 
 impl From<YamlError> for InventoryError {
     fn from(e: YamlError) -> InventoryError {
@@ -230,25 +246,38 @@ pub struct GroupLoop {
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
-#[error("{file}: host {host} sets {var} twice with different values: {first} at line {first_line}, {second} at line {second_line}")]
+#[error("{file}:{line}: {section} names group {group}, which the file never declares")]
 #[diagnostic(
-    code(runbook::inventory::conflicting_host_var),
-    help("give {var} a single value for {host}: delete one of the two settings (lines {first_line} and {second_line}), or set it once in a group's vars")
+    code(runbook::inventory::undefined_group),
+    help("declare the group with a `[{group}]` section (it may be empty) or a `[{group}:children]` section, or remove the reference; Ansible refuses it too")
 )]
-pub struct ConflictingHostVar {
+pub struct UndefinedGroup {
     pub file: String,
-    pub host: String,
-    pub var: String,
-    pub first: String,
-    pub second: String,
-    pub first_line: usize,
-    pub second_line: usize,
+    pub line: usize,
+    pub group: String,
+    /// `[parent:children]`, or `[group:vars]`.
+    pub section: String,
     #[source_code]
     pub src: Src,
-    #[label("first set here")]
-    pub first_span: SourceSpan,
-    #[label("set again here, to a different value")]
-    pub second_span: SourceSpan,
+    #[label("{group} is not declared anywhere")]
+    pub span: SourceSpan,
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{file}:{line}:{column}: {message}")]
+#[diagnostic(
+    code(runbook::inventory::vars_file),
+    help("a group_vars or host_vars file holds one YAML (or JSON) mapping of variable names to values")
+)]
+pub struct VarsFileError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    #[source_code]
+    pub src: Src,
+    #[label("here")]
+    pub span: SourceSpan,
 }
 
 #[derive(Debug, thiserror::Error, Diagnostic)]

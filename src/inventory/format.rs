@@ -1,4 +1,5 @@
-//! Telling an INI inventory from a YAML one.
+//! Which syntax reads a file: Ansible's plugin order (yaml, then ini), and which one a file
+//! that neither reads looks like, for the error report.
 
 use std::path::Path;
 
@@ -9,17 +10,28 @@ pub enum Format {
     Yaml,
 }
 
-/// `.yml`, `.yaml` and `.json` files are YAML (JSON is YAML too). Otherwise the first line that
-/// is not blank or a comment decides: `[section]` or a host line is INI; `---`, `{`, or a
-/// `key:` line without `=` is YAML.
-pub fn detect(path: &Path, text: &str) -> Format {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if matches!(ext.as_deref(), Some("yml" | "yaml" | "json")) {
-        return Format::Yaml;
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Ini => "INI",
+            Format::Yaml => "YAML",
+        }
     }
+}
+
+/// The syntaxes to try, in Ansible's order: its yaml plugin takes a file with no extension or
+/// `.yml`, `.yaml`, `.json`; its ini plugin takes any file.
+pub fn candidates(path: &Path) -> Vec<Format> {
+    let ext = path.extension().and_then(|e| e.to_str());
+    match ext {
+        None | Some("yml" | "yaml" | "json") => vec![Format::Yaml, Format::Ini],
+        Some(_) => vec![Format::Ini],
+    }
+}
+
+/// The syntax a file looks like, judged by its first line that is not blank or a comment:
+/// `[section]` or a host line is INI; `---`, `{`, or a `key:` line without `=` is YAML.
+pub fn looks_like(text: &str) -> Format {
     let first = text
         .lines()
         .map(str::trim)
@@ -48,17 +60,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detects_by_extension_then_content() {
-        let p = Path::new("inventory");
-        assert_eq!(detect(Path::new("x.yml"), "[etcd]\n"), Format::Yaml);
-        assert_eq!(detect(p, "# c\n\n[OSEv3:children]\nmasters\n"), Format::Ini);
-        assert_eq!(detect(p, "# c\nall:\n  hosts:\n"), Format::Yaml);
-        assert_eq!(detect(p, "---\nall: {}\n"), Format::Yaml);
+    fn plugin_order_by_extension() {
         assert_eq!(
-            detect(p, "localhost ansible_connection=local\n"),
+            candidates(Path::new("hosts")),
+            vec![Format::Yaml, Format::Ini]
+        );
+        assert_eq!(
+            candidates(Path::new("x.yml")),
+            vec![Format::Yaml, Format::Ini]
+        );
+        assert_eq!(
+            candidates(Path::new("x.json")),
+            vec![Format::Yaml, Format::Ini]
+        );
+        assert_eq!(candidates(Path::new("hosts.ini")), vec![Format::Ini]);
+        assert_eq!(candidates(Path::new("hosts.example")), vec![Format::Ini]);
+        assert_eq!(candidates(Path::new("x.YML")), vec![Format::Ini]);
+    }
+
+    #[test]
+    fn looks_like_by_content() {
+        assert_eq!(
+            looks_like("# c\n\n[OSEv3:children]\nmasters\n"),
             Format::Ini
         );
-        assert_eq!(detect(p, "etcd1:2222\n"), Format::Ini);
-        assert_eq!(detect(p, ""), Format::Ini);
+        assert_eq!(looks_like("# c\nall:\n  hosts:\n"), Format::Yaml);
+        assert_eq!(looks_like("---\nall: {}\n"), Format::Yaml);
+        assert_eq!(
+            looks_like("localhost ansible_connection=local\n"),
+            Format::Ini
+        );
+        assert_eq!(looks_like("etcd1:2222\n"), Format::Ini);
+        assert_eq!(looks_like(""), Format::Ini);
     }
 }

@@ -2,11 +2,13 @@
 //! `[group:vars]`, `[group:children]`, comments and host ranges.
 
 use super::error::{self, InventoryError};
+use super::python_literal::literal_eval;
 use super::range;
 use super::raw::{Loc, RawInventory};
 use super::source::SourceFile;
-use super::value::type_unquoted;
+use indexmap::IndexMap;
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// What the lines under the current header are.
 enum Section {
@@ -31,10 +33,23 @@ impl Line<'_> {
     }
 }
 
-/// Parses an INI inventory. Hosts before the first header are ungrouped.
+/// A group named in `[parent:children]` or `[name:vars]` before any `[name]` or
+/// `[name:children]` declares it: where, and (for children) the parents waiting for it.
+struct Pending {
+    line: usize,
+    loc: Loc,
+    vars: bool,
+    parents: Vec<(String, Loc)>,
+}
+
+/// Parses an INI inventory as Ansible's ini plugin does. Hosts before the first header are
+/// ungrouped; a group must be declared by `[name]` or `[name:children]` somewhere in the file.
 pub fn parse(file: &SourceFile) -> Result<RawInventory, InventoryError> {
     let mut raw = RawInventory::default();
     let mut section = Section::Hosts("ungrouped".to_string());
+    let mut declared: HashSet<String> =
+        ["all", "ungrouped"].iter().map(|g| g.to_string()).collect();
+    let mut pending: IndexMap<String, Pending> = IndexMap::new();
     let mut start = 0;
     for (i, chunk) in file.text().split_inclusive('\n').enumerate() {
         let line = Line {
@@ -49,15 +64,65 @@ pub fn parse(file: &SourceFile) -> Result<RawInventory, InventoryError> {
         }
         if trimmed.starts_with('[') {
             section = header(file, &line)?;
-            let (Section::Hosts(g) | Section::Vars(g) | Section::Children(g)) = &section;
-            raw.group_mut(g);
+            let (state_vars, g) = match &section {
+                Section::Vars(g) => (true, g.clone()),
+                Section::Hosts(g) | Section::Children(g) => (false, g.clone()),
+            };
+            if !raw.groups.contains_key(&g) && state_vars && !pending.contains_key(&g) {
+                pending.insert(
+                    g.clone(),
+                    Pending {
+                        line: line.number,
+                        loc: line.loc(file, 0, line.text.len()),
+                        vars: true,
+                        parents: Vec::new(),
+                    },
+                );
+            }
+            raw.group_mut(&g);
+            if !state_vars {
+                declared.insert(g.clone());
+                if let Some(waiting) = pending.shift_remove(&g) {
+                    for (parent, loc) in waiting.parents {
+                        raw.add_child(file, &parent, &g, loc)?;
+                    }
+                }
+            }
             continue;
         }
         match &section {
             Section::Hosts(group) => host_line(file, &line, group, &mut raw)?,
             Section::Vars(group) => group_var_line(file, &line, group, &mut raw)?,
-            Section::Children(group) => child_line(file, &line, group, &mut raw)?,
+            Section::Children(group) => {
+                let (child, loc) = child_line(file, &line, group)?;
+                if declared.contains(&child) {
+                    raw.add_child(file, group, &child, loc)?;
+                } else {
+                    let waiting = pending.entry(child.clone()).or_insert(Pending {
+                        line: line.number,
+                        loc,
+                        vars: false,
+                        parents: Vec::new(),
+                    });
+                    waiting.parents.push((group.clone(), loc));
+                }
+            }
         }
+    }
+    if let Some((group, waiting)) = pending.into_iter().next() {
+        let parent = waiting.parents.last().map(|(p, _)| p.clone());
+        let section = match parent {
+            Some(parent) if !waiting.vars => format!("[{parent}:children]"),
+            _ => format!("[{group}:vars]"),
+        };
+        return Err(InventoryError::from(error::UndefinedGroup {
+            file: file.name().to_string(),
+            line: waiting.line,
+            group,
+            section,
+            src: file.src(),
+            span: waiting.loc.span,
+        }));
     }
     Ok(raw)
 }
@@ -80,7 +145,7 @@ fn header(file: &SourceFile, line: &Line) -> Result<Section, InventoryError> {
     };
     let after = &text[close + 1..];
     let after_trim = after.trim_start();
-    if !after_trim.is_empty() && !after_trim.starts_with('#') && !after_trim.starts_with(';') {
+    if !after_trim.is_empty() && !after_trim.starts_with('#') {
         let from = close + 1 + (after.len() - after_trim.len());
         return Err(malformed(
             from,
@@ -102,6 +167,19 @@ fn header(file: &SourceFile, line: &Line) -> Result<Section, InventoryError> {
             1 + at + c.len_utf8(),
             format!("{c:?} cannot appear in a group name"),
         ));
+    }
+    if let Some(kind) = kind.filter(|k| !k.is_empty()) {
+        if let Some((at, c)) = kind
+            .char_indices()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        {
+            let from = 1 + name.len() + 1 + at;
+            return Err(malformed(
+                from,
+                from + c.len_utf8(),
+                format!("{c:?} cannot appear in a section kind"),
+            ));
+        }
     }
     let name = name.to_string();
     match kind {
@@ -127,24 +205,21 @@ fn header(file: &SourceFile, line: &Line) -> Result<Section, InventoryError> {
     }
 }
 
+/// What Ansible's ini plugin takes in a group name: anything but whitespace, `:` and `]`.
 fn group_name_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, ':' | '[' | ']' | '#' | '=' | '"' | '\'')
+    !c.is_whitespace() && !matches!(c, ':' | ']')
 }
 
-fn var_name_ok(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// `pattern [name=value ...] [# comment]`: one host, or several through ranges.
+/// `pattern [name=value ...] [# comment]`: one host, or several through ranges. The line is
+/// split like Python's `shlex.split(line, comments=True)`; each value is then read as a Python
+/// literal, else kept as text.
 fn host_line(
     file: &SourceFile,
     line: &Line,
     group: &str,
     raw: &mut RawInventory,
 ) -> Result<(), InventoryError> {
-    let tokens = tokenize(line.text).map_err(|(from, to, reason)| {
+    let tokens = shell_words(line.text).map_err(|(from, to, reason)| {
         let host = line.text.split_whitespace().next().unwrap_or_default();
         InventoryError::from(error::BadHostVar {
             file: file.name().to_string(),
@@ -156,12 +231,26 @@ fn host_line(
             span: line.loc(file, from, to).span,
         })
     })?;
-    let Some(&(p_from, p_to)) = tokens.first() else {
+    let Some(first) = tokens.first() else {
         return Ok(());
     };
-    let pattern = &line.text[p_from..p_to];
+    let (p_from, p_to) = (first.from, first.to);
+    let pattern = first.text.as_str();
+    if pattern.ends_with(':') {
+        return Err(InventoryError::from(error::BadHostVar {
+            file: file.name().to_string(),
+            line: line.number,
+            host: pattern.to_string(),
+            token: pattern.to_string(),
+            reason: "a host name cannot end in `:` (it would be followed by a port)".to_string(),
+            src: file.src(),
+            span: line.loc(file, p_from, p_to).span,
+        }));
+    }
     let (name_part, port) = split_port(pattern);
     let hosts = range::expand(name_part).map_err(|e| {
+        // The offset is into the unquoted pattern; it matches the line when nothing was quoted.
+        let at = (p_from + e.offset).min(p_to);
         InventoryError::from(error::BadRange {
             file: file.name().to_string(),
             line: line.number,
@@ -169,59 +258,56 @@ fn host_line(
             reason: e.reason,
             help: e.help,
             src: file.src(),
-            span: line
-                .loc(file, p_from + e.offset, p_from + e.offset + e.len)
-                .span,
+            span: line.loc(file, at, (at + e.len).min(p_to.max(at + 1))).span,
         })
     })?;
 
     let mut vars: Vec<(String, Value, Loc)> = Vec::new();
-    if let Some(port) = port {
-        vars.push((
-            "ansible_port".to_string(),
-            type_unquoted(port),
-            line.loc(file, p_from, p_to),
-        ));
-    }
-    for &(from, to) in &tokens[1..] {
-        let token = &line.text[from..to];
-        let bad = |reason: String| {
-            InventoryError::from(error::BadHostVar {
+    for word in &tokens[1..] {
+        let Some((key, value)) = word.text.split_once('=') else {
+            return Err(InventoryError::from(error::BadHostVar {
                 file: file.name().to_string(),
                 line: line.number,
                 host: pattern.to_string(),
-                token: token.to_string(),
-                reason,
+                token: line.text[word.from..word.to].to_string(),
+                reason: "expected name=value".to_string(),
                 src: file.src(),
-                span: line.loc(file, from, to).span,
-            })
+                span: line.loc(file, word.from, word.to).span,
+            }));
         };
-        let Some(eq) = token.find('=') else {
-            return Err(bad("expected name=value".to_string()));
-        };
-        let key = &token[..eq];
-        if key.is_empty() {
-            return Err(bad("the variable has no name".to_string()));
-        }
-        if !var_name_ok(key) {
-            return Err(bad(format!("`{key}` is not a variable name")));
-        }
-        let (text, quoted) = unquote(&token[eq + 1..]);
-        let value = if quoted {
-            Value::String(text)
-        } else {
-            type_unquoted(&text)
-        };
-        vars.push((key.to_string(), value, line.loc(file, from, to)));
+        vars.push((
+            key.to_string(),
+            parse_value(value),
+            line.loc(file, word.from, word.to),
+        ));
     }
 
     for host in &hosts {
-        raw.add_host(group, host);
+        // Ansible takes `host:port` from the line that first names the host only.
+        let new = raw.add_host(group, host);
+        if let (true, Some(port)) = (new, port) {
+            let port = port
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::from(port));
+            raw.set_host_var(
+                file,
+                host,
+                "ansible_port",
+                port,
+                line.loc(file, p_from, p_to),
+            );
+        }
         for (key, value, loc) in &vars {
-            raw.set_host_var(file, host, key, value.clone(), *loc)?;
+            raw.set_host_var(file, host, key, value.clone(), *loc);
         }
     }
     Ok(())
+}
+
+/// Ansible's `_parse_value`: a Python literal if `ast.literal_eval` reads one, else the text.
+pub fn parse_value(text: &str) -> Value {
+    literal_eval(text).unwrap_or_else(|| Value::String(text.to_string()))
 }
 
 /// `name:port` -> (`name`, Some(`port`)). A colon inside a range, or several colons
@@ -246,100 +332,105 @@ fn split_port(pattern: &str) -> (&str, Option<&str>) {
     (pattern, None)
 }
 
-/// An unclosed quote: where it opens, where the line ends, and why that is wrong.
+/// A word of a host line: its text without quoting, and where it was written (bytes).
+#[derive(Debug, Clone, PartialEq)]
+struct Word {
+    text: String,
+    from: usize,
+    to: usize,
+}
+
+/// A quoting mistake: where, and why.
 type Unclosed = (usize, usize, &'static str);
 
-/// Splits a host line into tokens (byte ranges) the way a POSIX shell would: whitespace
-/// separates, quotes group, a `#` that starts a token starts a comment. An unclosed quote is
-/// an error `(from, to, reason)`.
-fn tokenize(text: &str) -> Result<Vec<(usize, usize)>, Unclosed> {
-    let bytes = text.as_bytes();
-    let mut tokens = Vec::new();
+/// Splits a line as Python's `shlex.split(line, comments=True)` does: spaces, tabs and line
+/// breaks separate words; `'...'` keeps everything; inside `"..."` a backslash escapes only `"`
+/// and `\\`; outside quotes a backslash escapes any character; a `#` outside quotes, even inside
+/// a word, ends the line.
+fn shell_words(text: &str) -> Result<Vec<Word>, Unclosed> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |i: usize| chars.get(i).map_or(text.len(), |(at, _)| *at);
+    let blank = |c: char| matches!(c, ' ' | '\t' | '\r' | '\n');
+    let mut words = Vec::new();
     let mut i = 0;
-    loop {
-        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+    'line: while i < chars.len() {
+        while i < chars.len() && blank(chars[i].1) {
             i += 1;
         }
-        if i >= bytes.len() || bytes[i] == b'#' {
+        if i >= chars.len() || chars[i].1 == '#' {
             break;
         }
-        let start = i;
-        while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-            match bytes[i] {
-                q @ (b'"' | b'\'') => {
-                    let open = i;
+        let from = chars[i].0;
+        let mut word = String::new();
+        while i < chars.len() && !blank(chars[i].1) {
+            let (at, c) = chars[i];
+            match c {
+                '#' => {
+                    words.push(Word {
+                        text: word,
+                        from,
+                        to: at,
+                    });
+                    break 'line;
+                }
+                '\'' => {
                     i += 1;
                     loop {
-                        if i >= bytes.len() {
-                            return Err((open, bytes.len(), "this quote is never closed"));
-                        }
-                        if q == b'"' && bytes[i] == b'\\' {
-                            i += 2;
-                            continue;
-                        }
-                        if bytes[i] == q {
+                        let Some(&(_, c)) = chars.get(i) else {
+                            return Err((at, text.len(), "this quote is never closed"));
+                        };
+                        i += 1;
+                        if c == '\'' {
                             break;
                         }
-                        i += 1;
+                        word.push(c);
                     }
+                }
+                '"' => {
+                    i += 1;
+                    loop {
+                        let Some(&(_, c)) = chars.get(i) else {
+                            return Err((at, text.len(), "this quote is never closed"));
+                        };
+                        i += 1;
+                        match c {
+                            '"' => break,
+                            '\\' => match chars.get(i) {
+                                Some(&(_, n @ ('"' | '\\'))) => {
+                                    word.push(n);
+                                    i += 1;
+                                }
+                                _ => word.push('\\'),
+                            },
+                            c => word.push(c),
+                        }
+                    }
+                }
+                '\\' => {
+                    let Some(&(_, n)) = chars.get(i + 1) else {
+                        return Err((at, text.len(), "nothing follows this backslash"));
+                    };
+                    word.push(n);
+                    i += 2;
+                }
+                c => {
+                    word.push(c);
                     i += 1;
                 }
-                b'\\' => i += 2,
-                _ => i += 1,
             }
         }
-        let end = i.min(bytes.len());
-        tokens.push((start, end));
-        i = end;
+        words.push(Word {
+            text: word,
+            from,
+            to: end_of(i),
+        });
     }
-    Ok(tokens)
+    Ok(words)
 }
 
-/// Removes shell quoting from a token; `true` if any part of it was quoted.
-fn unquote(token: &str) -> (String, bool) {
-    let mut out = String::with_capacity(token.len());
-    let mut quoted = false;
-    let mut chars = token.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                quoted = true;
-                for c in chars.by_ref() {
-                    if c == '\'' {
-                        break;
-                    }
-                    out.push(c);
-                }
-            }
-            '"' => {
-                quoted = true;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => match chars.peek() {
-                            Some(&n @ ('"' | '\\' | '$' | '`')) => {
-                                out.push(n);
-                                chars.next();
-                            }
-                            _ => out.push('\\'),
-                        },
-                        c => out.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    (out, quoted)
-}
-
-/// `name = value` in a `[group:vars]` section. The value is the rest of the line: a value in
-/// quotes is text without them; otherwise a ` #` starts a comment and the rest is typed.
+/// `name = value` in a `[group:vars]` section, as Ansible reads it: the name is the text
+/// before the first `=`, the value everything after it (a `#` comment included), both trimmed,
+/// then read as a Python literal (which drops a comment after a literal) or kept as text.
 fn group_var_line(
     file: &SourceFile,
     line: &Line,
@@ -348,93 +439,38 @@ fn group_var_line(
 ) -> Result<(), InventoryError> {
     let indent = line.text.len() - line.text.trim_start().len();
     let text = line.text.trim();
-    let bad = |from: usize, to: usize, reason: String| {
-        InventoryError::from(error::BadGroupVar {
+    let Some((key, value)) = text.split_once('=') else {
+        return Err(InventoryError::from(error::BadGroupVar {
             file: file.name().to_string(),
             line: line.number,
             group: group.to_string(),
-            reason,
+            reason: "expected name=value".to_string(),
             src: file.src(),
-            span: line.loc(file, indent + from, indent + to).span,
-        })
+            span: line.loc(file, indent, indent + text.len()).span,
+        }));
     };
-    let Some(eq) = text.find('=') else {
-        return Err(bad(0, text.len(), "expected name=value".to_string()));
-    };
-    let key = text[..eq].trim_end();
-    if !var_name_ok(key) {
-        return Err(bad(0, eq, format!("`{key}` is not a variable name")));
-    }
-    let after = &text[eq + 1..];
-    let value_text = after.trim_start();
-    let value_at = eq + 1 + (after.len() - value_text.len());
-    let value = match group_value(value_text) {
-        Ok(v) => v,
-        Err(reason) => return Err(bad(value_at, text.len(), reason.to_string())),
-    };
-    raw.set_group_var(group, key, value);
+    raw.set_group_var(group, key.trim(), parse_value(value.trim()));
     Ok(())
 }
 
-fn group_value(text: &str) -> Result<Value, &'static str> {
-    if let Some(q) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        let Ok(tokens) = tokenize(text) else {
-            return Err("this quote is never closed");
-        };
-        // A single quoted token (and maybe a comment): text without the quotes.
-        if let Some(&(from, to)) = tokens.first() {
-            if tokens.len() == 1 && one_quoted_stretch(&text[from..to], q) {
-                return Ok(Value::String(unquote(&text[from..to]).0));
-            }
-        }
-        return Ok(Value::String(strip_comment(text).to_string()));
-    }
-    Ok(type_unquoted(strip_comment(text)))
-}
-
-/// Whether `token` is one quoted stretch closing at its last character: `"a"` and
-/// `"say \"a\" \"b\""` are, `"a"x"b"` is not. Inside double quotes a backslash escapes.
-fn one_quoted_stretch(token: &str, q: char) -> bool {
-    let bytes = token.as_bytes();
-    if bytes.len() < 2 || bytes[0] != q as u8 {
-        return false;
-    }
-    let mut i = 1;
-    while i < bytes.len() {
-        if q == '"' && bytes[i] == b'\\' {
-            i += 2;
-            continue;
-        }
-        if bytes[i] == q as u8 {
-            return i == bytes.len() - 1;
-        }
-        i += 1;
-    }
-    false
-}
-
-/// Text before a ` #` comment, trimmed.
-fn strip_comment(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    for i in 1..bytes.len() {
-        if bytes[i] == b'#' && bytes[i - 1].is_ascii_whitespace() {
-            return text[..i].trim_end();
-        }
-    }
-    text.trim_end()
-}
-
-/// One child group name per line in a `[group:children]` section.
+/// One child group name per line in a `[group:children]` section, optionally followed by a
+/// `#` comment.
 fn child_line(
     file: &SourceFile,
     line: &Line,
     group: &str,
-    raw: &mut RawInventory,
-) -> Result<(), InventoryError> {
+) -> Result<(String, Loc), InventoryError> {
     let indent = line.text.len() - line.text.trim_start().len();
-    let text = strip_comment(line.text.trim());
+    let text = line.text.trim();
+    let name_len = text
+        .find(|c: char| !group_name_char(c))
+        .unwrap_or(text.len());
+    let rest = text[name_len..].trim_start();
     let loc = line.loc(file, indent, indent + text.len());
-    if !text.chars().all(group_name_char) {
+    if name_len == 0
+        || !(rest.is_empty() || rest.starts_with('#'))
+        || text[name_len..].starts_with([':', ']'])
+    {
         return Err(InventoryError::from(error::BadChildGroup {
             file: file.name().to_string(),
             line: line.number,
@@ -444,59 +480,60 @@ fn child_line(
             span: loc.span,
         }));
     }
-    raw.add_child(file, group, text, loc)
+    Ok((
+        text[..name_len].to_string(),
+        line.loc(file, indent, indent + name_len),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn tokens_respect_quotes_and_comments() {
-        let line = r#"h a=1 b="x y" c='p q' # tail"#;
-        let t: Vec<&str> = tokenize(line)
+    fn words(line: &str) -> Vec<String> {
+        shell_words(line)
             .unwrap()
             .into_iter()
-            .map(|(f, e)| &line[f..e])
-            .collect();
-        assert_eq!(t, vec!["h", "a=1", r#"b="x y""#, "c='p q'"]);
-        assert!(tokenize(r#"h a="x"#).is_err());
+            .map(|w| w.text)
+            .collect()
     }
 
     #[test]
-    fn unquote_like_a_shell() {
-        assert_eq!(unquote(r#""a 'b' c""#), ("a 'b' c".to_string(), true));
-        assert_eq!(unquote(r#"'a "b"'"#), (r#"a "b""#.to_string(), true));
-        assert_eq!(unquote(r#""a\"b""#), (r#"a"b"#.to_string(), true));
-        assert_eq!(unquote("plain"), ("plain".to_string(), false));
+    fn words_split_like_python_shlex() {
+        assert_eq!(
+            words(r#"h a=1 b="x y" c='p q' # tail"#),
+            vec!["h", "a=1", "b=x y", "c=p q"]
+        );
+        // A `#` ends the line even inside a word.
+        assert_eq!(words("h a=b#c d=e"), vec!["h", "a=b"]);
+        assert_eq!(words(r#"h a="x\"y\\z\$""#), vec!["h", r#"a=x"y\z\$"#]);
+        assert_eq!(words(r"h a='\n' b=c\ d"), vec!["h", r"a=\n", "b=c d"]);
+        assert_eq!(words("h a=''"), vec!["h", "a="]);
+        assert_eq!(words(r#"h a="{'k': 'v'}""#), vec!["h", "a={'k': 'v'}"]);
+        assert!(shell_words(r#"h a="x"#).is_err());
+        assert!(shell_words("h a=b\\").is_err());
+        let w = shell_words("h  a=\"x y\"").unwrap();
+        assert_eq!((w[1].from, w[1].to), (3, 10));
     }
 
     #[test]
-    fn group_values() {
-        assert_eq!(group_value("\"10\"").unwrap(), Value::String("10".into()));
-        assert_eq!(group_value("10 # ten").unwrap(), Value::from(10));
+    fn values_are_python_literals_or_text() {
+        assert_eq!(parse_value("8443"), json!(8443));
+        assert_eq!(parse_value("0644"), json!("0644"));
+        assert_eq!(parse_value("true"), json!("true"));
+        assert_eq!(parse_value("True"), json!(true));
+        assert_eq!(parse_value("\"3.7\""), json!("3.7"));
+        assert_eq!(parse_value("10 # ten"), json!(10));
         assert_eq!(
-            group_value("'a b' # c").unwrap(),
-            Value::String("a b".into())
+            parse_value("some text # comment"),
+            json!("some text # comment")
         );
         assert_eq!(
-            group_value("\"a\" b").unwrap(),
-            Value::String("\"a\" b".into())
+            parse_value("{'region': 'infra'}"),
+            json!({"region": "infra"})
         );
-        assert_eq!(
-            group_value("[{'name': 'x'}]").unwrap(),
-            Value::String("[{'name': 'x'}]".into())
-        );
-        assert!(group_value("\"open").is_err());
-        // Escaped quotes do not end the value (two of them once made it keep its quotes).
-        assert_eq!(
-            group_value(r#""it's \"a\" \"b\"""#).unwrap(),
-            Value::String(r#"it's "a" "b""#.into())
-        );
-        assert_eq!(
-            group_value(r#""a"x"b""#).unwrap(),
-            Value::String(r#""a"x"b""#.into())
-        );
+        assert_eq!(parse_value(""), json!(""));
     }
 
     #[test]

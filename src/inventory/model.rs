@@ -5,7 +5,8 @@ use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// Variables of a host or group; values keep YAML's types (strings, numbers, booleans, lists, maps).
+/// Variables of a host or group, typed as Ansible types them (strings, numbers, booleans, null,
+/// lists, maps).
 pub type VarMap = indexmap::IndexMap<String, serde_json::Value>;
 
 /// Hosts with their effective variables, and the groups they form.
@@ -16,6 +17,11 @@ pub struct Inventory {
     pub(super) index: HashMap<String, usize>,
     pub(super) groups: IndexMap<String, Group>,
     pub(super) all_vars: VarMap,
+    /// Each host's variables after precedence and `-e`, before the defaults table: what
+    /// `ansible-inventory` shows. Same order as `hosts`.
+    pub(super) declared: Vec<VarMap>,
+    /// What reading the inventory had to say that is no error (for stderr).
+    pub(super) warnings: Vec<String>,
 }
 
 /// A group after resolution.
@@ -27,6 +33,8 @@ pub(super) struct Group {
     pub children: Vec<String>,
     /// Indexes into `Inventory::hosts` of the group's hosts and its descendants' hosts, sorted.
     pub members: Vec<usize>,
+    /// Indexes of the hosts listed directly under the group, in the order listed.
+    pub hosts: Vec<usize>,
 }
 
 impl Inventory {
@@ -82,6 +90,23 @@ impl Inventory {
             .filter(|(_, g)| g.members.binary_search(&i).is_ok())
             .map(|(name, _)| name.as_str())
             .collect()
+    }
+
+    /// A host's variables as the inventory, its group_vars/host_vars and `-e` set them, before
+    /// `runbook`'s defaults: what `ansible-inventory --host` prints.
+    pub fn declared_vars(&self, host: &str) -> Option<&VarMap> {
+        self.index.get(host).map(|&i| &self.declared[i])
+    }
+
+    /// The hosts listed directly under a group (not through its children), in the order listed.
+    pub fn direct_hosts(&self, group: &str) -> Option<Vec<&Host>> {
+        let group = self.groups.get(group)?;
+        Some(group.hosts.iter().map(|&i| &self.hosts[i]).collect())
+    }
+
+    /// What reading the inventory warned about (a variable set twice, a skipped YAML key, ...).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// A variable of the `all` group (after overrides).

@@ -22,6 +22,8 @@ pub struct RawGroup {
     pub vars: VarMap,
     pub children: IndexSet<String>,
     pub hosts: IndexSet<String>,
+    /// `ansible_group_priority`, which Ansible keeps apart from the group's vars.
+    pub priority: Option<i64>,
 }
 
 /// A host as written: the vars set on its host lines or host entries.
@@ -31,11 +33,12 @@ pub struct RawHost {
 }
 
 /// A parsed inventory file. Groups and hosts keep the order of their first mention;
-/// `all` and `ungrouped` always exist.
+/// `all` and `ungrouped` always exist. `warnings` are for stderr.
 #[derive(Debug, Clone)]
 pub struct RawInventory {
     pub groups: IndexMap<String, RawGroup>,
     pub hosts: IndexMap<String, RawHost>,
+    pub warnings: Vec<String>,
 }
 
 impl Default for RawInventory {
@@ -49,6 +52,7 @@ impl Default for RawInventory {
         RawInventory {
             groups,
             hosts: IndexMap::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -59,19 +63,31 @@ impl RawInventory {
         self.groups.entry(name.to_string()).or_default()
     }
 
-    /// Lists `host` under `group` (a host may be listed under many groups).
-    pub fn add_host(&mut self, group: &str, host: &str) {
+    /// Lists `host` under `group` (a host may be listed under many groups); `true` if the host
+    /// is new to the inventory.
+    pub fn add_host(&mut self, group: &str, host: &str) -> bool {
+        let new = !self.hosts.contains_key(host);
         self.hosts.entry(host.to_string()).or_default();
         self.group_mut(group).hosts.insert(host.to_string());
+        new
     }
 
-    /// Sets a group variable; a later setting of the same variable replaces an earlier one.
+    /// Sets a group variable as Ansible's `Group.set_variable` does: a later setting replaces
+    /// an earlier one (two maps are merged, key by key), and `ansible_group_priority` sets the
+    /// group's priority instead of a variable.
     pub fn set_group_var(&mut self, group: &str, key: &str, value: Value) {
-        self.group_mut(group).vars.insert(key.to_string(), value);
+        let group = self.group_mut(group);
+        if key == "ansible_group_priority" {
+            group.priority = priority(&value);
+            return;
+        }
+        let merged = merge_maps(group.vars.get(key), value);
+        group.vars.insert(key.to_string(), merged);
     }
 
-    /// Sets a host variable. The same host may be listed in several places, but giving one
-    /// variable two different values there is an error that names both lines.
+    /// Sets a host variable. The same host may be listed in several places; as in Ansible a
+    /// later setting wins (two maps are merged, key by key), and a changed value leaves a
+    /// warning naming both lines.
     pub fn set_host_var(
         &mut self,
         file: &SourceFile,
@@ -79,27 +95,24 @@ impl RawInventory {
         key: &str,
         value: Value,
         loc: Loc,
-    ) -> Result<(), InventoryError> {
+    ) {
         let entry = self.hosts.entry(host.to_string()).or_default();
-        if let Some((old, old_loc)) = entry.vars.get(key) {
-            if *old != value {
-                return Err(InventoryError::from(error::ConflictingHostVar {
-                    file: file.name().to_string(),
-                    host: host.to_string(),
-                    var: key.to_string(),
-                    first: show(old),
-                    second: show(&value),
-                    first_line: old_loc.line,
-                    second_line: loc.line,
-                    src: file.src(),
-                    first_span: old_loc.span,
-                    second_span: loc.span,
-                }));
+        let old = entry.vars.get(key).cloned();
+        if let Some((old, old_loc)) = &old {
+            if *old != value && loc.line != 0 && old_loc.line != 0 {
+                self.warnings.push(format!(
+                    "{}: host {host} sets {key} twice: {} at line {}, then {} at line {}; the later line wins, as in Ansible",
+                    file.name(),
+                    show(old),
+                    old_loc.line,
+                    show(&value),
+                    loc.line
+                ));
             }
-            return Ok(());
         }
-        entry.vars.insert(key.to_string(), (value, loc));
-        Ok(())
+        let merged = merge_maps(old.as_ref().map(|(v, _)| v), value);
+        let entry = self.hosts.entry(host.to_string()).or_default();
+        entry.vars.insert(key.to_string(), (merged, loc));
     }
 
     /// Makes `child` a child group of `parent`, refusing loops (`all` contains every group,
@@ -145,7 +158,30 @@ impl RawInventory {
     }
 }
 
-/// A value for an error message: text quoted, everything else as JSON.
+/// A new value for a variable that holds `old`: two maps are merged (the new keys win),
+/// anything else is replaced.
+fn merge_maps(old: Option<&Value>, value: Value) -> Value {
+    match (old, value) {
+        (Some(Value::Object(old)), Value::Object(new)) => {
+            let mut merged = old.clone();
+            merged.extend(new);
+            Value::Object(merged)
+        }
+        (_, value) => value,
+    }
+}
+
+/// `int(value)` as Ansible applies it to `ansible_group_priority`; `None` where Python raises.
+fn priority(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)),
+        Value::Bool(b) => Some(i64::from(*b)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A value for a message: text quoted, everything else as JSON.
 fn show(value: &Value) -> String {
     match value {
         Value::String(s) => format!("{s:?}"),

@@ -1,10 +1,10 @@
 //! From what a file says to what each host sees: group membership, Ansible's variable
-//! precedence, `-e` overrides and the defaults table.
+//! precedence (with group_vars/ and host_vars/), `-e` overrides and the defaults table.
 
 use super::defaults;
 use super::model::{Group, Inventory};
 use super::raw::RawInventory;
-use super::value::type_unquoted;
+use super::vars_files::VarsFiles;
 use super::{Host, VarMap};
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -13,13 +13,20 @@ use std::collections::HashMap;
 /// Ansible's default `ansible_group_priority`.
 const DEFAULT_PRIORITY: i64 = 1;
 
-/// Builds the inventory. Variables of a host, lowest precedence first: the defaults table,
-/// `all`, then its other groups ordered by depth (parents before children), then
-/// `ansible_group_priority`, then name; then its own vars; then the overrides.
-pub fn resolve(mut raw: RawInventory, overrides: &[(String, String)]) -> Inventory {
+/// Builds the inventory. Variables of a host, lowest precedence first, as Ansible's
+/// VariableManager merges them: the file's `all` vars, the file's vars of the host's other
+/// groups (ordered by depth, parents before children, then `ansible_group_priority`, then
+/// name), `group_vars/all`, `group_vars/<group>` in the same group order, the host's own vars
+/// in the file, `host_vars/<host>`; then `-e` overrides (text, as Ansible's `-e name=value`);
+/// then the defaults table fills what is still unset.
+pub fn resolve(
+    mut raw: RawInventory,
+    files: VarsFiles,
+    overrides: &[(String, String)],
+) -> Inventory {
     let overrides: VarMap = overrides
         .iter()
-        .map(|(k, v)| (k.clone(), type_unquoted(v)))
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
 
     attach_top_level_groups(&mut raw);
@@ -43,35 +50,50 @@ pub fn resolve(mut raw: RawInventory, overrides: &[(String, String)]) -> Invento
                 vars: group.vars.clone(),
                 children: group.children.iter().cloned().collect(),
                 members,
+                hosts: group
+                    .hosts
+                    .iter()
+                    .filter_map(|h| host_index.get(h).copied())
+                    .collect(),
             },
         );
     }
+    let priorities: HashMap<&str, i64> = raw
+        .groups
+        .iter()
+        .map(|(name, g)| (name.as_str(), g.priority.unwrap_or(DEFAULT_PRIORITY)))
+        .collect();
 
     // Groups in the order their vars apply.
     let mut order: Vec<&str> = groups.keys().map(String::as_str).collect();
     order.sort_by(|a, b| {
-        let key = |g: &str| {
-            (
-                depths.get(g).copied().unwrap_or(0),
-                priority(&groups[g].vars),
-            )
-        };
+        let key = |g: &str| (depths.get(g).copied().unwrap_or(0), priorities[g]);
         key(a).cmp(&key(b)).then_with(|| a.cmp(b))
     });
 
+    let empty = VarMap::new();
     let mut hosts = Vec::with_capacity(raw.hosts.len());
+    let mut declared = Vec::with_capacity(raw.hosts.len());
     for (i, (name, raw_host)) in raw.hosts.iter().enumerate() {
+        let host_groups: Vec<&str> = order
+            .iter()
+            .copied()
+            .filter(|g| groups[*g].members.binary_search(&i).is_ok())
+            .collect();
         let mut vars = VarMap::new();
-        for g in &order {
-            let group = &groups[*g];
-            if group.members.binary_search(&i).is_ok() {
-                merge(&mut vars, &group.vars);
-            }
+        for g in &host_groups {
+            merge(&mut vars, &groups[*g].vars);
+        }
+        // `all` sorts first (depth 0), so the same order serves the files.
+        for g in &host_groups {
+            merge(&mut vars, files.groups.get(*g).unwrap_or(&empty));
         }
         for (k, (v, _)) in &raw_host.vars {
             vars.insert(k.clone(), v.clone());
         }
+        merge(&mut vars, files.hosts.get(name).unwrap_or(&empty));
         merge(&mut vars, &overrides);
+        declared.push(vars.clone());
         defaults::apply(name, &mut vars);
         hosts.push(Host::new(name.clone(), vars));
     }
@@ -80,28 +102,25 @@ pub fn resolve(mut raw: RawInventory, overrides: &[(String, String)]) -> Invento
         .get("all")
         .map(|g| g.vars.clone())
         .unwrap_or_default();
+    merge(&mut all_vars, files.groups.get("all").unwrap_or(&empty));
     merge(&mut all_vars, &overrides);
 
+    let mut warnings = raw.warnings;
+    warnings.extend(files.warnings);
     Inventory {
         source: None,
         hosts,
         index: host_index,
         groups,
         all_vars,
+        declared,
+        warnings,
     }
 }
 
 fn merge(into: &mut VarMap, from: &VarMap) {
     for (k, v) in from {
         into.insert(k.clone(), v.clone());
-    }
-}
-
-fn priority(vars: &VarMap) -> i64 {
-    match vars.get("ansible_group_priority") {
-        Some(Value::Number(n)) => n.as_i64().unwrap_or(DEFAULT_PRIORITY),
-        Some(Value::String(s)) => s.trim().parse().unwrap_or(DEFAULT_PRIORITY),
-        _ => DEFAULT_PRIORITY,
     }
 }
 

@@ -1,42 +1,58 @@
-//! Ansible's YAML inventory syntax: `all:` with `hosts:`, `vars:` and `children:`.
+//! Ansible's YAML inventory syntax: `all:` with `hosts:`, `vars:` and `children:`, walked as
+//! Ansible's yaml plugin walks it (keys in the order written, unknown keys skipped with a
+//! warning).
 
 use super::error::{self, InventoryError};
 use super::range;
 use super::raw::{Loc, RawInventory};
 use super::source::SourceFile;
-use super::VarMap;
-use indexmap::IndexMap;
-use serde::Deserialize;
+use super::yaml_events::Mark;
+use super::yaml_tree::{self, Data, Node};
+use serde_json::Value;
 
-/// A group: its hosts (each with its vars, or nothing), its vars and its child groups.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct YamlGroup {
-    #[serde(default)]
-    hosts: Option<IndexMap<String, Option<VarMap>>>,
-    #[serde(default)]
-    vars: Option<VarMap>,
-    #[serde(default)]
-    children: Option<IndexMap<String, Option<YamlGroup>>>,
-}
-
-/// The document: group names (normally only `all`) to groups.
-type YamlTop = Option<IndexMap<String, Option<YamlGroup>>>;
-
-/// Parses a YAML inventory. Groups at the top other than `all` are children of `all`.
+/// Parses a YAML (or JSON) inventory. Groups at the top other than `all` are children of `all`.
 pub fn parse(file: &SourceFile) -> Result<RawInventory, InventoryError> {
-    let top: YamlTop = serde_yaml::from_str(file.text()).map_err(|e| yaml_error(file, &e))?;
+    let loaded = yaml_tree::load(file.text()).map_err(|e| shape(file, e.mark, e.message))?;
     let mut raw = RawInventory::default();
-    let Some(top) = top else {
-        return Ok(raw);
+    for (message, mark) in &loaded.warnings {
+        let line = line_of(file, mark);
+        raw.warnings
+            .push(format!("{}:{line}: {message}", file.name()));
+    }
+    let Some(root) = loaded.root else {
+        return Err(shape(
+            file,
+            Mark::default(),
+            "the file holds no YAML document (it is empty)".to_string(),
+        ));
     };
+    let Data::Map(top) = &root.data else {
+        return Err(shape(
+            file,
+            root.mark,
+            format!(
+                "a YAML inventory is a mapping of group names, not {}",
+                root.kind()
+            ),
+        ));
+    };
+    if let Some((_, _, plugin)) = top.iter().find(|(k, _, _)| k == "plugin") {
+        if truthy(&plugin.to_value()) {
+            return Err(shape(
+                file,
+                plugin.mark,
+                "this is an inventory plugin's configuration (`plugin:`), not a YAML inventory"
+                    .to_string(),
+            ));
+        }
+    }
     let mut walker = Walker {
         file,
         raw: &mut raw,
-        locator: Locator::new(file.text()),
     };
-    for (name, group) in &top {
-        walker.group(&[name.as_str()], name, group.as_ref())?;
+    for (name, key, group) in top {
+        let name = group_name(file, key, name)?;
+        walker.group(&name, group)?;
     }
     Ok(raw)
 }
@@ -44,80 +60,248 @@ pub fn parse(file: &SourceFile) -> Result<RawInventory, InventoryError> {
 struct Walker<'a> {
     file: &'a SourceFile,
     raw: &'a mut RawInventory,
-    locator: Locator<'a>,
 }
 
 impl Walker<'_> {
-    fn group(
-        &mut self,
-        path: &[&str],
-        name: &str,
-        group: Option<&YamlGroup>,
-    ) -> Result<(), InventoryError> {
-        self.raw.group_mut(name);
-        let Some(group) = group else { return Ok(()) };
-        for (key, value) in group.vars.iter().flatten() {
-            self.raw.set_group_var(name, key, value.clone());
-        }
-        for (pattern, vars) in group.hosts.iter().flatten() {
-            let host_path = [path, &["hosts", pattern.as_str()]].concat();
-            let hosts = range::expand(pattern).map_err(|e| {
-                let (offset, line) = self.locator.key(self.file, &host_path);
-                InventoryError::from(error::BadRange {
-                    file: self.file.name().to_string(),
-                    line,
-                    pattern: pattern.clone(),
-                    reason: e.reason,
-                    help: e.help,
-                    src: self.file.src(),
-                    span: self.file.span(offset + e.offset, e.len),
-                })
-            })?;
-            let mut located = Vec::new();
-            for (key, value) in vars.iter().flatten() {
-                let var_path = [host_path.as_slice(), &[key.as_str()]].concat();
-                located.push((key, value, self.locator.entry(self.file, &var_path)));
+    fn warn(&mut self, mark: Mark, message: String) {
+        let line = line_of(self.file, &mark);
+        self.raw
+            .warnings
+            .push(format!("{}:{line}: {message}", self.file.name()));
+    }
+
+    /// One group (`_parse_group`): `false` if it was skipped for not being a mapping.
+    fn group(&mut self, name: &str, node: &Node) -> Result<bool, InventoryError> {
+        let entries = match &node.data {
+            Data::Map(entries) => entries.as_slice(),
+            Data::Scalar(Value::Null) => &[],
+            _ => {
+                self.warn(
+                    node.mark,
+                    format!(
+                        "skipping `{name}`: a group is a mapping (or nothing), not {}",
+                        node.kind()
+                    ),
+                );
+                return Ok(false);
             }
-            for host in &hosts {
-                self.raw.add_host(name, host);
-                for (key, value, loc) in &located {
-                    self.raw
-                        .set_host_var(self.file, host, key, (*value).clone(), *loc)?;
+        };
+        self.raw.group_mut(name);
+        for (key, _, value) in entries {
+            let section = matches!(key.as_str(), "vars" | "children" | "hosts");
+            // A section written as one string means that one name.
+            let single;
+            let value = match (&value.data, section) {
+                (Data::Scalar(Value::String(s)), true) => {
+                    single = Node {
+                        data: Data::Map(vec![(
+                            s.clone(),
+                            value.clone(),
+                            Node {
+                                data: Data::Scalar(Value::Null),
+                                mark: value.mark,
+                            },
+                        )]),
+                        mark: value.mark,
+                    };
+                    &single
+                }
+                _ => value,
+            };
+            let entries = match &value.data {
+                Data::Map(entries) => entries,
+                Data::Scalar(Value::Null) => continue,
+                _ if section => {
+                    return Err(shape(
+                        self.file,
+                        value.mark,
+                        format!(
+                            "`{key}` of group {name} must be a mapping, not {}",
+                            value.kind()
+                        ),
+                    ))
+                }
+                _ => {
+                    self.warn(
+                        value.mark,
+                        format!(
+                            "skipping key `{key}` in group {name}: it is {}, not a mapping",
+                            value.kind()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "vars" => {
+                    for (var, _, v) in entries {
+                        self.raw.set_group_var(name, var, v.to_value());
+                    }
+                }
+                "children" => {
+                    for (child, child_key, child_node) in entries {
+                        let child = group_name(self.file, child_key, child)?;
+                        if self.group(&child, child_node)? || self.raw.groups.contains_key(&child) {
+                            let loc = self.loc(child_key.mark);
+                            self.raw.add_child(self.file, name, &child, loc)?;
+                        } else {
+                            return Err(shape(
+                                self.file,
+                                child_node.mark,
+                                format!("{child} is not a known host nor group"),
+                            ));
+                        }
+                    }
+                }
+                "hosts" => {
+                    for (pattern, pattern_key, vars) in entries {
+                        self.hosts(name, pattern, pattern_key, vars)?;
+                    }
+                }
+                other => {
+                    self.warn(
+                        value.mark,
+                        format!("skipping unexpected key `{other}` in group {name}: only `vars`, `children` and `hosts` are valid"),
+                    );
                 }
             }
         }
-        for (child, child_group) in group.children.iter().flatten() {
-            let child_path = [path, &["children", child.as_str()]].concat();
-            let loc = self.locator.entry(self.file, &child_path);
-            self.raw.add_child(self.file, name, child, loc)?;
-            self.group(&child_path, child, child_group.as_ref())?;
+        Ok(true)
+    }
+
+    fn hosts(
+        &mut self,
+        group: &str,
+        pattern: &str,
+        key: &Node,
+        vars: &Node,
+    ) -> Result<(), InventoryError> {
+        if !matches!(key.data, Data::Scalar(Value::String(_))) {
+            return Err(shape(
+                self.file,
+                key.mark,
+                format!("host pattern {pattern} must be a string: enclose numbers in quotes"),
+            ));
+        }
+        let (name_part, port) = split_port(pattern);
+        let hosts = range::expand(name_part).map_err(|e| {
+            let offset = key.mark.index + usize::from(self.quoted_at(key.mark.index));
+            InventoryError::from(error::BadRange {
+                file: self.file.name().to_string(),
+                line: line_of(self.file, &key.mark),
+                pattern: pattern.to_string(),
+                reason: e.reason,
+                help: e.help,
+                src: self.file.src(),
+                span: self.file.span(offset + e.offset, e.len),
+            })
+        })?;
+        let entries: &[(String, Node, Node)] = match &vars.data {
+            Data::Map(entries) => entries,
+            Data::Scalar(Value::Null) => &[],
+            _ => {
+                return Err(shape(
+                    self.file,
+                    vars.mark,
+                    format!("host {pattern} maps to {}: a host maps to its variables (a mapping) or to nothing", vars.kind()),
+                ))
+            }
+        };
+        for host in &hosts {
+            let new = self.raw.add_host(group, host);
+            if let (true, Some(port)) = (new, port) {
+                let loc = self.loc(key.mark);
+                let port = port
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::from(port));
+                self.raw
+                    .set_host_var(self.file, host, "ansible_port", port, loc);
+            }
+            for (var, var_key, value) in entries {
+                let loc = self.loc(var_key.mark);
+                self.raw
+                    .set_host_var(self.file, host, var, value.to_value(), loc);
+            }
         }
         Ok(())
     }
+
+    fn quoted_at(&self, index: usize) -> bool {
+        self.file
+            .text()
+            .as_bytes()
+            .get(index)
+            .is_some_and(|b| *b == b'"' || *b == b'\'')
+    }
+
+    /// From a key to the end of its line.
+    fn loc(&self, mark: Mark) -> Loc {
+        let text = self.file.text();
+        let at = mark.index.min(text.len());
+        let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+        Loc {
+            line: line_of(self.file, &mark),
+            span: self.file.span(at, text[at..end].trim_end().len()),
+        }
+    }
 }
 
-/// A serde_yaml error as a report pointing at its line and column.
-fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> InventoryError {
+/// `name:port` in a YAML host key, as Ansible's address parser splits it.
+fn split_port(pattern: &str) -> (&str, Option<&str>) {
+    match pattern.rsplit_once(':') {
+        Some((name, port))
+            if !name.is_empty()
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && !name.contains(':')
+                && name.matches('[').count() == name.matches(']').count() =>
+        {
+            (name, Some(port))
+        }
+        _ => (pattern, None),
+    }
+}
+
+fn group_name(file: &SourceFile, key: &Node, name: &str) -> Result<String, InventoryError> {
+    match &key.data {
+        Data::Scalar(Value::String(_)) => Ok(name.to_string()),
+        _ => Err(shape(
+            file,
+            key.mark,
+            format!("group name {name} must be a string: enclose it in quotes"),
+        )),
+    }
+}
+
+/// Python's truth of a value.
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// The 1-based line of a mark, counted as the report counts lines (`\n` only; YAML also breaks
+/// lines at a lone `\r`, NEL, LS and PS, so its own line number can disagree).
+fn line_of(file: &SourceFile, mark: &Mark) -> usize {
+    file.line_of(mark.index.min(file.text().len()))
+}
+
+/// A YAML error or a wrong shape, pointing at the word at `mark`.
+fn shape(file: &SourceFile, mark: Mark, message: String) -> InventoryError {
     let text = file.text();
-    // YAML also breaks lines at a lone `\r`, NEL, LS and PS, so its line and column can
-    // disagree with the lines a report shows; its byte index does not.
-    let (mut offset, yaml_position) = e
-        .location()
-        .map_or((0, None), |l| (l.index(), Some((l.line(), l.column()))));
-    offset = offset.min(text.len());
+    let mut offset = mark.index.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
     let line = file.line_of(offset);
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let column = text[line_start..offset].chars().count() + 1;
-    // serde_yaml writes the position into the message; the report shows it already.
-    // Other positions (where the enclosing construct started) stay.
-    let mut message = e.to_string();
-    if let Some((yaml_line, yaml_column)) = yaml_position {
-        message = message.replacen(&format!(" at line {yaml_line} column {yaml_column}"), "", 1);
-    }
-    // Underline the word at the position (a key, a value), not just its first character.
     let word = text[offset..]
         .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | ']' | '}'))
         .unwrap_or(text.len() - offset);
@@ -131,109 +315,9 @@ fn yaml_error(file: &SourceFile, e: &serde_yaml::Error) -> InventoryError {
     })
 }
 
-/// Finds where a key path (`all`, `children`, `etcd`, `hosts`, `etcd1`) is written, for
-/// error reports about values serde has already read. Follows block-style mappings by
-/// indentation; flow-style (`{...}`) keys fall back to the first line naming the key.
-struct Locator<'a> {
-    /// (indent, key, byte offset of the key, byte offset of the line end) per mapping-key line.
-    keys: Vec<(usize, &'a str, usize, usize)>,
-    text: &'a str,
-}
-
-impl<'a> Locator<'a> {
-    fn new(text: &'a str) -> Locator<'a> {
-        let mut keys = Vec::new();
-        let mut start = 0;
-        for chunk in text.split_inclusive('\n') {
-            let line = chunk.trim_end_matches(['\n', '\r']);
-            let body = line.trim_start_matches(' ');
-            let indent = line.len() - body.len();
-            if let Some(key) = mapping_key(body) {
-                let key_at = start + indent + usize::from(body.starts_with(['"', '\'']));
-                keys.push((indent, key, key_at, start + line.trim_end().len()));
-            }
-            start += chunk.len();
-        }
-        Locator { keys, text }
-    }
-
-    /// Byte offset of the key and its 1-based line.
-    fn key(&self, file: &SourceFile, path: &[&str]) -> (usize, usize) {
-        let offset = self.find(path).map(|(at, _)| at).unwrap_or_else(|| {
-            let last = path.last().copied().unwrap_or_default();
-            self.text.find(last).unwrap_or(0)
-        });
-        (offset, file.line_of(offset))
-    }
-
-    /// Where an entry (key and value on its line) is written.
-    fn entry(&self, file: &SourceFile, path: &[&str]) -> Loc {
-        match self.find(path) {
-            Some((at, end)) => Loc {
-                line: file.line_of(at),
-                span: file.span(at, end - at),
-            },
-            None => {
-                let (at, line) = self.key(file, path);
-                let len = path.last().map_or(0, |k| k.len());
-                Loc {
-                    line,
-                    span: file.span(at, len),
-                }
-            }
-        }
-    }
-
-    fn find(&self, path: &[&str]) -> Option<(usize, usize)> {
-        let mut stack: Vec<(usize, &str)> = Vec::new();
-        for &(indent, key, at, end) in &self.keys {
-            while stack.last().is_some_and(|(i, _)| *i >= indent) {
-                stack.pop();
-            }
-            stack.push((indent, key));
-            if stack.len() == path.len() && stack.iter().zip(path).all(|((_, k), p)| k == p) {
-                return Some((at, end));
-            }
-        }
-        None
-    }
-}
-
-/// The key of a `key:` / `key: value` line (plain, "double" or 'single' quoted).
-fn mapping_key(body: &str) -> Option<&str> {
-    if body.starts_with('#') || body.starts_with('-') {
-        return None;
-    }
-    if let Some(q) = body.chars().next().filter(|c| *c == '"' || *c == '\'') {
-        let close = body[1..].find(q)? + 1;
-        let rest = &body[close + 1..];
-        return rest.trim_start().starts_with(':').then(|| &body[1..close]);
-    }
-    let bytes = body.as_bytes();
-    (0..bytes.len()).find_map(|i| {
-        let ends = bytes[i] == b':' && bytes.get(i + 1).is_none_or(|b| *b == b' ' || *b == b'\t');
-        ends.then(|| body[..i].trim_end())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locates_nested_keys() {
-        let text = "all:\n  children:\n    etcd:\n      hosts:\n        e1:\n          a: 1\n    nodes:\n      hosts:\n        e1:\n          a: 2\n";
-        let file = SourceFile::new("t.yml", text);
-        let loc = Locator::new(text);
-        let l = loc.entry(&file, &["all", "children", "nodes", "hosts", "e1", "a"]);
-        assert_eq!(l.line, 10);
-        let l = loc.entry(&file, &["all", "children", "etcd", "hosts", "e1", "a"]);
-        assert_eq!(l.line, 6);
-        assert_eq!(
-            &text[l.span.offset()..l.span.offset() + l.span.len()],
-            "a: 1"
-        );
-    }
 
     #[test]
     fn errors_point_where_the_report_counts_lines() {
@@ -241,19 +325,32 @@ mod tests {
         let file = SourceFile::new("h.yml", "\ré");
         let e = parse(&file).unwrap_err();
         assert_eq!(e.line(), Some(1), "{e}");
-        assert!(e.to_string().starts_with("h.yml:1:2: "), "{e}");
+        assert!(e.to_string().starts_with("h.yml:1:"), "{e}");
         let file = SourceFile::new("h.yml", "all:\n  hosts: [a\u{2028}\n");
         let e = parse(&file).unwrap_err();
         assert!(e.line().is_some_and(|l| l <= 3), "{e}");
     }
 
     #[test]
-    fn keys() {
-        assert_eq!(mapping_key("all:"), Some("all"));
-        assert_eq!(mapping_key("a: b"), Some("a"));
-        assert_eq!(mapping_key("\"e[1:3]\":"), Some("e[1:3]"));
-        assert_eq!(mapping_key("etcd[1:3]:"), Some("etcd[1:3]"));
-        assert_eq!(mapping_key("url: http://x"), Some("url"));
-        assert_eq!(mapping_key("- a"), None);
+    fn unknown_keys_are_skipped_with_a_warning() {
+        let file = SourceFile::new(
+            "h.yml",
+            "all:\n  children:\n    etcd:\n      host:\n        e1:\n      hosts:\n        e2:\n",
+        );
+        let raw = parse(&file).unwrap();
+        assert_eq!(raw.hosts.keys().collect::<Vec<_>>(), vec!["e2"]);
+        assert!(
+            raw.warnings[0].starts_with("h.yml:5: skipping unexpected key `host`"),
+            "{:?}",
+            raw.warnings
+        );
+    }
+
+    #[test]
+    fn ports() {
+        assert_eq!(split_port("h:2222"), ("h", Some("2222")));
+        assert_eq!(split_port("h[1:3]"), ("h[1:3]", None));
+        assert_eq!(split_port("h[1:3]:22"), ("h[1:3]", Some("22")));
+        assert_eq!(split_port("fe80::1"), ("fe80::1", None));
     }
 }
