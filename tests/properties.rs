@@ -307,7 +307,21 @@ proptest! {
 struct ModelGroup {
     name: String,
     vars: BTreeMap<String, Json>,
+    /// `ansible_group_priority`: written among the vars, but a setting of the group, not a
+    /// variable (Ansible shows it in neither the group's nor the hosts' vars).
+    priority: Option<i64>,
     children: Vec<usize>,
+}
+
+impl ModelGroup {
+    /// The variables as the inventory file writes them, the priority included.
+    fn written_vars(&self) -> BTreeMap<String, Json> {
+        let mut vars = self.vars.clone();
+        if let Some(p) = self.priority {
+            vars.insert("ansible_group_priority".to_string(), Json::from(p));
+        }
+        vars
+    }
 }
 
 /// Hosts written as one pattern: a plain name or a numeric range.
@@ -419,14 +433,12 @@ fn model() -> impl Strategy<Value = Model> {
             let groups = groups
                 .into_iter()
                 .enumerate()
-                .map(|(i, (name, mut vars, priority, child))| {
-                    if let Some(p) = priority {
-                        vars.insert("ansible_group_priority".to_string(), Json::from(p));
-                    }
+                .map(|(i, (name, vars, priority, child))| {
                     ModelGroup {
                         // The index keeps names distinct (and never `all` or `ungrouped`).
                         name: format!("{name}{i}"),
                         vars,
+                        priority,
                         children: (i + 1..n).filter(|&j| child[j]).collect(),
                     }
                 })
@@ -454,24 +466,29 @@ fn model() -> impl Strategy<Value = Model> {
         })
 }
 
-/// A value as an INI `name=value` writes it: text always quoted (so it stays text), numbers
-/// and booleans bare. Single quotes when the text has none (nothing is escaped in them).
-fn ini_value(value: &Json) -> String {
+/// A value as a Python literal, which is how Ansible's ini plugin reads an INI value: text as
+/// a single-quoted string literal, booleans as `True`/`False`, numbers bare.
+fn python_literal(value: &Json) -> String {
     match value {
-        Json::String(s) if !s.contains('\'') => format!("'{s}'"),
-        Json::String(s) => {
-            let escaped = s.replace('\\', "\\\\").replace('"', "\\\"");
-            format!("\"{escaped}\"")
-        }
+        Json::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Json::Bool(true) => "True".to_string(),
+        Json::Bool(false) => "False".to_string(),
         other => other.to_string(),
     }
+}
+
+/// A value on a host line: the Python literal, in shell double quotes (the line is split like
+/// a shell line before the literal is read).
+fn ini_host_value(value: &Json) -> String {
+    let literal = python_literal(value);
+    format!("\"{}\"", literal.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn ini_host_line(family: &Family, with_vars: bool) -> String {
     let mut line = family.pattern();
     if with_vars {
         for (k, v) in &family.vars {
-            line.push_str(&format!(" {k}={}", ini_value(v)));
+            line.push_str(&format!(" {k}={}", ini_host_value(v)));
         }
     }
     line.push('\n');
@@ -490,7 +507,7 @@ fn render_ini(model: &Model) -> String {
     if !model.all_vars.is_empty() {
         out.push_str("\n[all:vars]\n");
         for (k, v) in &model.all_vars {
-            out.push_str(&format!("{k} = {}\n", ini_value(v)));
+            out.push_str(&format!("{k} = {}\n", python_literal(v)));
         }
     }
     for (g, group) in model.groups.iter().enumerate() {
@@ -501,10 +518,11 @@ fn render_ini(model: &Model) -> String {
                 listed[i] = true;
             }
         }
-        if !group.vars.is_empty() {
+        let vars = group.written_vars();
+        if !vars.is_empty() {
             out.push_str(&format!("[{}:vars]\n", group.name));
-            for (k, v) in &group.vars {
-                out.push_str(&format!("{k}={}\n", ini_value(v)));
+            for (k, v) in &vars {
+                out.push_str(&format!("{k}={}\n", python_literal(v)));
             }
         }
         if !group.children.is_empty() {
@@ -521,6 +539,7 @@ fn yaml_vars(vars: &BTreeMap<String, Json>) -> Yaml {
     serde_yaml::to_value(vars).expect("vars as YAML")
 }
 
+/// The model as a YAML inventory.
 fn render_yaml(model: &Model) -> String {
     let mut listed = vec![false; model.families.len()];
     let mut hosts_of = |group: Option<usize>, listed: &mut Vec<bool>| -> Mapping {
@@ -562,8 +581,9 @@ fn render_yaml(model: &Model) -> String {
         if !hosts.is_empty() {
             body.insert("hosts".into(), Yaml::Mapping(hosts));
         }
-        if !group.vars.is_empty() {
-            body.insert("vars".into(), yaml_vars(&group.vars));
+        let vars = group.written_vars();
+        if !vars.is_empty() {
+            body.insert("vars".into(), yaml_vars(&vars));
         }
         if !group.children.is_empty() {
             let mut children = Mapping::new();
@@ -598,7 +618,10 @@ fn render_yaml(model: &Model) -> String {
     }
     let mut top = Mapping::new();
     top.insert("all".into(), Yaml::Mapping(all));
-    serde_yaml::to_string(&top).expect("render YAML")
+    // Written as JSON, which YAML 1.1 reads too: every text is quoted, so none is retyped
+    // the way Ansible's YAML 1.1 loader retypes plain scalars (`=`, `0o7`, `y`).
+    let json = serde_json::to_value(&top).expect("inventory as JSON");
+    serde_json::to_string_pretty(&json).expect("render YAML")
 }
 
 impl Model {
@@ -619,11 +642,7 @@ impl Model {
     }
 
     fn priority(&self, g: usize) -> i64 {
-        self.groups[g]
-            .vars
-            .get("ansible_group_priority")
-            .and_then(Json::as_i64)
-            .unwrap_or(1)
+        self.groups[g].priority.unwrap_or(1)
     }
 
     /// Hosts of a group and of its descendants.

@@ -74,6 +74,14 @@ pub enum InventoryError {
 }
 
 impl InventoryError {
+    /// The error itself; for a file no syntax reads, the error of the syntax it looks like.
+    pub fn innermost(&self) -> &InventoryError {
+        match self {
+            InventoryError::NeitherFormat(e) => e.primary.innermost(),
+            other => other,
+        }
+    }
+
     /// The 1-based line of the file the error is about (for a conflict, the second setting).
     pub fn line(&self) -> Option<usize> {
         match self {

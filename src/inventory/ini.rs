@@ -312,7 +312,7 @@ pub fn parse_value(text: &str) -> Value {
 
 /// `name:port` -> (`name`, Some(`port`)). A colon inside a range, or several colons
 /// (an IPv6 address), do not make a port.
-fn split_port(pattern: &str) -> (&str, Option<&str>) {
+pub(super) fn split_port(pattern: &str) -> (&str, Option<&str>) {
     let mut depth = 0usize;
     let mut colons = Vec::new();
     for (i, b) in pattern.bytes().enumerate() {

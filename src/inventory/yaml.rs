@@ -3,6 +3,7 @@
 //! warning).
 
 use super::error::{self, InventoryError};
+use super::ini::split_port;
 use super::range;
 use super::raw::{Loc, RawInventory};
 use super::source::SourceFile;
@@ -244,22 +245,6 @@ impl Walker<'_> {
             line: line_of(self.file, &mark),
             span: self.file.span(at, text[at..end].trim_end().len()),
         }
-    }
-}
-
-/// `name:port` in a YAML host key, as Ansible's address parser splits it.
-fn split_port(pattern: &str) -> (&str, Option<&str>) {
-    match pattern.rsplit_once(':') {
-        Some((name, port))
-            if !name.is_empty()
-                && !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && !name.contains(':')
-                && name.matches('[').count() == name.matches(']').count() =>
-        {
-            (name, Some(port))
-        }
-        _ => (pattern, None),
     }
 }
 

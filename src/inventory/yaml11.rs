@@ -106,8 +106,11 @@ fn int(value: &str) -> Result<Option<Value>, String> {
                 .ok_or_else(bad)?;
         }
         Some(total)
-    } else {
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        // Beyond 128 bits: no JSON form either way.
         digits.parse::<u128>().ok()
+    } else {
+        return Err(bad());
     };
     let Some(magnitude) = magnitude else {
         return Ok(None);
