@@ -479,9 +479,9 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
             &["group_loop.ini:", "loop"],
         ),
         (
-            "ini: a host variable set twice differently",
-            "twice.ini",
-            &["twice.ini", "etcd_client_port", "line 5", "line 11"],
+            "ini: a child group the file never declares",
+            "undefined_child.ini",
+            &["undefined_child.ini:10", "[OSEv3:children]", "nodes"],
         ),
         (
             "yaml: bad indentation",
