@@ -80,12 +80,9 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
 fn digits(chars: &[char], mut i: usize, radix: u32) -> Option<usize> {
     let start = i;
     while i < chars.len() {
-        if chars[i].is_digit(radix) {
-            i += 1;
-        } else if chars[i] == '_'
-            && i > start
-            && chars.get(i + 1).is_some_and(|c| c.is_digit(radix))
-        {
+        let underscore_between =
+            chars[i] == '_' && i > start && chars.get(i + 1).is_some_and(|c| c.is_digit(radix));
+        if chars[i].is_digit(radix) || underscore_between {
             i += 1;
         } else {
             break;

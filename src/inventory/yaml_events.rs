@@ -7,7 +7,6 @@
 
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
-use unsafe_libyaml as sys;
 
 /// Where an event starts: byte offset, 0-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,43 +63,44 @@ pub struct SyntaxError {
 /// Every event of `text`, with where each starts.
 pub fn parse(text: &str) -> Result<Vec<(Event, Mark)>, SyntaxError> {
     let input = text.as_bytes();
-    let mut parser: Box<MaybeUninit<sys::yaml_parser_t>> = Box::new(MaybeUninit::uninit());
+    let mut parser: Box<MaybeUninit<unsafe_libyaml::yaml_parser_t>> =
+        Box::new(MaybeUninit::uninit());
     let parser = parser.as_mut_ptr();
     // SAFETY: the parser lives in a box that is not moved while libyaml uses it, reads `input`
     // (borrowed for this whole function) and is deleted before returning; each event is
     // copied into owned values before it is deleted.
     unsafe {
-        if sys::yaml_parser_initialize(parser).fail {
+        if unsafe_libyaml::yaml_parser_initialize(parser).fail {
             return Err(SyntaxError {
                 problem: "cannot start the YAML parser (out of memory)".to_string(),
                 mark: Mark::default(),
                 context: None,
             });
         }
-        sys::yaml_parser_set_encoding(parser, sys::YAML_UTF8_ENCODING);
-        sys::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
+        unsafe_libyaml::yaml_parser_set_encoding(parser, unsafe_libyaml::YAML_UTF8_ENCODING);
+        unsafe_libyaml::yaml_parser_set_input_string(parser, input.as_ptr(), input.len() as u64);
         let mut events = Vec::new();
         let result = loop {
-            let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+            let mut event = MaybeUninit::<unsafe_libyaml::yaml_event_t>::uninit();
             let event = event.as_mut_ptr();
-            if sys::yaml_parser_parse(parser, event).fail {
+            if unsafe_libyaml::yaml_parser_parse(parser, event).fail {
                 break Err(syntax_error(&*parser));
             }
             let mark = mark(&(*event).start_mark);
             let owned = convert(&*event);
-            sys::yaml_event_delete(event);
+            unsafe_libyaml::yaml_event_delete(event);
             let end = owned == Event::StreamEnd;
             events.push((owned, mark));
             if end {
                 break Ok(events);
             }
         };
-        sys::yaml_parser_delete(parser);
+        unsafe_libyaml::yaml_parser_delete(parser);
         result
     }
 }
 
-fn mark(m: &sys::yaml_mark_t) -> Mark {
+fn mark(m: &unsafe_libyaml::yaml_mark_t) -> Mark {
     Mark {
         index: m.index as usize,
         line: m.line as usize,
@@ -121,7 +121,7 @@ unsafe fn text(ptr: *const u8) -> Option<String> {
 
 /// # Safety
 /// `parser` has failed, so its problem fields are set (or null).
-unsafe fn syntax_error(parser: &sys::yaml_parser_t) -> SyntaxError {
+unsafe fn syntax_error(parser: &unsafe_libyaml::yaml_parser_t) -> SyntaxError {
     // SAFETY: libyaml sets these to static strings or null.
     let problem = unsafe { text(parser.problem.cast()) }.unwrap_or_else(|| "bad YAML".to_string());
     let context = unsafe { text(parser.context.cast()) }.map(|c| (c, mark(&parser.context_mark)));
@@ -134,18 +134,18 @@ unsafe fn syntax_error(parser: &sys::yaml_parser_t) -> SyntaxError {
 
 /// # Safety
 /// `event` was filled by a successful `yaml_parser_parse`.
-unsafe fn convert(event: &sys::yaml_event_t) -> Event {
+unsafe fn convert(event: &unsafe_libyaml::yaml_event_t) -> Event {
     // SAFETY: the union field read matches the event's type.
     unsafe {
         match event.type_ {
-            sys::YAML_STREAM_START_EVENT => Event::StreamStart,
-            sys::YAML_STREAM_END_EVENT => Event::StreamEnd,
-            sys::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
-            sys::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
-            sys::YAML_ALIAS_EVENT => {
+            unsafe_libyaml::YAML_STREAM_START_EVENT => Event::StreamStart,
+            unsafe_libyaml::YAML_STREAM_END_EVENT => Event::StreamEnd,
+            unsafe_libyaml::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
+            unsafe_libyaml::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
+            unsafe_libyaml::YAML_ALIAS_EVENT => {
                 Event::Alias(text(event.data.alias.anchor).unwrap_or_default())
             }
-            sys::YAML_SCALAR_EVENT => {
+            unsafe_libyaml::YAML_SCALAR_EVENT => {
                 let s = &event.data.scalar;
                 let bytes = std::slice::from_raw_parts(s.value, s.length as usize);
                 Event::Scalar {
@@ -153,20 +153,20 @@ unsafe fn convert(event: &sys::yaml_event_t) -> Event {
                     tag: text(s.tag),
                     value: String::from_utf8_lossy(bytes).into_owned(),
                     style: match s.style {
-                        sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
-                        sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,
-                        sys::YAML_LITERAL_SCALAR_STYLE => Style::Literal,
-                        sys::YAML_FOLDED_SCALAR_STYLE => Style::Folded,
+                        unsafe_libyaml::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
+                        unsafe_libyaml::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,
+                        unsafe_libyaml::YAML_LITERAL_SCALAR_STYLE => Style::Literal,
+                        unsafe_libyaml::YAML_FOLDED_SCALAR_STYLE => Style::Folded,
                         _ => Style::Plain,
                     },
                 }
             }
-            sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
+            unsafe_libyaml::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
                 anchor: text(event.data.sequence_start.anchor),
                 tag: text(event.data.sequence_start.tag),
             },
-            sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
-            sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
+            unsafe_libyaml::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
+            unsafe_libyaml::YAML_MAPPING_START_EVENT => Event::MappingStart {
                 anchor: text(event.data.mapping_start.anchor),
                 tag: text(event.data.mapping_start.tag),
             },
