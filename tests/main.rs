@@ -22,6 +22,7 @@ mod fresh_machine;
 mod hosts;
 mod interrupt;
 mod inventory;
+mod inventory_ansible;
 mod journal;
 mod lab;
 mod lease_attach;
