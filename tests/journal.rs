@@ -44,7 +44,7 @@ fn a_failed_run_blocks_a_plain_rerun_and_resume_skips_finished_steps() {
     write_file(
         dir,
         "inventory.ini",
-        "[all:vars]\nfail=true\n\n[local]\nlocalhost ansible_connection=local\n",
+        "[all:vars]\nfail=True\n\n[local]\nlocalhost ansible_connection=local\n",
     );
 
     let first = run(dir, &[]).code(1);
@@ -126,7 +126,7 @@ fn restart_and_start_at() {
     write_file(
         dir,
         "inventory.ini",
-        "[all:vars]\nfail=true\n[local]\nlocalhost ansible_connection=local\n",
+        "[all:vars]\nfail=True\n[local]\nlocalhost ansible_connection=local\n",
     );
     run(dir, &[]).code(1);
     write_file(
