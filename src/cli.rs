@@ -175,6 +175,20 @@ pub enum LabCommand {
         /// `etcd_container`); data in var/lib/etcd either way.
         #[arg(long, value_enum, default_value_t = crate::lab::EtcdLayout::Rpm)]
         layout: crate::lab::EtcdLayout,
+        /// Where the hosts run: `loopback` (one filesystem, 127.0.0.1, any user) or `netns`
+        /// (root only: each host its own network and mount namespace, address, sshd and
+        /// systemctl, with default paths, ports and services; implies --tls).
+        #[arg(long, value_enum, default_value_t = crate::lab::LabHosts::Loopback)]
+        hosts: crate::lab::LabHosts,
+    },
+    /// Run a command in the control namespace of a lab of separate hosts, where its hosts
+    /// are reached by address and name (`runbook lab exec --dir DIR -- runbook run ...`).
+    Exec {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The command and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
     },
     /// Stop exactly the processes this lab started and remove DIR.
     Down {

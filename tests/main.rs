@@ -25,6 +25,7 @@ mod inventory;
 mod inventory_ansible;
 mod journal;
 mod lab;
+mod lab_netns;
 mod lease_attach;
 mod lease_restore;
 mod master;

@@ -2,14 +2,63 @@
 
 use super::{runtime, Failure};
 use crate::cli::LabCommand;
-use crate::lab::{self, LabOptions};
+use crate::lab::netns;
+use crate::lab::state::LabState;
+use crate::lab::{self, LabHosts, LabOptions};
 use crate::report::Reporter;
 
 pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
+    // A lab of separate hosts is reached from its control namespace: this thread moves
+    // there before the runtime's threads start, so they start there too.
+    let mut netns_lab = None;
+    match &command {
+        LabCommand::Up {
+            dir,
+            members,
+            keys,
+            expiring,
+            layout,
+            hosts: LabHosts::Netns,
+            ..
+        } => {
+            let options = LabOptions {
+                dir: dir.clone(),
+                members: *members as usize,
+                // Always TLS, as openshift-ansible installs etcd.
+                tls: true,
+                keys: *keys,
+                expiring: *expiring,
+                etcd_layout: *layout,
+            };
+            let (lab_layout, state) = netns::up::prepare(&options).map_err(Failure::failed)?;
+            enter_control(&state)?;
+            netns_lab = Some((lab_layout, state));
+        }
+        LabCommand::Exec { dir, command } => {
+            return Err(Failure::failed(netns::exec::exec(dir, command)));
+        }
+        LabCommand::Status { dir } => {
+            if let Ok((_, _, state)) = LabState::open(dir) {
+                enter_control(&state)?;
+            }
+        }
+        LabCommand::Down { dir } => {
+            if let Ok((_, layout, state)) = LabState::open(dir) {
+                if state.network.is_some() {
+                    return down_netns(&layout, &state, &reporter);
+                }
+            }
+        }
+        LabCommand::Up { .. } => {}
+    }
     let (runtime, cancel) = runtime::start()
         .map_err(|e| Failure::failed(super::run::RunError::Runtime(e.to_string())))?;
     let result = runtime.block_on(async {
         match command {
+            LabCommand::Up { .. } if netns_lab.is_some() => {
+                let (layout, state) = netns_lab.take().expect("prepared above");
+                netns::up::build(&layout, state, &reporter, &cancel.token()).await
+            }
             LabCommand::Up {
                 dir,
                 members,
@@ -17,6 +66,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 keys,
                 expiring,
                 layout,
+                hosts: _,
             } => {
                 let options = LabOptions {
                     dir,
@@ -30,6 +80,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
             }
             LabCommand::Down { dir } => lab::down(&dir, &reporter).await,
             LabCommand::Status { dir } => lab::status(&dir, &reporter).await,
+            LabCommand::Exec { .. } => unreachable!("exec replaces the process above"),
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
@@ -38,4 +89,29 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
         Err(error) if cancel.is_cancelled() => Err(Failure::interrupted(error)),
         Err(error) => Err(Failure::failed(error)),
     }
+}
+
+fn enter_control(state: &LabState) -> Result<(), Failure> {
+    match &state.network {
+        Some(network) => network.enter_control().map_err(Failure::failed),
+        None => Ok(()),
+    }
+}
+
+fn down_netns(
+    layout: &crate::lab::layout::LabLayout,
+    state: &LabState,
+    reporter: &Reporter,
+) -> Result<(), Failure> {
+    let stopped = netns::down::down(layout, state).map_err(Failure::failed)?;
+    reporter.result(
+        &format!(
+            "lab in {} is down: stopped {} process(es), removed {} network namespace(s) and the directory",
+            layout.dir.display(),
+            stopped.pids.len(),
+            stopped.namespaces
+        ),
+        serde_json::json!({"dir": layout.dir, "stopped_pids": stopped.pids, "removed": true}),
+    );
+    Ok(())
 }

@@ -58,8 +58,19 @@ impl LabCa {
         extra_sans: &[&str],
         server_auth: bool,
     ) -> Result<IssuedCert, LabError> {
-        let mut sans = vec!["127.0.0.1".to_string(), "localhost".to_string()];
-        sans.extend(extra_sans.iter().map(|s| s.to_string()));
+        let mut sans = vec!["127.0.0.1", "localhost"];
+        sans.extend(extra_sans);
+        self.issue_exactly(common_name, &sans, server_auth)
+    }
+
+    /// A leaf certificate for `common_name`, valid for `sans` (addresses or names) only.
+    pub fn issue_exactly(
+        &self,
+        common_name: &str,
+        sans: &[&str],
+        server_auth: bool,
+    ) -> Result<IssuedCert, LabError> {
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
         let mut params = CertificateParams::new(sans).map_err(cert_error)?;
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, common_name);

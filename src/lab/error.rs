@@ -108,6 +108,29 @@ pub enum LabError {
         service: String,
         pid: i32,
     },
+    #[error("a lab of separate hosts (--hosts netns) needs root: it creates network and mount namespaces")]
+    #[diagnostic(
+        code(runbook::lab::needs_root),
+        help("run it as root (`sudo runbook lab up --dir DIR --hosts netns`), or use the loopback lab (`--hosts loopback`, the default), which needs no privileges")
+    )]
+    NeedsRoot,
+    #[error("{what} failed: {reason}")]
+    #[diagnostic(
+        code(runbook::lab::netns),
+        help("the lab's namespaces are recorded in DIR/lab.json; `runbook lab down --dir DIR` removes whatever was made")
+    )]
+    Netns { what: String, reason: String },
+    #[error("{host}: {what} did not happen within {waited_secs}s")]
+    #[diagnostic(
+        code(runbook::lab::host_boot),
+        help("see {}", log.display())
+    )]
+    HostBoot {
+        host: String,
+        what: String,
+        waited_secs: u64,
+        log: PathBuf,
+    },
     #[error("interrupted")]
     #[diagnostic(
         code(runbook::lab::interrupted),

@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod inventory_file;
 pub mod layout;
 pub mod master_config;
+pub mod netns;
 pub mod pidfile;
 pub mod ports;
 pub mod seed;
@@ -34,6 +35,16 @@ use state::LabState;
 use std::path::PathBuf;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Where a lab's hosts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LabHosts {
+    /// Every host on one filesystem at 127.0.0.1, with its paths and ports in the inventory.
+    #[default]
+    Loopback,
+    /// Every host its own network and mount namespace (root only).
+    Netns,
+}
 
 /// What `runbook lab up` builds.
 #[derive(Debug, Clone)]

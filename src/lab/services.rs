@@ -23,7 +23,15 @@ impl LabServices {
     }
 
     fn manager(&self, host: &str) -> ServiceManager {
-        ServiceManager::Template(command_template(&self.layout, &self.layout.host(host)))
+        let host = self.layout.host(host);
+        // A host of a netns lab has its own systemctl, run inside its namespaces.
+        if let Some(anchor) = crate::lab::netns::host::anchor(&host) {
+            return ServiceManager::Template(format!(
+                "nsenter -t {} -m -n --wd=/ -- systemctl {{action}} {{service}}",
+                anchor.pid
+            ));
+        }
+        ServiceManager::Template(command_template(&self.layout, &host))
     }
 
     /// Starts, stops or restarts `service` on lab host `host`.

@@ -15,6 +15,15 @@ pub struct Member {
     pub name: String,
     pub client_port: u16,
     pub peer_port: u16,
+    /// The member's own address on a lab of separate hosts; loopback labs use 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl Member {
+    pub fn address(&self) -> &str {
+        self.address.as_deref().unwrap_or("127.0.0.1")
+    }
 }
 
 /// What a lab holds.
@@ -34,6 +43,9 @@ pub struct LabState {
     pub master: String,
     /// False until `up` has started, seeded and written everything.
     pub ready: bool,
+    /// The namespaces of a lab of separate hosts (`--hosts netns`); none for a loopback lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<super::netns::network::Network>,
 }
 
 impl LabState {
@@ -63,11 +75,21 @@ impl LabState {
     }
 
     pub fn client_url(&self, member: &Member) -> String {
-        format!("{}://127.0.0.1:{}", self.scheme(), member.client_port)
+        format!(
+            "{}://{}:{}",
+            self.scheme(),
+            member.address(),
+            member.client_port
+        )
     }
 
     pub fn peer_url(&self, member: &Member) -> String {
-        format!("{}://127.0.0.1:{}", self.scheme(), member.peer_port)
+        format!(
+            "{}://{}:{}",
+            self.scheme(),
+            member.address(),
+            member.peer_port
+        )
     }
 
     pub fn client_urls(&self) -> Vec<String> {

@@ -198,7 +198,7 @@ async fn build(
     Ok(())
 }
 
-fn check_cancel(cancel: &CancellationToken) -> Result<(), LabError> {
+pub(crate) fn check_cancel(cancel: &CancellationToken) -> Result<(), LabError> {
     if cancel.is_cancelled() {
         Err(LabError::Interrupted)
     } else {
@@ -233,10 +233,12 @@ async fn start_members(
                     name: name.clone(),
                     client_port: ports[2 * i],
                     peer_port: ports[2 * i + 1],
+                    address: None,
                 })
                 .collect(),
             master: MASTER_HOST.to_string(),
             ready: false,
+            network: None,
         };
         state.save(layout)?;
         for member in &state.members {
@@ -283,7 +285,7 @@ async fn start_members(
     }
 }
 
-async fn wait_healthy(
+pub(crate) async fn wait_healthy(
     layout: &LabLayout,
     state: &LabState,
     client: &V2Client,

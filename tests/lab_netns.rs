@@ -1,0 +1,349 @@
+//! The lab of separate hosts (`lab up --hosts netns`, root only): each host its own network
+//! and mount namespace, sshd on port 22, etcd as openshift-ansible 3.7 configures it, and an
+//! inventory with only the groups and the ssh login. The migration and the rollback run from
+//! the lab's control namespace; plain `etcdctl` there, the hosts' files on disk and
+//! `ip netns` check the outcome.
+
+use crate::support::command::{repo_root, Finished, Runbook};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A netns lab, taken down on drop even when the test fails.
+struct NetnsLab {
+    _parent: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl NetnsLab {
+    fn up(keys: usize) -> NetnsLab {
+        // SAFETY: geteuid(2) has no preconditions.
+        assert_eq!(
+            unsafe { libc::geteuid() },
+            0,
+            "the netns lab tests need root (CI runs them as root)"
+        );
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("lab");
+        Runbook::new()
+            .args([
+                "lab",
+                "up",
+                "--hosts",
+                "netns",
+                "--keys",
+                &keys.to_string(),
+                "--dir",
+            ])
+            .arg(&dir)
+            .run()
+            .success();
+        NetnsLab {
+            _parent: parent,
+            dir,
+        }
+    }
+
+    /// Runs `args` in the lab's control namespace.
+    fn exec(&self, args: &[&str]) -> Finished {
+        Runbook::new()
+            .args(["lab", "exec", "--dir"])
+            .arg(&self.dir)
+            .arg("--")
+            .args(args)
+            .current_dir(repo_root())
+            .run()
+    }
+
+    /// Plain etcdctl (v3, or v2 with `ETCDCTL_API=2`) in the control namespace.
+    fn etcdctl(&self, api: u8, args: &str) -> String {
+        let script = format!(
+            ". {}/env && ETCDCTL_API={api} etcdctl {args} 2>/dev/null",
+            self.dir.display()
+        );
+        self.exec(&["sh", "-c", &script]).success().stdout
+    }
+
+    /// (name, peer URLs) of every member, sorted by name.
+    fn members(&self) -> Vec<(String, String)> {
+        let mut members: Vec<(String, String)> = self
+            .etcdctl(3, "member list")
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split(", ").collect();
+                (fields[2].to_string(), fields[3].to_string())
+            })
+            .collect();
+        members.sort();
+        members
+    }
+
+    fn runbook(&self, runbook: &str) -> Finished {
+        let inventory = self.dir.join("inventory.ini");
+        self.exec(&[
+            env!("CARGO_BIN_EXE_runbook"),
+            "run",
+            runbook,
+            "-i",
+            inventory.to_str().unwrap(),
+            "--yes",
+        ])
+    }
+
+    fn host_file(&self, host: &str, path: &str) -> String {
+        std::fs::read_to_string(self.dir.join("hosts").join(host).join(path)).unwrap()
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.dir.join("lab.json")).unwrap()).unwrap();
+        let network = &state["network"];
+        let mut names: Vec<String> = network["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["netns"].as_str().unwrap().to_string())
+            .collect();
+        names.push(network["control"].as_str().unwrap().to_string());
+        names.push(network["fabric"].as_str().unwrap().to_string());
+        names
+    }
+}
+
+impl Drop for NetnsLab {
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            let _ = Runbook::new()
+                .args(["lab", "down", "--dir"])
+                .arg(&self.dir)
+                .run();
+        }
+    }
+}
+
+/// Every v2 leaf that v2 listings show, with its value, through plain etcdctl's v2 API
+/// (JSON per key: the lab seeds keys and values with spaces, tabs and newlines).
+fn v2_leaves(lab: &NetnsLab) -> BTreeMap<String, String> {
+    let script = format!(
+        ". {}/env && export ETCDCTL_API=2 && etcdctl ls --recursive -p / 2>/dev/null | grep -v '/$' | \
+         while IFS= read -r key; do etcdctl -o json get -- \"$key\" 2>/dev/null; echo; done",
+        lab.dir.display()
+    );
+    let dump = lab.exec(&["sh", "-c", &script]).success().stdout;
+    dump.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let got: serde_json::Value = serde_json::from_str(line).expect(line);
+            let node = &got["node"];
+            (
+                node["key"].as_str().unwrap().to_string(),
+                node["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every v3 key with its value, through plain etcdctl's v3 API.
+fn v3_pairs(lab: &NetnsLab) -> BTreeMap<String, String> {
+    use base64::Engine;
+    let text = lab.etcdctl(3, "get '' --from-key -w json");
+    let got: serde_json::Value = serde_json::from_str(&text).expect(&text);
+    let decode = |v: &serde_json::Value| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    };
+    got["kvs"]
+        .as_array()
+        .map(|kvs| {
+            kvs.iter()
+                .map(|kv| (decode(&kv["key"]), decode(&kv["value"])))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The lines of an etcd.conf that differ from `before`, as (before, after) sets.
+fn changed_settings(before: &str, after: &str) -> Vec<String> {
+    let set = |text: &str| -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (before, after) = (set(before), set(after));
+    let mut names: Vec<String> = before
+        .symmetric_difference(&after)
+        .map(|l| l.split('=').next().unwrap().to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_inventory() {
+    let lab = NetnsLab::up(600);
+    let inventory = std::fs::read_to_string(lab.dir.join("inventory.ini")).unwrap();
+    let settings: Vec<&str> = inventory
+        .lines()
+        .filter(|l| l.contains('='))
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "ansible_ssh_user",
+            "ansible_ssh_private_key_file",
+            "runbook_ssh_known_hosts_file"
+        ],
+        "{inventory}"
+    );
+    for name in lab.namespaces() {
+        assert!(Path::new("/run/netns").join(&name).exists(), "{name}");
+    }
+    let members_before = lab.members();
+    assert_eq!(
+        members_before,
+        [
+            (
+                "etcd-1.runbook.lab".to_string(),
+                "https://10.213.0.11:2380".to_string()
+            ),
+            (
+                "etcd-2.runbook.lab".to_string(),
+                "https://10.213.0.12:2380".to_string()
+            ),
+            (
+                "etcd-3.runbook.lab".to_string(),
+                "https://10.213.0.13:2380".to_string()
+            ),
+        ]
+    );
+    let confs_before: Vec<String> = ["etcd-1", "etcd-2", "etcd-3"]
+        .iter()
+        .map(|h| lab.host_file(h, "etc/etcd/etcd.conf"))
+        .collect();
+    let leaves_before = v2_leaves(&lab);
+    assert!(leaves_before.len() > 500, "{}", leaves_before.len());
+
+    let run = lab.runbook("runbooks/v2-to-v3.rhai");
+    let run = run.success();
+    assert!(run.stdout.contains("migration finished"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("etcd-1: the member is called etcd-1.runbook.lab (the inventory's etcd_hostname is etcd-1): it keeps its name"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        lab.members(),
+        members_before,
+        "names and peer URLs unchanged"
+    );
+    // Every v2 leaf is in v3 with its value, and so are the hidden ones v2 listings omit.
+    let v3 = v3_pairs(&lab);
+    for (key, value) in &leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
+    let hidden: Vec<&String> = v3.keys().filter(|k| k.contains("/_")).collect();
+    assert!(!hidden.is_empty(), "the lab seeds hidden keys");
+    for key in hidden {
+        let v2 = lab.etcdctl(2, &format!("-o json get -- '{key}'"));
+        let v2: serde_json::Value = serde_json::from_str(&v2).expect(&v2);
+        assert_eq!(
+            v2["node"]["value"].as_str(),
+            Some(v3[key].as_str()),
+            "hidden {key}"
+        );
+    }
+    let hashes: Vec<String> = lab
+        .etcdctl(3, "endpoint hashkv")
+        .lines()
+        .map(|l| l.split(", ").nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:?}");
+    // etcd.conf changes only where the procedure says: the rebuilt members join the new cluster.
+    assert_eq!(
+        changed_settings(
+            &confs_before[0],
+            &lab.host_file("etcd-1", "etc/etcd/etcd.conf")
+        ),
+        Vec::<String>::new()
+    );
+    for (i, host) in ["etcd-2", "etcd-3"].iter().enumerate() {
+        assert_eq!(
+            changed_settings(
+                &confs_before[i + 1],
+                &lab.host_file(host, "etc/etcd/etcd.conf")
+            ),
+            ["ETCD_INITIAL_CLUSTER", "ETCD_INITIAL_CLUSTER_STATE"],
+            "{host}"
+        );
+    }
+    let master = lab.host_file("master-1", "etc/origin/master/master-config.yaml");
+    assert!(master.contains("- etcd3"), "{master}");
+
+    lab.runbook("runbooks/rollback.rhai").success();
+    assert_eq!(
+        lab.members(),
+        members_before,
+        "names and peer URLs after rollback"
+    );
+    // The rollback rebuilds the members as the migration did: the same two settings move.
+    assert_eq!(
+        lab.host_file("etcd-1", "etc/etcd/etcd.conf"),
+        confs_before[0],
+        "etcd-1's etcd.conf after rollback"
+    );
+    for (i, host) in ["etcd-2", "etcd-3"].iter().enumerate() {
+        assert_eq!(
+            changed_settings(
+                &confs_before[i + 1],
+                &lab.host_file(host, "etc/etcd/etcd.conf")
+            ),
+            ["ETCD_INITIAL_CLUSTER", "ETCD_INITIAL_CLUSTER_STATE"],
+            "{host} after rollback"
+        );
+    }
+    assert_eq!(v2_leaves(&lab), leaves_before, "the v2 data after rollback");
+    assert!(v3_pairs(&lab).is_empty(), "no v3 keys after rollback");
+
+    let namespaces = lab.namespaces();
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    for name in namespaces {
+        assert!(
+            !Path::new("/run/netns").join(&name).exists(),
+            "{name} left behind"
+        );
+    }
+    assert!(!lab.dir.exists());
+}
+
+#[test]
+fn a_netns_lab_needs_root_and_says_so() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("lab");
+    let nobody = Runbook::new()
+        .args(["lab", "up", "--hosts", "netns", "--dir"])
+        .arg(&dir)
+        .run_as(65534, 65534)
+        .run();
+    assert_eq!(nobody.code, 1, "{}", nobody.stderr);
+    assert!(
+        nobody.stderr.contains("runbook::lab::needs_root"),
+        "{}",
+        nobody.stderr
+    );
+    assert!(
+        nobody.stderr.contains("--hosts loopback"),
+        "{}",
+        nobody.stderr
+    );
+    assert!(!dir.exists());
+}
