@@ -10,6 +10,9 @@ use tokio_util::sync::CancellationToken;
 /// Name prefix of the backup directories inside the data dir (openshift-ansible's).
 pub const BACKUP_PREFIX: &str = "openshift-backup-pre-migration";
 
+/// The name of the member's etcd.conf copy inside a backup directory.
+pub const BACKUP_CONF: &str = "etcd.conf";
+
 /// Where the backups of one call go.
 #[derive(Debug, Clone)]
 pub struct BackupPlan {

@@ -6,7 +6,7 @@
 //! fails (the playbook's gate) and every host's outcome is reported.
 
 use crate::ops::etcd::backup::disk_space::{self, DiskSpaceError};
-use crate::ops::etcd::backup::location::BackupPlan;
+use crate::ops::etcd::backup::location::{BackupPlan, BACKUP_CONF};
 use crate::ops::etcd::backup::manifest::{self, Manifest, ManifestError, MANIFEST_FORMAT};
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::client::member::EtcdMember;
@@ -259,15 +259,24 @@ async fn fill(
         });
     }
 
-    // As the playbook: the v3 backend is copied as it is, when there is one.
+    // As the playbook: the v3 backend is copied as it is, when there is one. etcd.conf
+    // too, so a rollback can put it back as it was.
     let copy = format!(
-        r#"umask 077; d={data}; b={quoted_dir}
+        r#"umask 077; d={data}; b={quoted_dir}; c={conf}
 if [ -f "$d/member/snap/db" ]; then
   mkdir -p -- "$b/member/snap" && cp -a -- "$d/member/snap/db" "$b/member/snap/db" || exit 1
 fi
-chmod 0700 -- "$b""#
+if [ -f "$c" ]; then cp -p -- "$c" "$b/{BACKUP_CONF}" || exit 1; fi
+chmod 0700 -- "$b""#,
+        conf = shell_quote(&member.conf_file),
     );
-    host_step::run_ok(transport, "copying member/snap/db", &copy, cancel).await?;
+    host_step::run_ok(
+        transport,
+        "copying member/snap/db and etcd.conf",
+        &copy,
+        cancel,
+    )
+    .await?;
 
     let files = manifest::hash_tree(transport, dir, cancel).await?;
     let manifest = Manifest {

@@ -7,6 +7,7 @@ use crate::ops::etcd::backup::verify::VerifyError;
 use crate::ops::etcd::host::step::StepError;
 use crate::ops::etcd::migrate::record::RecordError;
 use crate::ops::etcd::rollback::compare::{compare_with_backup, CompareError};
+use crate::ops::etcd::rollback::conf_restore;
 use crate::ops::etcd::rollback::record_clear::{clear_record, ClearError};
 use crate::ops::etcd::rollback::restore::{restore_member, RestoreError};
 use crate::ops::etcd::EtcdMember;
@@ -130,6 +131,41 @@ pub mod rollback_api {
     #[rhai_fn(name = "restore", pure, return_raw)]
     pub fn restore_with(etcd: &mut ScriptEtcd, host: Dynamic, options: Map) -> RhaiResult<Dynamic> {
         super::restore(etcd, &host, &options)
+    }
+
+    /// Puts a member's etcd.conf back as its newest verified pre-migration backup holds it
+    /// (the replaced file kept as `etcd.conf.runbook-<stamp>`). For after the restored
+    /// cluster runs: rebuilding it rewrote the ETCD_INITIAL_* settings. Returns
+    /// `#{host, backup, restored, copy, note}`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn restore_conf(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
+        let ctx = &etcd.ctx;
+        let (member, _) = args::member(ctx, &host)?;
+        if ctx.planned_change("etcd.restore_conf", || {
+            format!(
+                "put {}'s {} back as its pre-migration backup holds it",
+                member.host_name(),
+                member.conf_file
+            )
+        })? {
+            return planned(&member);
+        }
+        let restored = ctx.block_on(async {
+            let transport = ctx
+                .transport(&member.host)
+                .await
+                .map_err(|e| VerifyError::from(StepError::from(e)))?;
+            conf_restore::restore_conf(&transport, &member, &ctx.cancel.token()).await
+        })?;
+        match (&restored.copy, &restored.note) {
+            (Some(copy), _) => ctx.reporter.status(&format!(
+                "{}: {} put back from {} (the replaced one kept as {copy})",
+                restored.host, member.conf_file, restored.backup
+            )),
+            (None, Some(note)) => ctx.reporter.status(&format!("{}: {note}", restored.host)),
+            (None, None) => {}
+        }
+        rhai::serde::to_dynamic(&restored)
     }
 
     /// Moves a member's migration record aside (`.rolled-back.<stamp>`), only if the
