@@ -5,8 +5,10 @@
 //! `ip netns` check the outcome.
 
 use crate::support::command::{repo_root, Finished, Runbook};
+use crate::support::running::Running;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A netns lab, taken down on drop even when the test fails.
 struct NetnsLab {
@@ -77,16 +79,49 @@ impl NetnsLab {
         members
     }
 
-    fn runbook(&self, runbook: &str) -> Finished {
+    /// `runbook run RUNBOOK -i inventory.ini --yes [extra]` in the control namespace.
+    fn runbook_command(&self, runbook: &str, extra: &[&str]) -> Runbook {
         let inventory = self.dir.join("inventory.ini");
-        self.exec(&[
-            env!("CARGO_BIN_EXE_runbook"),
-            "run",
-            runbook,
-            "-i",
-            inventory.to_str().unwrap(),
-            "--yes",
-        ])
+        Runbook::new()
+            .args(["lab", "exec", "--dir"])
+            .arg(&self.dir)
+            .arg("--")
+            .args([env!("CARGO_BIN_EXE_runbook"), "run", runbook, "-i"])
+            .arg(&inventory)
+            .arg("--yes")
+            .args(extra)
+            .current_dir(repo_root())
+    }
+
+    fn runbook(&self, runbook: &str) -> Finished {
+        self.runbook_command(runbook, &[]).run()
+    }
+
+    /// Cuts (or restores) a host's link to the lab's bridge.
+    fn link(&self, host: &str, up: bool) {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.dir.join("lab.json")).unwrap()).unwrap();
+        let network = &state["network"];
+        let port = network["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == host)
+            .map(|h| h["port"].as_str().unwrap().to_string())
+            .unwrap();
+        let fabric = network["fabric"].as_str().unwrap();
+        let status = std::process::Command::new("ip")
+            .args([
+                "-n",
+                fabric,
+                "link",
+                "set",
+                &port,
+                if up { "up" } else { "down" },
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip link set {port}");
     }
 
     fn host_file(&self, host: &str, path: &str) -> String {
@@ -337,4 +372,35 @@ fn a_netns_lab_needs_root_and_says_so() {
         nobody.stderr
     );
     assert!(!dir.exists());
+}
+
+#[test]
+fn a_joining_members_link_cut_during_its_join_ends_migrated_with_no_key_lost() {
+    let lab = NetnsLab::up(600);
+    let members_before = lab.members();
+    let leaves_before = v2_leaves(&lab);
+    let mut run = Running::start(lab.runbook_command("runbooks/v2-to-v3.rhai", &[]));
+    run.wait_for_step_start("join etcd-2", Duration::from_secs(300));
+    lab.link("etcd-2", false);
+    std::thread::sleep(Duration::from_secs(20));
+    lab.link("etcd-2", true);
+    let first = run.finish(Duration::from_secs(600));
+    eprintln!("first run exit {}:\n{}", first.code, first.stderr);
+    if first.code != 0 {
+        assert!(
+            first
+                .stderr
+                .contains("the run stopped at step `join etcd-2`"),
+            "{}",
+            first.stderr
+        );
+        lab.runbook_command("runbooks/v2-to-v3.rhai", &["--resume"])
+            .run()
+            .success();
+    }
+    assert_eq!(lab.members(), members_before);
+    let v3 = v3_pairs(&lab);
+    for (key, value) in &leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
 }

@@ -24,6 +24,9 @@ pub struct NetHost {
     /// Its network namespace (`/run/netns/<netns>`).
     pub netns: String,
     pub address: String,
+    /// Its link's end on the bridge, in the fabric namespace (`ip -n <fabric> link set
+    /// <port> down` cuts the host off).
+    pub port: String,
 }
 
 impl NetHost {
@@ -56,21 +59,23 @@ impl Network {
     /// get .11, .12, ..., masters .21, ...
     pub fn plan(dir: &Path, members: &[String], masters: &[String]) -> Network {
         let prefix = prefix(dir);
-        let host = |name: &str, last: usize| NetHost {
+        let host = |name: &str, last: usize, port: usize| NetHost {
             name: name.to_string(),
             netns: format!("{prefix}-{name}"),
             address: format!("{SUBNET}.{last}"),
+            port: format!("p{port}"),
         };
+        // Port p0 is the control namespace's.
         let mut hosts: Vec<NetHost> = members
             .iter()
             .enumerate()
-            .map(|(i, name)| host(name, 11 + i))
+            .map(|(i, name)| host(name, 11 + i, 1 + i))
             .collect();
         hosts.extend(
             masters
                 .iter()
                 .enumerate()
-                .map(|(i, name)| host(name, 21 + i)),
+                .map(|(i, name)| host(name, 21 + i, 1 + members.len() + i)),
         );
         Network {
             fabric: format!("{prefix}-net"),
@@ -107,22 +112,22 @@ impl Network {
         }
         ip(&["-n", &self.fabric, "link", "add", "br0", "type", "bridge"])?;
         ip(&["-n", &self.fabric, "link", "set", "br0", "up"])?;
-        let mut ends: Vec<(&str, &str)> = vec![(self.control.as_str(), CONTROL_ADDRESS)];
+        let mut ends: Vec<(&str, &str, &str)> =
+            vec![(self.control.as_str(), CONTROL_ADDRESS, "p0")];
         ends.extend(
             self.hosts
                 .iter()
-                .map(|h| (h.netns.as_str(), h.address.as_str())),
+                .map(|h| (h.netns.as_str(), h.address.as_str(), h.port.as_str())),
         );
-        for (index, (netns, address)) in ends.into_iter().enumerate() {
+        for (netns, address, port) in ends {
             // Both ends are made where they live: the bridge side in the fabric, eth0 in
             // the host's namespace. Neither ever exists in the root namespace.
-            let port = format!("p{index}");
             ip(&[
                 "-n",
                 &self.fabric,
                 "link",
                 "add",
-                &port,
+                port,
                 "type",
                 "veth",
                 "peer",
@@ -131,8 +136,8 @@ impl Network {
                 "netns",
                 netns,
             ])?;
-            ip(&["-n", &self.fabric, "link", "set", &port, "master", "br0"])?;
-            ip(&["-n", &self.fabric, "link", "set", &port, "up"])?;
+            ip(&["-n", &self.fabric, "link", "set", port, "master", "br0"])?;
+            ip(&["-n", &self.fabric, "link", "set", port, "up"])?;
             let cidr = format!("{address}/24");
             ip(&["-n", netns, "addr", "add", &cidr, "dev", "eth0"])?;
             ip(&["-n", netns, "link", "set", "eth0", "up"])?;

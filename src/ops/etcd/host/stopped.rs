@@ -104,9 +104,11 @@ pub async fn check_port_from_here(member: &EtcdMember) -> Result<(), EtcdRunning
     Ok(())
 }
 
-/// The pids whose open files (in `ls -l /proc/[0-9]*/fd` output) lie in the
-/// data dir itself or under its `member` directory (not the backups beside it).
-pub fn holders(listing: &str, data_dirs: &[&str]) -> Vec<u32> {
+/// The open files (pid, fd) that `ls -l /proc/[0-9]*/fd` output shows in the data dir
+/// itself or under its `member` directory (not the backups beside it). The paths are as
+/// each process sees them: a process in another mount namespace (a container, another
+/// lab host) may show the same path for another directory, so these are only candidates.
+pub fn candidates(listing: &str, data_dirs: &[&str]) -> Vec<(u32, String)> {
     let inside = |target: &str| {
         data_dirs.iter().any(|dir| {
             let dir = dir.trim_end_matches('/');
@@ -114,7 +116,7 @@ pub fn holders(listing: &str, data_dirs: &[&str]) -> Vec<u32> {
             target == dir || target == member || target.starts_with(&format!("{member}/"))
         })
     };
-    let mut pids = Vec::new();
+    let mut found = Vec::new();
     let mut current: Option<u32> = None;
     for line in listing.lines() {
         if let Some(header) = line.strip_prefix("/proc/") {
@@ -122,9 +124,35 @@ pub fn holders(listing: &str, data_dirs: &[&str]) -> Vec<u32> {
             continue;
         }
         let Some(pid) = current else { continue };
-        if let Some((_, target)) = line.split_once(" -> ") {
+        if let Some((head, target)) = line.split_once(" -> ") {
             let target = target.strip_suffix(" (deleted)").unwrap_or(target);
-            if inside(target) && !pids.contains(&pid) {
+            let fd = head.split_whitespace().last().unwrap_or_default();
+            if inside(target) && !fd.is_empty() {
+                found.push((pid, fd.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// The pids of `candidates` whose file is really one of ours: `inodes` lists
+/// `<dev>:<ino>` of the data dir's files, `stats` has `fd /proc/<pid>/fd/<n> <dev>:<ino>`
+/// lines for the candidates' files.
+pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
+    let ours: std::collections::HashSet<&str> = inodes.lines().map(str::trim).collect();
+    let mut pids = Vec::new();
+    for line in stats.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some("fd"), Some(path), Some(id)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let pid = path
+            .strip_prefix("/proc/")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|pid| pid.parse().ok());
+        if let Some(pid) = pid {
+            if ours.contains(id) && !pids.contains(&pid) {
                 pids.push(pid);
             }
         }
@@ -150,7 +178,31 @@ exit 0"#
     let output = host_step::run_ok(transport, "scanning /proc for etcd", &scan, cancel).await?;
     let text = output.stdout_text();
     let (real, listing) = text.split_once('\n').unwrap_or((text.as_str(), ""));
-    let pids = holders(listing, &[&member.data_dir, real.trim()]);
+    let real = real.trim();
+    let open = candidates(listing, &[&member.data_dir, real]);
+    let mut pids = Vec::new();
+    if !open.is_empty() {
+        // Which of them are this data dir's files, by device and inode.
+        let files: Vec<String> = open
+            .iter()
+            .map(|(pid, fd)| shell_quote(&format!("/proc/{pid}/fd/{fd}")))
+            .collect();
+        let compare = format!(
+            r#"r={real}
+find "$r" -maxdepth 0 -printf '%D:%i\n' 2>/dev/null
+find "$r/member" -printf '%D:%i\n' 2>/dev/null
+echo ---
+stat -L -c 'fd %n %d:%i' {files} 2>/dev/null
+exit 0"#,
+            real = shell_quote(real),
+            files = files.join(" ")
+        );
+        let output =
+            host_step::run_ok(transport, "checking the open files", &compare, cancel).await?;
+        let text = output.stdout_text();
+        let (inodes, stats) = text.split_once("---\n").unwrap_or((text.as_str(), ""));
+        pids = holders(inodes, stats);
+    }
     if !pids.is_empty() {
         let list = pids
             .iter()
@@ -218,7 +270,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_holders_of_the_member_dir_only() {
+    fn finds_candidates_in_the_member_dir_only() {
         let listing = "\
 /proc/10/fd:
 total 0
@@ -232,11 +284,24 @@ lr-x------ 1 root root 64 Nov 24 10:28 4 -> /var/lib/etcd2/member/snap/db
 /proc/12/fd:
 lrwx------ 1 root root 64 Nov 24 10:28 7 -> /data/etcd/member/snap/db (deleted)
 ";
-        assert_eq!(holders(listing, &["/var/lib/etcd/"]), vec![10]);
         assert_eq!(
-            holders(listing, &["/var/lib/etcd", "/data/etcd"]),
-            vec![10, 12]
+            candidates(listing, &["/var/lib/etcd/"]),
+            vec![(10, "11".to_string())]
         );
-        assert!(holders(listing, &["/srv"]).is_empty());
+        assert_eq!(
+            candidates(listing, &["/var/lib/etcd", "/data/etcd"]),
+            vec![(10, "11".to_string()), (12, "7".to_string())]
+        );
+        assert!(candidates(listing, &["/srv"]).is_empty());
+    }
+
+    #[test]
+    fn a_holder_is_one_whose_file_is_ours_by_device_and_inode() {
+        let inodes = "2049:100\n2049:101\n2049:102\n";
+        let stats =
+            "fd /proc/10/fd/11 2049:101\nfd /proc/20/fd/4 2049:900\nfd /proc/10/fd/12 2049:102\n";
+        // pid 20 shows the same path in another mount namespace, for another directory.
+        assert_eq!(holders(inodes, stats), vec![10]);
+        assert!(holders(inodes, "").is_empty());
     }
 }
