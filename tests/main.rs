@@ -29,6 +29,7 @@ mod lab_netns;
 mod lease_attach;
 mod lease_restore;
 mod master;
+mod privilege;
 mod properties;
 mod repl;
 mod rollback;
