@@ -38,6 +38,7 @@ mod security;
 mod service;
 mod transport_local;
 mod transport_ssh;
+mod transport_unreachable;
 mod v2_to_v3;
 mod v2_to_v3_docker;
 mod v2_to_v3_resume;

@@ -1,0 +1,97 @@
+//! Unreachable hosts cost one connect timeout per run: `runbook check v2-to-v3.rhai`
+//! against an inventory whose etcd hosts and master all hang in the ssh banner exchange
+//! (a loopback listener that accepts and never speaks) ends within 1.5x the default
+//! `ansible_ssh_timeout`, failing, with each host's failure named once.
+
+use crate::support::command::{repo_root, Runbook};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A loopback port that accepts TCP connections, holds them and never sends a byte;
+/// stopped (listener closed, connections dropped) when dropped.
+struct SilentHost {
+    port: u16,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SilentHost {
+    fn start() -> SilentHost {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (keep, stopped) = (held.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => keep.lock().unwrap().push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        SilentHost { port, held, stop }
+    }
+
+    fn accepted(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+}
+
+impl Drop for SilentHost {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.held.lock().unwrap().clear();
+    }
+}
+
+#[test]
+fn unreachable_hosts_cost_one_connect_timeout_per_run() {
+    let silent = SilentHost::start();
+    let dir = tempfile::tempdir().unwrap();
+    let known_hosts = dir.path().join("known_hosts");
+    std::fs::write(&known_hosts, "").unwrap();
+    // ansible_ssh_timeout is left at its default (10 s).
+    let inventory = dir.path().join("inventory.ini");
+    std::fs::write(
+        &inventory,
+        format!(
+            "[OSEv3:children]\netcd\nmasters\n\n\
+             [OSEv3:vars]\nansible_host=127.0.0.1\nansible_port={}\nrunbook_ssh_known_hosts_file={}\n\n\
+             [etcd]\netcd-1\netcd-2\netcd-3\n\n[masters]\nmaster-1\n",
+            silent.port,
+            known_hosts.display()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let finished = Runbook::new()
+        .current_dir(repo_root())
+        .args(["check", "v2-to-v3.rhai", "-i"])
+        .arg(&inventory)
+        .run();
+    let took = started.elapsed();
+    assert_ne!(finished.code, 0, "{}", finished.stderr);
+    assert!(
+        took <= Duration::from_secs(15),
+        "took {took:?}:\n{}",
+        finished.stderr
+    );
+    let said = finished.stderr_unwrapped();
+    for host in ["etcd-1", "etcd-2", "etcd-3"] {
+        let failure = format!("cannot connect to {host} over ssh");
+        assert_eq!(said.matches(&failure).count(), 1, "{host}:\n{said}");
+    }
+    assert!(
+        said.contains("timed out during banner exchange"),
+        "ssh's reason is kept:\n{said}"
+    );
+    assert!(
+        said.matches("cannot connect to master-1").count() <= 1,
+        "{said}"
+    );
+    // One attempt per host, not one per caller or per health check round.
+    assert!(silent.accepted() <= 4, "{} connections", silent.accepted());
+}
