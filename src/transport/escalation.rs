@@ -196,11 +196,11 @@ fn tokens() -> &'static (String, String) {
 }
 
 /// `ansible_sudo` is the pre-2.9 name of `ansible_become`, which ansible-core no longer reads
-/// either; say so (once per host and run) when it asks for escalation that will not happen.
+/// either; say so (once per host and run) when it asks for escalation that will not happen
+/// (`ansible_become` is off: it defaults to false).
 fn warn_about_ansible_sudo(vars: &HostVars) {
     static WARNED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     if vars.get("ansible_sudo").is_some()
-        && vars.get("ansible_become").is_none()
         && vars.boolean("ansible_sudo").unwrap_or(false)
         && WARNED
             .lock()
