@@ -40,6 +40,7 @@ mod transport_local;
 mod transport_ssh;
 mod transport_unreachable;
 mod v2_to_v3;
+mod v2_to_v3_become;
 mod v2_to_v3_docker;
 mod v2_to_v3_resume;
 mod v2_to_v3_ssh;

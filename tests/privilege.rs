@@ -520,21 +520,19 @@ fn runbook_as_a_non_root_user_becomes_root_on_a_local_host() {
         .arg(&work)
         .status()
         .unwrap();
-    let output = std::process::Command::new("runuser")
-        .args(["-u", &user.name, "--"])
-        .arg(env!("CARGO_BIN_EXE_runbook"))
+    let finished = Runbook::new()
+        .run_as(user.uid, user.gid)
         .args(["run", "local.rhai", "-i", "inventory.ini"])
         .current_dir(&work)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = words(&String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("uid 0 bytes 512"), "{stdout}\n{stderr}");
+        .run();
+    let stderr = words(&finished.stderr);
+    assert!(
+        finished.stdout.contains("uid 0 bytes 512"),
+        "{}\n{stderr}",
+        finished.stdout
+    );
     // The host without become reads as runbook's own user, and is told what to set.
-    assert_ne!(output.status.code(), Some(0));
+    assert_ne!(finished.code, 0);
     assert!(stderr.contains("runbook::file::permission"), "{stderr}");
     assert!(
         stderr.contains("ansible_become=true for local-2"),

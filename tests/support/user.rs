@@ -28,6 +28,7 @@ pub enum Sudo {
 pub struct TestUser {
     pub name: String,
     pub uid: u32,
+    pub gid: u32,
     /// The user's own password (what sudo asks for).
     pub password: String,
     pub home: PathBuf,
@@ -64,6 +65,7 @@ impl TestUser {
         assert!(chpasswd.wait().unwrap().success(), "chpasswd for {name}");
         let user = TestUser {
             uid: id_number(&name, "-u"),
+            gid: id_number(&name, "-g"),
             home: PathBuf::from(format!("/home/{name}")),
             name,
             password,
