@@ -383,7 +383,8 @@ fn the_become_password_is_in_no_process_argument_log_journal_or_report() {
         "let node = inventory.host(\"node-1\");\n\
          step(\"long\", || node.run(\"sleep 4; id -u\"));\n\
          step(\"write\", || node.write(\"{target}\", \"through sudo\\n\"));\n\
-         print(`uid ${{node.run(\"id -u\")}}`);\n"
+         print(`uid ${{node.run(\"id -u\")}}`);\n\
+         print(`vars ${{node.vars}} asked ${{node.variable(\"ansible_become_pass\")}}`);\n"
     );
     std::fs::write(work.path().join("leak.rhai"), script).unwrap();
     let mut run = Running::start(
@@ -405,7 +406,11 @@ fn the_become_password_is_in_no_process_argument_log_journal_or_report() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let finished = run.finish(Duration::from_secs(60));
-    let finished = finished.success().stdout_has("uid 0");
+    let finished = finished
+        .success()
+        .stdout_has("uid 0")
+        .stdout_has("asked (hidden)")
+        .stdout_has("\"ansible_become_pass\": \"(hidden)\"");
     assert!(seen_sudo, "no sudo seen in ps during the run");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "through sudo\n");
     assert_eq!(std::fs::metadata(&target).unwrap().uid(), 0);
