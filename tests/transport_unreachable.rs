@@ -3,7 +3,7 @@
 //! (a loopback listener that accepts and never speaks) ends within 1.5x the default
 //! `ansible_ssh_timeout`, failing, with each host's failure named once.
 
-use crate::support::command::{repo_root, Runbook};
+use crate::support::command::{repo_root, says, Runbook};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -79,7 +79,12 @@ fn unreachable_hosts_cost_one_connect_timeout_per_run() {
         "took {took:?}:\n{}",
         finished.stderr
     );
+    println!("check against unreachable hosts took {took:?}");
     let said = finished.stderr_unwrapped();
+    assert!(
+        says(&said, "etcd-1 is not reachable over ssh") && !says(&said, "is etcd running there"),
+        "the advice is about ssh, not etcd:\n{said}"
+    );
     for host in ["etcd-1", "etcd-2", "etcd-3"] {
         let failure = format!("cannot connect to {host} over ssh");
         assert_eq!(said.matches(&failure).count(), 1, "{host}:\n{said}");

@@ -230,9 +230,18 @@ async fn check_member(
         Err(error) if is_setup_problem(&error) => return Err(error),
         Err(error) => {
             health.error = Some(error_text(&error));
-            // A refused host key says exactly how to check and record the key.
-            if let AccessError::Transport(TransportError::HostKey { help, .. }) = &error {
-                health.advice = Some(format!("on {}: {help}", member.host.name));
+            match &error {
+                // A refused host key says exactly how to check and record the key.
+                AccessError::Transport(TransportError::HostKey { help, .. }) => {
+                    health.advice = Some(format!("on {}: {help}", member.host.name));
+                }
+                // A host ssh cannot reach says nothing about etcd there.
+                AccessError::Transport(error @ TransportError::Connect { .. }) => {
+                    health.advice = miette::Diagnostic::help(error).map(|help| {
+                        format!("{} is not reachable over ssh: {help}", member.host.name)
+                    });
+                }
+                _ => {}
             }
             health.took = started.elapsed();
             return Ok(health);
