@@ -39,18 +39,28 @@ impl TestUser {
     /// `Defaults:<user>` settings (such as `!use_pty`).
     pub fn create(sudo: Sudo, defaults: &[&str]) -> TestUser {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        // The pid and a counter make it unique in this run, the random part across runs
+        // (a killed run's pid may come again): never the name of a user made by another.
         let name = format!(
-            "rbk{}x{}",
+            "rbk{}x{}{}",
             std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            &random_hex()[..6]
         );
         with_registry(|entries| {
             remove_stale(entries);
             entries.push(format!("{name} {}", std::process::id()));
         });
-        run(Command::new("useradd")
+        let added = Command::new("useradd")
             .args(["--create-home", "--shell", "/bin/sh", "--user-group"])
-            .arg(&name));
+            .arg(&name)
+            .output()
+            .expect("useradd runs");
+        if !added.status.success() {
+            // Not made here: never removed by this registry either.
+            forget(&name);
+            panic!("useradd {name}: {}", String::from_utf8_lossy(&added.stderr));
+        }
         let password = format!("pw-{}-{}", random_hex(), "Zq9!");
         let mut chpasswd = Command::new("chpasswd")
             .stdin(Stdio::piped())
@@ -116,9 +126,13 @@ impl TestUser {
 impl Drop for TestUser {
     fn drop(&mut self) {
         remove_user(&self.name);
-        let name = self.name.clone();
-        with_registry(|entries| entries.retain(|entry| entry.split(' ').next() != Some(&name)));
+        forget(&self.name);
     }
+}
+
+/// Takes `name` out of the registry.
+fn forget(name: &str) {
+    with_registry(|entries| entries.retain(|entry| entry.split(' ').next() != Some(name)));
 }
 
 fn sudoers_file(name: &str) -> PathBuf {
