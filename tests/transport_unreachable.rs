@@ -1,7 +1,7 @@
-//! Unreachable hosts cost one connect timeout per run: `runbook check v2-to-v3.rhai`
-//! against an inventory whose etcd hosts and master all hang in the ssh banner exchange
-//! (a loopback listener that accepts and never speaks) ends within 1.5x the default
-//! `ansible_ssh_timeout`, failing, with each host's failure named once.
+//! Unreachable hosts cost one connect timeout per run: `runbook check` of the shipped
+//! runbooks, and a health check, against an inventory whose etcd hosts and master all hang
+//! in the ssh banner exchange (a loopback listener that accepts and never speaks) end within
+//! 1.5x the default `ansible_ssh_timeout`, failing, with each host's failure named once.
 
 use crate::support::command::{repo_root, says, Runbook};
 use std::net::{TcpListener, TcpStream};
@@ -66,37 +66,66 @@ fn unreachable_hosts_cost_one_connect_timeout_per_run() {
         ),
     )
     .unwrap();
-    let started = Instant::now();
-    let finished = Runbook::new()
-        .current_dir(repo_root())
-        .args(["check", "v2-to-v3.rhai", "-i"])
-        .arg(&inventory)
-        .run();
-    let took = started.elapsed();
-    assert_ne!(finished.code, 0, "{}", finished.stderr);
-    assert!(
-        took <= Duration::from_secs(15),
-        "took {took:?}:\n{}",
-        finished.stderr
-    );
-    println!("check against unreachable hosts took {took:?}");
-    let said = finished.stderr_unwrapped();
-    assert!(
-        says(&said, "etcd-1 is not reachable over ssh") && !says(&said, "is etcd running there"),
-        "the advice is about ssh, not etcd:\n{said}"
-    );
-    for host in ["etcd-1", "etcd-2", "etcd-3"] {
-        let failure = format!("cannot connect to {host} over ssh");
-        assert_eq!(said.matches(&failure).count(), 1, "{host}:\n{said}");
+    let script = dir.path().join("health.rhai");
+    std::fs::write(&script, "etcd.expect_healthy();\n").unwrap();
+    let runs = [
+        ("check", repo_root().join("runbooks/v2-to-v3.rhai")),
+        ("check", repo_root().join("runbooks/rollback.rhai")),
+        ("run", script),
+    ];
+    let mut accepted = 0;
+    for (command, script) in runs {
+        let started = Instant::now();
+        let finished = Runbook::new()
+            .current_dir(repo_root())
+            .arg(command)
+            .arg(&script)
+            .arg("-i")
+            .arg(&inventory)
+            .run();
+        let took = started.elapsed();
+        let name = script.file_name().unwrap().to_string_lossy().into_owned();
+        println!("{command} {name} against unreachable hosts took {took:?}");
+        assert_ne!(finished.code, 0, "{name}: {}", finished.stderr);
+        assert!(
+            took <= Duration::from_secs(15),
+            "{name} took {took:?}:\n{}",
+            finished.stderr
+        );
+        let said = finished.stderr_unwrapped();
+        assert!(
+            said.contains("cannot connect to etcd-1 over ssh")
+                && said.contains("timed out during banner exchange"),
+            "{name}: ssh's reason is kept:\n{said}"
+        );
+        for host in ["etcd-1", "etcd-2", "etcd-3", "master-1"] {
+            let failure = format!("cannot connect to {host} over ssh");
+            assert!(
+                said.matches(&failure).count() <= 1,
+                "{name}, {host}:\n{said}"
+            );
+        }
+        assert!(
+            !says(&said, "is etcd running there"),
+            "{name}: the advice is about ssh, not etcd:\n{said}"
+        );
+        // One attempt per host, not one per caller, step or health check round.
+        assert!(
+            silent.accepted() - accepted <= 4,
+            "{name}: {} connections",
+            silent.accepted() - accepted
+        );
+        accepted = silent.accepted();
+        match name.as_str() {
+            // The first step identifies every member: each unreachable one is named.
+            "v2-to-v3.rhai" => {
+                for host in ["etcd-1", "etcd-2", "etcd-3"] {
+                    let failure = format!("cannot connect to {host} over ssh");
+                    assert_eq!(said.matches(&failure).count(), 1, "{host}:\n{said}");
+                }
+            }
+            "health.rhai" => assert!(says(&said, "etcd-3 is not reachable over ssh"), "{said}"),
+            _ => {}
+        }
     }
-    assert!(
-        said.contains("timed out during banner exchange"),
-        "ssh's reason is kept:\n{said}"
-    );
-    assert!(
-        said.matches("cannot connect to master-1").count() <= 1,
-        "{said}"
-    );
-    // One attempt per host, not one per caller or per health check round.
-    assert!(silent.accepted() <= 4, "{} connections", silent.accepted());
 }

@@ -13,6 +13,7 @@ pub mod escalation;
 pub mod files;
 mod host_key;
 mod host_vars;
+pub mod hosts_failed;
 pub mod local;
 pub mod output;
 pub mod pool;
