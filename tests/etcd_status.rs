@@ -60,7 +60,7 @@ fn health_status_convergence_and_hashkv_on_a_lab_with_a_member_stopped() {
     // Rust level: health, status against etcdctl, hashkv.
     {
         let access = access();
-        let report = rt.block_on(health::check(&access, &members));
+        let report = rt.block_on(health::check(&access, &members)).unwrap();
         assert!(report.healthy(), "{}", report.table());
         assert!(report
             .members
@@ -165,7 +165,7 @@ for o in [#{tolerance: -1}, #{timeout: "soon"}, #{interval: 5}, #{toleranse: 1}]
     }
     {
         let access = access();
-        let report = rt.block_on(health::check(&access, &members));
+        let report = rt.block_on(health::check(&access, &members)).unwrap();
         let unhealthy: Vec<_> = report
             .unhealthy()
             .iter()

@@ -10,7 +10,9 @@ use crate::support::command::{repo_root, says, Finished, Runbook};
 use crate::support::etcd::{etcdctl, wait_until};
 use crate::support::files::entries;
 use crate::support::lab::TestLab;
-use crate::support::migration::{assert_migrated, before, migration, v3_keys, Before};
+use crate::support::migration::{
+    assert_migrated, assert_v2_as_seeded, before, migration, v3_keys, Before,
+};
 use crate::support::running::Running;
 use crate::support::sshd::Sshd;
 use runbook::lab::pidfile::RecordedProcess;
@@ -173,21 +175,6 @@ fn assert_unchanged(lab: &TestLab, was: &Before) {
     for service in MASTER_SERVICES {
         assert!(is_active(lab, "master-1", service), "{service} stopped");
     }
-}
-
-/// The v2 data every member serves equals what was seeded (values and indexes).
-fn assert_v2_as_seeded(lab: &TestLab, was: &Before) {
-    let now = before(lab);
-    assert_eq!(now.leaves.len(), was.leaves.len(), "v2 key count");
-    let changed: Vec<&String> = was
-        .leaves
-        .iter()
-        .filter(|(k, v)| now.leaves.get(*k) != Some(v))
-        .map(|(k, _)| k)
-        .collect();
-    assert!(changed.is_empty(), "v2 keys lost or changed: {changed:?}");
-    assert!(v3_keys(lab).is_empty(), "v3 keys remain");
-    crate::support::migration::assert_hashkv_agree(lab);
 }
 
 #[test]

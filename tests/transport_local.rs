@@ -374,7 +374,7 @@ async fn the_pool_opens_one_transport_per_host() {
         let pool = Arc::clone(&pool);
         let cancel = cancel.clone();
         tasks.push(tokio::spawn(async move {
-            pool.get("node-a", &ConnectionTarget::Local, &cancel)
+            pool.get("node-a", &ConnectionTarget::local(), &cancel)
                 .await
                 .unwrap()
         }));
@@ -385,7 +385,7 @@ async fn the_pool_opens_one_transport_per_host() {
     }
     assert!(transports.iter().all(|t| Arc::ptr_eq(t, &transports[0])));
     let other = pool
-        .get("node-b", &ConnectionTarget::Local, &cancel)
+        .get("node-b", &ConnectionTarget::local(), &cancel)
         .await
         .unwrap();
     assert!(!Arc::ptr_eq(&other, &transports[0]));

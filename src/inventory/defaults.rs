@@ -146,6 +146,11 @@ pub const VARIABLES: &[VarSpec] = &[
     var("runbook_ssh_known_hosts_file", DefaultValue::None, AllHosts, "known_hosts file to use instead of the user's own."),
     var("runbook_command_timeout", DefaultValue::None, AllHosts, "Longest time one remote command may run (a duration such as `5m`); unset means no limit."),
     var("runbook_service_command", DefaultValue::None, AllHosts, "Service control command template with `{action}` and `{service}` (e.g. `/usr/local/bin/svc {action} {service}`); unset means `systemctl {action} {service}`."),
+    // Privilege escalation.
+    var("ansible_become", Bool(false), AllHosts, "Run every command and file operation on the host through `sudo` as `ansible_become_user` (`true`/`false`). The older `ansible_sudo` is not read (nor by current Ansible); a warning says so."),
+    var("ansible_become_method", Text("sudo"), AllHosts, "How to become `ansible_become_user`: only `sudo`; any other method (`su`, `pbrun`, ...) is refused before connecting."),
+    var("ansible_become_user", Text("root"), AllHosts, "The user commands run as with `ansible_become` (older name: `ansible_sudo_user`). Nothing is escalated when it is the login user."),
+    var("ansible_become_pass", DefaultValue::None, AllHosts, "The login user's password for sudo (also `ansible_become_password`, `ansible_sudo_pass`), written to sudo's stdin when it asks (`sudo -S`); never in a process's arguments, a log, the journal or a report. Unset means sudo must not ask (`sudo -n`, a NOPASSWD rule)."),
     // What openshift-ansible knows a host by, and which OpenShift it runs.
     var("openshift_ip", DefaultValue::None, AllHosts, "The host's IP on the cluster network (openshift-ansible's `openshift.common.ip`, whose own fallback, the host's default IPv4, runbook does not gather: set it where the cluster network is not the address runbook connects to)."),
     var("openshift_hostname", DefaultValue::None, AllHosts, "The host's name in the cluster (openshift-ansible's `openshift.common.hostname`)."),

@@ -130,6 +130,8 @@ impl Session {
         name: &str,
         text: &str,
     ) -> Result<Option<String>, Box<ScriptDiagnostic>> {
+        // Each input tries unreachable hosts again: the operator may have just fixed one.
+        self.ctx.transports.forget_failures();
         self.sources.insert(name, text);
         let mut ast = self
             .engine

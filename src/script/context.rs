@@ -12,7 +12,9 @@ use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::ops::etcd::v2store::V2StoreCache;
 use crate::ops::etcd::{EndpointError, EtcdAccess, EtcdMember};
 use crate::report::Reporter;
+use crate::transport::hosts_failed::HostsFailed;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
+use futures_util::future::join_all;
 use rhai::EvalAltResult;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -176,17 +178,24 @@ impl RunContext {
         reach_all: bool,
     ) -> Result<Identities, Box<EvalAltResult>> {
         self.block_on(async {
+            // All at once: unreachable hosts cost one connect timeout, not one each.
+            let connections =
+                join_all(members.iter().map(|member| self.transport(&member.host))).await;
             let mut reached = Vec::with_capacity(members.len());
-            for member in members {
-                match self.transport(&member.host).await {
+            let mut failures = Vec::new();
+            for (member, connection) in members.iter().zip(connections) {
+                match connection {
                     Ok(transport) => reached.push((member.clone(), transport)),
-                    Err(error) if reach_all => return Err(error),
+                    Err(error) if reach_all => failures.push(error),
                     Err(error) => {
                         tracing::debug!(host = %member.host_name(), %error, "not identified")
                     }
                 }
             }
-            Ok(identity::identify(&self.etcd, &reached, &self.cancel.token()).await)
+            HostsFailed::check(failures)?;
+            Ok::<_, HostsFailed>(
+                identity::identify(&self.etcd, &reached, &self.cancel.token()).await,
+            )
         })
     }
 }

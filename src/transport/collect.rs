@@ -18,7 +18,15 @@ pub struct Collector {
 
 impl Collector {
     pub fn start<R: AsyncRead + Unpin + Send + 'static>(pipe: Option<R>) -> Collector {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
+        Collector::start_after(Vec::new(), pipe)
+    }
+
+    /// Like [`Collector::start`], for a pipe of which `head` was already read.
+    pub fn start_after<R: AsyncRead + Unpin + Send + 'static>(
+        head: Vec<u8>,
+        pipe: Option<R>,
+    ) -> Collector {
+        let buffer = Arc::new(Mutex::new(head));
         let task = pipe.map(|mut pipe| {
             let buffer = Arc::clone(&buffer);
             tokio::spawn(async move {

@@ -27,16 +27,47 @@ pub enum FileError {
         operation: &'static str,
         stderr: String,
     },
+    #[error("cannot {operation} {path} on {host}: permission denied ({stderr})")]
+    #[diagnostic(code(runbook::file::permission), help("{help}"))]
+    PermissionDenied {
+        host: String,
+        path: String,
+        operation: &'static str,
+        stderr: String,
+        help: String,
+    },
     #[error(transparent)]
     #[diagnostic(transparent)]
     Transport(#[from] TransportError),
 }
 
+impl FileError {
+    /// Whether this says how the host is set up (who runs the commands there), not
+    /// something about the file's contents: see [`TransportError::is_setup_problem`].
+    pub fn is_setup_problem(&self) -> bool {
+        match self {
+            FileError::PermissionDenied { .. } => true,
+            FileError::Transport(error) => error.is_setup_problem(),
+            FileError::NotFound { .. } | FileError::Failed { .. } => false,
+        }
+    }
+}
+
+/// `sh` that says why `$p` cannot be seen, if it is a permission (a directory on the way
+/// the user may not search), and exits `code` then: `[ -e ]` alone cannot tell that from
+/// a missing file.
+fn unless_denied(code: i32) -> String {
+    format!(
+        "e=$(LC_ALL=C stat -- \"$p\" 2>&1 >/dev/null); case $e in *'Permission denied'*) echo \"$e\" >&2; exit {code};; esac"
+    )
+}
+
 /// `sh` that prints the file at `$p`, or exits [`NOT_FOUND`] if there is none.
 fn read_script(path: &str) -> String {
     format!(
-        "p={}; [ -e \"$p\" ] || exit {NOT_FOUND}; exec cat -- \"$p\"",
-        shell_quote(path)
+        "p={}; [ -e \"$p\" ] || {{ {}; exit {NOT_FOUND}; }}; exec cat -- \"$p\"",
+        shell_quote(path),
+        unless_denied(1)
     )
 }
 
@@ -77,9 +108,14 @@ sync -- "$d" 2>/dev/null || true
     )
 }
 
-/// `sh` that exits 0 if `$p` exists (file, directory or anything else), 1 if not.
+/// `sh` that exits 0 if `$p` exists (file, directory or anything else), 1 if not, 2 if the
+/// user may not look.
 fn exists_script(path: &str) -> String {
-    format!("[ -e {} ]", shell_quote(path))
+    format!(
+        "p={}; [ -e \"$p\" ] && exit 0; {}; exit 1",
+        shell_quote(path),
+        unless_denied(2)
+    )
 }
 
 impl Transport {
@@ -163,6 +199,29 @@ impl Transport {
 
     fn failed(&self, path: &str, operation: &'static str, output: &CommandOutput) -> FileError {
         let stderr = output.stderr_text().trim().to_string();
+        if stderr.contains("Permission denied") || stderr.contains("Operation not permitted") {
+            let host = self.host_name();
+            let (who, instead) = match self {
+                Transport::Local(_) => ("runbook's user", "run runbook as a user who may"),
+                Transport::Ssh(_) => ("the login user", "log in as a user who may (ansible_user)"),
+            };
+            let help = match self.escalation() {
+                None => format!(
+                    "{who} may not {operation} {path} on {host}: set ansible_become=true for {host} so that runbook's commands there run through sudo as root (with a sudoers rule for {who}, and ansible_become_pass if sudo asks for a password), or {instead}"
+                ),
+                Some(escalation) => format!(
+                    "{user} (ansible_become_user) may not {operation} {path} on {host}: become a user who may (root, the default, unless ansible_become_user is set)",
+                    user = escalation.user
+                ),
+            };
+            return FileError::PermissionDenied {
+                host: host.to_string(),
+                path: path.to_string(),
+                operation,
+                stderr,
+                help,
+            };
+        }
         FileError::Failed {
             host: self.host_name().to_string(),
             path: path.to_string(),

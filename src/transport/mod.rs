@@ -1,22 +1,30 @@
-//! How a command or a file reaches a host: the local machine, or ssh.
+//! How a command or a file reaches a host: the local machine, or ssh; as the login
+//! user, or through sudo as another (`ansible_become`).
 //!
 //! Every transport only knows how to run a shell command (with optional stdin,
 //! a timeout and cancellation); file operations are built on top of that in
-//! [`files`], so local and ssh hosts behave the same.
+//! [`files`], so local and ssh hosts, with or without escalation, behave the same.
 
 mod collect;
 mod control_dir;
 pub mod deadline;
 pub mod error;
+pub mod escalation;
 pub mod files;
 mod host_key;
+mod host_vars;
+pub mod hosts_failed;
 pub mod local;
 pub mod output;
 pub mod pool;
 mod process_group;
 pub mod quote;
+mod recorded_group;
 pub mod run_all;
+pub mod secret;
 pub mod ssh;
+mod stdin_feed;
+mod sudo_handshake;
 pub mod target;
 
 pub use error::TransportError;
@@ -25,8 +33,13 @@ pub use pool::TransportPool;
 pub use quote::shell_quote;
 pub use target::{command_timeout, ConnectionTarget, SshTarget};
 
+use escalation::Escalation;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// How long the first command through sudo on a host (`true`, to learn whether sudo lets
+/// the login user through) may take: sudo may consult PAM, LDAP or SSSD first.
+const ESCALATION_PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Options for one command.
 #[derive(Debug, Clone, Default)]
@@ -44,17 +57,42 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// Connects to a host (for ssh: starts the multiplexed master connection).
+    /// Connects to a host (for ssh: starts the multiplexed master connection). With
+    /// escalation, sudo is asked once here, so a host where it refuses (a password
+    /// needed, a wrong one, no sudoers rule) fails as a whole before any command runs,
+    /// and a wrong password is tried once, not once per command.
     pub async fn connect(
         host_name: &str,
         target: &ConnectionTarget,
         cancel: &CancellationToken,
     ) -> Result<Transport, TransportError> {
-        match target {
-            ConnectionTarget::Local => Ok(Transport::Local(local::LocalTransport::new(host_name))),
-            ConnectionTarget::Ssh(ssh) => Ok(Transport::Ssh(
-                ssh::SshTransport::connect(host_name, ssh, cancel).await?,
-            )),
+        let transport = match target {
+            ConnectionTarget::Local { escalation } => Transport::Local(
+                local::LocalTransport::escalated(host_name, escalation.clone()),
+            ),
+            ConnectionTarget::Ssh(ssh) => {
+                Transport::Ssh(ssh::SshTransport::connect(host_name, ssh, cancel).await?)
+            }
+        };
+        if let Some(escalation) = transport.escalation() {
+            let probe = RunOptions {
+                timeout: Some(ESCALATION_PROBE_TIMEOUT),
+                stdin: None,
+            };
+            let output = transport.run("true", &probe, cancel).await?;
+            if !output.success() {
+                return Err(escalation.refusal(host_name, &output.stderr_text(), false));
+            }
+            tracing::debug!(host = host_name, user = %escalation.user, "sudo lets commands run");
+        }
+        Ok(transport)
+    }
+
+    /// Whom commands become on this host (`ansible_become`), if anyone.
+    pub fn escalation(&self) -> Option<&Escalation> {
+        match self {
+            Transport::Local(local) => local.escalation(),
+            Transport::Ssh(ssh) => ssh.escalation(),
         }
     }
 

@@ -1,28 +1,27 @@
 //! The ssh transport: one multiplexed `openssh` session per host.
 //!
 //! Each command runs on the host as `sh -c` under a small wrapper that records
-//! its process-group id in a pid file. Closing an ssh channel does not stop the
-//! remote command, so on timeout or cancellation a second command reads that
-//! file and kills the whole group on the host.
+//! its process-group id in a pid file (through sudo, with `ansible_become`).
+//! Closing an ssh channel does not stop the remote command, so on timeout or
+//! cancellation a second command reads that file and kills the whole group on
+//! the host (as the same user).
 
 use super::collect::{Collector, DRAIN_GRACE};
 use super::control_dir::ControlDir;
+use super::escalation::Escalation;
 use super::host_key;
-use super::{shell_quote, CommandOutput, RunOptions, SshTarget, TransportError};
+use super::recorded_group::{self, PIDFILE_FAILED, PIDFILE_MESSAGE};
+use super::stdin_feed;
+use super::sudo_handshake::{handshake, Handshake};
+use super::{CommandOutput, RunOptions, SshTarget, TransportError};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 
-/// Remote exit code of the wrapper when it cannot record the pid file...
-const PIDFILE_FAILED: i32 = 125;
-/// ...and how its stderr then starts, to tell it from a command's own exit 125.
-const PIDFILE_MESSAGE: &str = "runbook: cannot record the command's pid in ";
+/// How long a sudo that refused gets to exit before its channel is closed.
+const REFUSED_EXIT_WAIT: Duration = Duration::from_secs(5);
 
 pub struct SshTransport {
     host_name: String,
@@ -32,6 +31,8 @@ pub struct SshTransport {
     /// before the directory holding its socket is removed.
     session: Session,
     control_dir: ControlDir,
+    /// `ansible_become`: every command (and the kill of a timed-out one) goes through sudo.
+    escalation: Option<Escalation>,
 }
 
 /// How the wait for a remote command ended.
@@ -103,11 +104,17 @@ impl SshTransport {
             address,
             session,
             control_dir,
+            escalation: target.escalation.clone(),
         })
     }
 
     pub fn host_name(&self) -> &str {
         &self.host_name
+    }
+
+    /// Whom commands become on this host (`ansible_become`), if anyone.
+    pub fn escalation(&self) -> Option<&Escalation> {
+        self.escalation.as_ref()
     }
 
     /// The ssh control socket of this session's master connection.
@@ -129,12 +136,22 @@ impl SshTransport {
         if cancel.is_cancelled() {
             return Err(self.interrupted(command));
         }
-        let pid_file = remote_pid_file();
+        let pid_file = recorded_group::pid_file();
+        let wrapped = recorded_group::wrap(command, &pid_file);
+        let line = match &self.escalation {
+            Some(escalation) => escalation.command_line(&wrapped),
+            None => wrapped,
+        };
+        let needs_stdin = options.stdin.is_some()
+            || self
+                .escalation
+                .as_ref()
+                .is_some_and(|escalation| escalation.password().is_some());
         let sigints_before = crate::interrupt::sigints();
         let mut child = self
             .session
-            .raw_command(wrap(command, &pid_file))
-            .stdin(if options.stdin.is_some() {
+            .raw_command(line)
+            .stdin(if needs_stdin {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -148,22 +165,62 @@ impl SshTransport {
                 command: command.to_string(),
                 reason: error_chain(&err),
             })?;
-        if let (Some(mut stdin), Some(data)) = (child.stdin().take(), options.stdin.clone()) {
-            // A command that does not read its stdin closes it early: not an error.
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-                let _ = stdin.shutdown().await;
-            });
-        }
         let stdout = Collector::start(child.stdout().take());
-        let stderr = Collector::start(child.stderr().take());
-
         let timer = super::deadline::expires(options.timeout);
+        tokio::pin!(timer);
+
+        let stderr = match &self.escalation {
+            None => {
+                stdin_feed::spawn(child.stdin().take(), options.stdin.clone());
+                Collector::start(child.stderr().take())
+            }
+            Some(escalation) => {
+                let mut stdin = child.stdin().take();
+                let mut stderr = child.stderr().take();
+                let started = async {
+                    match stderr.as_mut() {
+                        Some(pipe) => handshake(escalation, stdin.as_mut(), pipe).await,
+                        None => Handshake::Refused {
+                            said: String::new(),
+                            asked_again: false,
+                        },
+                    }
+                };
+                let ending = tokio::select! {
+                    started = started => Ok(started),
+                    limit = &mut timer => Err(Ending::TimedOut(limit)),
+                    _ = cancel.cancelled() => Err(Ending::Cancelled),
+                };
+                match ending {
+                    Ok(Handshake::Started { stderr_head }) => {
+                        stdin_feed::spawn(stdin, options.stdin.clone());
+                        Collector::start_after(stderr_head, stderr)
+                    }
+                    Ok(Handshake::Refused { said, asked_again }) => {
+                        drop(stdin);
+                        stdout.abort();
+                        // A lost connection is not sudo's refusal.
+                        if let Ok(status) =
+                            tokio::time::timeout(REFUSED_EXIT_WAIT, child.wait()).await
+                        {
+                            self.exit_code(command, status).await?;
+                        }
+                        return Err(escalation.refusal(&self.host_name, &said, asked_again));
+                    }
+                    Err(ending) => {
+                        stdout.abort();
+                        self.kill_remote_group(&pid_file).await;
+                        return Err(self.ended(command, ending));
+                    }
+                }
+            }
+        };
+
         // Dropping the unfinished `wait` future drops the child, which ends the
         // local ssh client (and the channel), not the remote command.
         let ending = tokio::select! {
             status = child.wait() => Ending::Exited(status),
-            limit = timer => Ending::TimedOut(limit),
+            limit = &mut timer => Ending::TimedOut(limit),
             _ = cancel.cancelled() => Ending::Cancelled,
         };
         let ending = match ending {
@@ -190,22 +247,24 @@ impl SshTransport {
                 }
                 Ok(output)
             }
-            Ending::TimedOut(limit) => {
+            ending => {
                 stdout.abort();
                 stderr.abort();
                 self.kill_remote_group(&pid_file).await;
-                Err(TransportError::Timeout {
-                    host: self.host_name.clone(),
-                    command: command.to_string(),
-                    timeout: crate::duration::format_duration(limit),
-                })
+                Err(self.ended(command, ending))
             }
-            Ending::Cancelled => {
-                stdout.abort();
-                stderr.abort();
-                self.kill_remote_group(&pid_file).await;
-                Err(self.interrupted(command))
-            }
+        }
+    }
+
+    /// The error for a command that timed out or was cancelled.
+    fn ended(&self, command: &str, ending: Ending) -> TransportError {
+        match ending {
+            Ending::TimedOut(limit) => TransportError::Timeout {
+                host: self.host_name.clone(),
+                command: command.to_string(),
+                timeout: crate::duration::format_duration(limit),
+            },
+            _ => self.interrupted(command),
         }
     }
 
@@ -241,26 +300,55 @@ impl SshTransport {
     }
 
     /// Kills the remote process group recorded in `pid_file` (SIGTERM, then
-    /// SIGKILL after about a second) and removes the file. Best effort: the
-    /// caller is already reporting a timeout or an interruption.
+    /// SIGKILL after about a second) and removes the file, as the user the command
+    /// ran as. Best effort: the caller is already reporting a timeout or an interruption.
     async fn kill_remote_group(&self, pid_file: &str) {
-        let line = format!("exec sh -c {}", shell_quote(&kill_script(pid_file)));
-        let mut killer = self.session.raw_command(line);
-        let killer = killer
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output();
-        match tokio::time::timeout(Duration::from_secs(15), killer).await {
-            Ok(Ok(output)) if output.status.success() => {}
-            Ok(Ok(output)) => tracing::warn!(
+        let kill = recorded_group::kill(pid_file);
+        let line = match &self.escalation {
+            Some(escalation) => escalation.command_line(&kill),
+            None => kill,
+        };
+        let killing = async {
+            let mut killer = self
+                .session
+                .raw_command(line)
+                .stdin(if self.escalation.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .await
+                .map_err(|err| error_chain(&err))?;
+            let mut stdin = killer.stdin().take();
+            let mut stderr = killer.stderr().take();
+            let mut said = String::new();
+            if let (Some(escalation), Some(pipe)) = (&self.escalation, stderr.as_mut()) {
+                if let Handshake::Refused { said: refused, .. } =
+                    handshake(escalation, stdin.as_mut(), pipe).await
+                {
+                    said = refused;
+                }
+            }
+            drop(stdin);
+            let mut rest = Vec::new();
+            if let Some(pipe) = stderr.as_mut() {
+                let _ = tokio::io::AsyncReadExt::read_to_end(pipe, &mut rest).await;
+            }
+            said.push_str(String::from_utf8_lossy(&rest).trim());
+            match killer.wait().await {
+                Ok(status) if status.success() => Ok(()),
+                Ok(_) => Err(said),
+                Err(err) => Err(error_chain(&err)),
+            }
+        };
+        match tokio::time::timeout(Duration::from_secs(15), killing).await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => tracing::warn!(
                 host = %self.host_name,
-                stderr = %String::from_utf8_lossy(&output.stderr).trim(),
-                "could not kill a timed-out command on the host"
-            ),
-            Ok(Err(err)) => tracing::warn!(
-                host = %self.host_name,
-                error = %error_chain(&err),
+                reason = %reason.trim(),
                 "could not kill a timed-out command on the host"
             ),
             Err(_) => tracing::warn!(
@@ -379,32 +467,6 @@ fn error_chain(err: &dyn std::error::Error) -> String {
     text
 }
 
-/// A fresh, unguessable pid-file path on the host.
-fn remote_pid_file() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u32(std::process::id());
-    format!("/tmp/runbook-{:016x}.pid", hasher.finish())
-}
-
-/// The remote command line: whatever the login shell is, it execs `sh`, which
-/// records its pid (sshd starts each command in a new session, so that pid is
-/// also the process-group id), runs `command` and removes the pid file.
-/// A command killed by a signal reports 128 + the signal, as locally.
-fn wrap(command: &str, pid_file: &str) -> String {
-    let wrapper = format!(
-        "{{ echo $$ > \"$1\"; }} 2>/dev/null || {{ echo \"{PIDFILE_MESSAGE}$1\" >&2; exit {PIDFILE_FAILED}; }}; \
-         sh -c \"$2\"; rc=$?; rm -f \"$1\"; exit $rc"
-    );
-    format!(
-        "exec sh -c {} runbook {} {}",
-        shell_quote(&wrapper),
-        shell_quote(pid_file),
-        shell_quote(command)
-    )
-}
-
 /// Whether a Ctrl-C ended the local ssh client. On a terminal the SIGINT reaches every
 /// process of the foreground group, the ssh client too, which then exits (with 0 or
 /// 255) before the run's token may be cancelled; the remote command still runs and
@@ -415,28 +477,4 @@ async fn ctrl_c_reached_the_client(sigints_before: u64, cancel: &CancellationTok
         && tokio::time::timeout(Duration::from_secs(1), cancel.cancelled())
             .await
             .is_ok()
-}
-
-/// `sh` that kills the process group recorded in `pid_file`.
-///
-/// The wrapper may not have written the file yet when a command is cancelled
-/// right after it started, so wait for it briefly.
-fn kill_script(pid_file: &str) -> String {
-    format!(
-        r#"f={file}
-i=0
-while [ ! -s "$f" ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
-[ -s "$f" ] || exit 0
-pid=$(cat "$f")
-case $pid in ''|*[!0-9]*) rm -f "$f"; exit 0;; esac
-[ "$pid" -gt 1 ] || exit 0
-if kill -TERM -"$pid" 2>/dev/null; then
-  i=0
-  while kill -0 -"$pid" 2>/dev/null && [ $i -lt 10 ]; do sleep 0.1; i=$((i+1)); done
-  kill -KILL -"$pid" 2>/dev/null || true
-fi
-rm -f "$f"
-"#,
-        file = shell_quote(pid_file)
-    )
 }

@@ -1,10 +1,20 @@
-//! Where a host is and how to reach it, read from its inventory variables.
+//! Where a host is and how to reach it (and whom its commands run as), read from its
+//! inventory variables.
 
+use super::escalation::Escalation;
+use super::host_vars::HostVars;
 use super::TransportError;
 use crate::inventory::Host;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// The variables that give ssh a password (ansible/plugins/connection/ssh.py), refused.
+const SSH_PASSWORD_VARIABLES: [&str; 3] = [
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+];
 
 /// ssh's connect timeout when the inventory does not set one.
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -13,7 +23,10 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectionTarget {
     /// `ansible_connection=local`: run commands on this machine.
-    Local,
+    Local {
+        /// `ansible_become`: run them through sudo as another user than runbook's own.
+        escalation: Option<Escalation>,
+    },
     /// `ansible_connection=ssh` (the default).
     Ssh(SshTarget),
 }
@@ -35,6 +48,8 @@ pub struct SshTarget {
     pub strict_host_key_checking: bool,
     /// `ansible_ssh_timeout` / `ansible_timeout` (default 10s).
     pub connect_timeout: Duration,
+    /// `ansible_become`: run commands through sudo as `ansible_become_user`.
+    pub escalation: Option<Escalation>,
 }
 
 impl ConnectionTarget {
@@ -50,7 +65,12 @@ impl ConnectionTarget {
             .map(str::to_ascii_lowercase)
             .as_deref()
         {
-            Some("local") => return Ok(ConnectionTarget::Local),
+            Some("local") => {
+                let me = super::local::current_user();
+                let login = me.clone().unwrap_or_else(|| "runbook's user".to_string());
+                let escalation = Escalation::from_vars(&vars, me.as_deref(), &login)?;
+                return Ok(ConnectionTarget::Local { escalation });
+            }
             None | Some("ssh") | Some("smart") => {}
             Some(_) => return Err(vars.invalid("ansible_connection", "`local` or `ssh`")),
         }
@@ -65,10 +85,24 @@ impl ConnectionTarget {
                 _ => return Err(vars.invalid("ansible_port", "a port number from 1 to 65535")),
             },
         };
+        // Before anything else is tried: runbook never types a password into ssh.
+        if let Some(variable) = SSH_PASSWORD_VARIABLES
+            .into_iter()
+            .find(|name| vars.text(name).is_some_and(|text| !text.is_empty()))
+        {
+            return Err(TransportError::SshPassword {
+                host: host.name.clone(),
+                variable: variable.to_string(),
+            });
+        }
         let user = vars
             .text("ansible_user")
             .or_else(|| vars.text("ansible_ssh_user"))
             .filter(|user| !user.is_empty());
+        let login = user
+            .clone()
+            .unwrap_or_else(|| "the ssh login user".to_string());
+        let escalation = Escalation::from_vars(&vars, user.as_deref(), &login)?;
         let key_file = vars
             .text("ansible_ssh_private_key_file")
             .filter(|path| !path.is_empty())
@@ -96,7 +130,26 @@ impl ConnectionTarget {
             known_hosts_file,
             strict_host_key_checking,
             connect_timeout,
+            escalation,
         }))
+    }
+
+    /// A local target without escalation (runbook's own user).
+    pub fn local() -> ConnectionTarget {
+        ConnectionTarget::Local { escalation: None }
+    }
+
+    /// `ansible_connection=local`.
+    pub fn is_local(&self) -> bool {
+        matches!(self, ConnectionTarget::Local { .. })
+    }
+
+    /// Whom commands become on the host, if anyone.
+    pub fn escalation(&self) -> Option<&Escalation> {
+        match self {
+            ConnectionTarget::Local { escalation } => escalation.as_ref(),
+            ConnectionTarget::Ssh(ssh) => ssh.escalation.as_ref(),
+        }
     }
 }
 
@@ -111,71 +164,6 @@ pub fn command_timeout(host: &Host) -> Result<Option<Duration>, TransportError> 
             .map(Some)
             .map_err(|e| vars.invalid(name, &format!("a duration such as `5m` ({e})"))),
         Some(_) => Err(vars.invalid(name, "a duration with a unit, such as `300s` or `5m`")),
-    }
-}
-
-/// A host's variables, read leniently the way Ansible does ("22" and 22 alike).
-struct HostVars<'a>(&'a Host);
-
-impl HostVars<'_> {
-    /// The value of `name`; a YAML null counts as unset.
-    fn get(&self, name: &str) -> Option<&Value> {
-        self.0.vars.get(name).filter(|value| !value.is_null())
-    }
-
-    /// The value as text: strings as they are, numbers and booleans printed.
-    fn text(&self, name: &str) -> Option<String> {
-        self.get(name).map(|value| match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
-    }
-
-    fn boolean(&self, name: &str) -> Result<bool, TransportError> {
-        match self.get(name) {
-            Some(Value::Bool(flag)) => Ok(*flag),
-            Some(Value::Number(number)) if number.as_u64() == Some(1) => Ok(true),
-            Some(Value::Number(number)) if number.as_u64() == Some(0) => Ok(false),
-            Some(Value::String(text)) => match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "on" | "1" | "y" => Ok(true),
-                "false" | "no" | "off" | "0" | "n" => Ok(false),
-                _ => Err(self.invalid(name, "a boolean (true/false, yes/no)")),
-            },
-            _ => Err(self.invalid(name, "a boolean (true/false, yes/no)")),
-        }
-    }
-
-    /// Whole seconds (`10`, `"10"`) or a duration (`"10s"`, `"1m"`).
-    fn seconds_or_duration(&self, name: &str) -> Result<Duration, TransportError> {
-        let expected = "a number of seconds or a duration such as `10s`";
-        let text = match self.get(name) {
-            Some(Value::Number(number)) => match number.as_u64() {
-                Some(seconds) if seconds > 0 => return Ok(Duration::from_secs(seconds)),
-                _ => return Err(self.invalid(name, expected)),
-            },
-            Some(Value::String(text)) => text.trim().to_string(),
-            _ => return Err(self.invalid(name, expected)),
-        };
-        if let Ok(seconds) = text.parse::<u64>() {
-            return if seconds > 0 {
-                Ok(Duration::from_secs(seconds))
-            } else {
-                Err(self.invalid(name, expected))
-            };
-        }
-        crate::duration::parse_duration(&text).map_err(|_| self.invalid(name, expected))
-    }
-
-    fn invalid(&self, name: &str, expected: &str) -> TransportError {
-        TransportError::InvalidVariable {
-            host: self.0.name.clone(),
-            variable: name.to_string(),
-            value: self
-                .get(name)
-                .map(|value| value.to_string())
-                .unwrap_or_else(|| "(unset)".to_string()),
-            expected: expected.to_string(),
-        }
     }
 }
 
@@ -206,7 +194,7 @@ mod tests {
     fn ssh(target: ConnectionTarget) -> SshTarget {
         match target {
             ConnectionTarget::Ssh(ssh) => ssh,
-            ConnectionTarget::Local => panic!("expected an ssh target"),
+            ConnectionTarget::Local { .. } => panic!("expected an ssh target"),
         }
     }
 
@@ -223,6 +211,7 @@ mod tests {
                 known_hosts_file: None,
                 strict_host_key_checking: true,
                 connect_timeout: Duration::from_secs(10),
+                escalation: None,
             }
         );
     }
@@ -274,7 +263,7 @@ mod tests {
     fn local_connection() {
         assert_eq!(
             ConnectionTarget::from_host(&host(json!({"ansible_connection": "local"}))).unwrap(),
-            ConnectionTarget::Local
+            ConnectionTarget::local()
         );
     }
 

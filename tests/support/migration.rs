@@ -387,3 +387,18 @@ pub fn assert_hashkv_agree(lab: &TestLab) {
     assert_eq!(hashes.len(), 3);
     assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
 }
+
+/// The v2 data every member serves equals what was seeded (values and indexes).
+pub fn assert_v2_as_seeded(lab: &TestLab, was: &Before) {
+    let now = before(lab);
+    assert_eq!(now.leaves.len(), was.leaves.len(), "v2 key count");
+    let changed: Vec<&String> = was
+        .leaves
+        .iter()
+        .filter(|(k, v)| now.leaves.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(changed.is_empty(), "v2 keys lost or changed: {changed:?}");
+    assert!(v3_keys(lab).is_empty(), "v3 keys remain");
+    assert_hashkv_agree(lab);
+}

@@ -9,3 +9,4 @@ pub mod process;
 pub mod running;
 pub mod sshd;
 pub mod terminal;
+pub mod user;

@@ -1,5 +1,6 @@
 //! A real sshd on loopback for tests: its own host key, an authorized client
-//! key, a known_hosts file for it, and a Drop guard that stops it by pid.
+//! key, a known_hosts file for it, and a Drop guard that stops it by pid. Besides
+//! whoever runs the tests, it may let in test users (their own ~/.ssh/authorized_keys).
 
 use super::process::free_port;
 use runbook::inventory::Host;
@@ -27,6 +28,12 @@ pub struct Sshd {
 impl Sshd {
     /// Starts sshd on a free loopback port and waits until it accepts connections.
     pub fn start() -> Sshd {
+        Sshd::start_allowing(&[])
+    }
+
+    /// Like [`Sshd::start`], letting `others` log in too (with the keys in their own
+    /// `~/.ssh/authorized_keys`).
+    pub fn start_allowing(others: &[&str]) -> Sshd {
         let dir = tempfile::tempdir().expect("temp dir for sshd");
         std::fs::create_dir_all("/run/sshd").expect("sshd privilege separation dir");
         let host_key = dir.path().join("host_ed25519");
@@ -36,6 +43,10 @@ impl Sshd {
         let authorized = dir.path().join("authorized_keys");
         std::fs::copy(key.with_extension("pub"), &authorized).expect("authorized_keys");
         let user = current_user();
+        let allowed = std::iter::once(user.as_str())
+            .chain(others.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
         let address = "127.0.0.1".to_string();
 
         // A port picked as free may be taken before sshd binds it: retry a few times.
@@ -50,14 +61,14 @@ impl Sshd {
                      ListenAddress {address}\n\
                      HostKey {host_key}\n\
                      PidFile {pid_file}\n\
-                     AuthorizedKeysFile {authorized}\n\
+                     AuthorizedKeysFile {authorized} .ssh/authorized_keys\n\
                      UsePAM no\n\
                      StrictModes no\n\
                      PermitRootLogin prohibit-password\n\
                      PubkeyAuthentication yes\n\
                      PasswordAuthentication no\n\
                      KbdInteractiveAuthentication no\n\
-                     AllowUsers {user}\n\
+                     AllowUsers {allowed}\n\
                      LogLevel VERBOSE\n",
                     host_key = host_key.display(),
                     pid_file = dir.path().join("sshd.pid").display(),
@@ -103,13 +114,18 @@ impl Sshd {
 
     /// An inventory host that reaches this sshd with the right key and known_hosts.
     pub fn host(&self, name: &str) -> Host {
+        self.host_as(name, &self.user)
+    }
+
+    /// Like [`Sshd::host`], logging in as `login`.
+    pub fn host_as(&self, name: &str, login: &str) -> Host {
         let mut vars = indexmap::IndexMap::new();
         let mut set = |key: &str, value: serde_json::Value| {
             vars.insert(key.to_string(), value);
         };
         set("ansible_host", self.address.clone().into());
         set("ansible_port", self.port.into());
-        set("ansible_user", self.user.clone().into());
+        set("ansible_user", login.into());
         set(
             "ansible_ssh_private_key_file",
             self.key.display().to_string().into(),
@@ -148,6 +164,11 @@ impl Sshd {
         )
         .expect("wrong known_hosts");
         path
+    }
+
+    /// The public half of [`Sshd::key`], to authorize for other users.
+    pub fn public_key(&self) -> PathBuf {
+        self.key.with_extension("pub")
     }
 
     /// sshd's own pid.
@@ -228,11 +249,16 @@ fn wait_listening(address: &str, port: u16, child: &mut Child) -> bool {
 impl Sshd {
     /// The INI inventory variables that reach this sshd, for a host line.
     pub fn inventory_vars(&self) -> String {
+        self.inventory_vars_as(&self.user)
+    }
+
+    /// Like [`Sshd::inventory_vars`], logging in as `login`.
+    pub fn inventory_vars_as(&self, login: &str) -> String {
         format!(
             "ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file=\"{}\" runbook_ssh_known_hosts_file=\"{}\" ansible_ssh_timeout=5s",
             self.address,
             self.port,
-            self.user,
+            login,
             self.key.display(),
             self.known_hosts.display()
         )

@@ -6,6 +6,7 @@ use super::service::ScriptService;
 use crate::inventory::Host;
 use crate::script::context::RunContext;
 use crate::transport::run_all::run_all;
+use crate::transport::secret::{is_secret_variable, HIDDEN};
 use crate::transport::target::command_timeout;
 use crate::transport::{CommandOutput, RunOptions};
 use rhai::plugin::*;
@@ -229,16 +230,25 @@ pub mod host_api {
         host.host.name.clone()
     }
 
-    /// The host's effective inventory variables, as a map.
+    /// The host's effective inventory variables, as a map; passwords (`ansible_become_pass`
+    /// and the like) read `(hidden)`: runbook hands them to sudo itself.
     #[rhai_fn(get = "vars", pure, return_raw)]
     pub fn vars(host: &mut ScriptHost) -> Result<Dynamic, Box<EvalAltResult>> {
-        rhai::serde::to_dynamic(&host.host.vars)
+        let mut vars = host.host.vars.clone();
+        for (name, value) in vars.iter_mut() {
+            if is_secret_variable(name) {
+                *value = HIDDEN.into();
+            }
+        }
+        rhai::serde::to_dynamic(&vars)
     }
 
-    /// One inventory variable of the host, or `()` when it is not set.
+    /// One inventory variable of the host, or `()` when it is not set; a password reads
+    /// `(hidden)`.
     #[rhai_fn(pure, return_raw)]
     pub fn variable(host: &mut ScriptHost, name: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         match host.host.vars.get(name) {
+            Some(_) if is_secret_variable(name) => Ok(HIDDEN.into()),
             Some(value) => rhai::serde::to_dynamic(value),
             None => Ok(Dynamic::UNIT),
         }

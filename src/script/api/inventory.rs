@@ -3,6 +3,7 @@
 use super::error::ScriptError;
 use super::host::ScriptHost;
 use crate::script::context::RunContext;
+use crate::transport::secret::{is_secret_variable, HIDDEN};
 use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult};
 use std::sync::Arc;
@@ -88,13 +89,15 @@ pub mod inventory_api {
             .collect()
     }
 
-    /// A variable of the `all` group (with `-e` overrides), or `()` when unset.
+    /// A variable of the `all` group (with `-e` overrides), or `()` when unset; a password
+    /// reads `(hidden)`.
     #[rhai_fn(pure, return_raw)]
     pub fn variable(
         inventory: &mut ScriptInventory,
         name: &str,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         match inventory.ctx.inventory.var(name) {
+            Some(_) if is_secret_variable(name) => Ok(HIDDEN.into()),
             Some(value) => rhai::serde::to_dynamic(value),
             None => Ok(Dynamic::UNIT),
         }

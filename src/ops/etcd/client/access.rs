@@ -248,7 +248,7 @@ impl EtcdAccess {
         let setting = tunnel::tunnel_setting(&member.host)?;
         let target = ConnectionTarget::from_host(&member.host)?;
         // A local host has no ssh session to tunnel through.
-        if setting == Some(false) || target == ConnectionTarget::Local {
+        if setting == Some(false) || target.is_local() {
             return Ok(direct);
         }
         let url_error = |reason: &str| AccessError::ClientUrl {

@@ -164,9 +164,14 @@ pub struct Unhealthy {
     pub help: String,
 }
 
-/// Checks every member, concurrently; never fails as a whole: a member that
-/// cannot be reached is unhealthy, with the reason.
-pub async fn check(access: &EtcdAccess, members: &[EtcdMember]) -> ClusterHealth {
+/// Checks every member, concurrently; a member that cannot be reached is unhealthy, with
+/// the reason. `Err` only when a member's host is not usable as set up (sudo refuses, the
+/// login user may not read the TLS files, a bad inventory variable): that is for the
+/// operator to fix, and says nothing about etcd there.
+pub async fn check(
+    access: &EtcdAccess,
+    members: &[EtcdMember],
+) -> Result<ClusterHealth, AccessError> {
     // Each answer is bounded by the access timeout; the outer bound only guards
     // against a step that has none (such as reading TLS files over ssh).
     let outer = access.timeout() * 3;
@@ -174,11 +179,11 @@ pub async fn check(access: &EtcdAccess, members: &[EtcdMember]) -> ClusterHealth
         Ok::<_, String>(check_member(access, member).await)
     })
     .await;
-    let members = members
-        .iter()
-        .zip(answers)
-        .map(|(member, answer)| {
-            answer.unwrap_or_else(|reason| MemberHealth {
+    let mut healths = Vec::with_capacity(members.len());
+    for (member, answer) in members.iter().zip(answers) {
+        healths.push(match answer {
+            Ok(checked) => checked?,
+            Err(reason) => MemberHealth {
                 member: member.name.clone(),
                 host: member.host.name.clone(),
                 endpoint: member.endpoint.client_url.clone(),
@@ -188,13 +193,25 @@ pub async fn check(access: &EtcdAccess, members: &[EtcdMember]) -> ClusterHealth
                 error: Some(reason),
                 service: member.service.clone(),
                 advice: None,
-            })
-        })
-        .collect();
-    ClusterHealth { members }
+            },
+        });
+    }
+    Ok(ClusterHealth { members: healths })
 }
 
-async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth {
+/// Whether `error` is about the host's setup rather than the member (see [`check`]).
+fn is_setup_problem(error: &AccessError) -> bool {
+    match error {
+        AccessError::Transport(error) => error.is_setup_problem(),
+        AccessError::TlsFiles { source, .. } => source.is_setup_problem(),
+        _ => false,
+    }
+}
+
+async fn check_member(
+    access: &EtcdAccess,
+    member: &EtcdMember,
+) -> Result<MemberHealth, AccessError> {
     let started = Instant::now();
     let client_url = &member.endpoint.client_url;
     let mut health = MemberHealth {
@@ -210,17 +227,30 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
     };
     match access.route(member).await {
         Ok(route) => health.endpoint = route.describe(client_url),
+        Err(error) if is_setup_problem(&error) => return Err(error),
         Err(error) => {
             health.error = Some(error_text(&error));
-            // A refused host key says exactly how to check and record the key.
-            if let AccessError::Transport(TransportError::HostKey { help, .. }) = &error {
-                health.advice = Some(format!("on {}: {help}", member.host.name));
+            match &error {
+                // A refused host key says exactly how to check and record the key.
+                AccessError::Transport(TransportError::HostKey { help, .. }) => {
+                    health.advice = Some(format!("on {}: {help}", member.host.name));
+                }
+                // A host ssh cannot reach says nothing about etcd there.
+                AccessError::Transport(error @ TransportError::Connect { .. }) => {
+                    health.advice = miette::Diagnostic::help(error).map(|help| {
+                        format!("{} is not reachable over ssh: {help}", member.host.name)
+                    });
+                }
+                _ => {}
             }
             health.took = started.elapsed();
-            return health;
+            return Ok(health);
         }
     }
     if let Err(error) = access.verify_certificates(member).await {
+        if is_setup_problem(&error) {
+            return Err(error);
+        }
         if let AccessError::CertificateRefused { reason, help, .. } = &error {
             health.error = Some(reason.clone());
             health.advice = Some(help.clone());
@@ -228,7 +258,7 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
             health.error = Some(error_text(&error));
         }
         health.took = started.elapsed();
-        return health;
+        return Ok(health);
     }
     let (v2, v3) = tokio::join!(v2_health(access, member), v3_health(access, member));
     health.took = started.elapsed();
@@ -241,7 +271,7 @@ async fn check_member(access: &EtcdAccess, member: &EtcdMember) -> MemberHealth 
     if !errors.is_empty() {
         health.error = Some(errors.join("; "));
     }
-    health
+    Ok(health)
 }
 
 async fn v2_health(access: &EtcdAccess, member: &EtcdMember) -> Result<(), String> {

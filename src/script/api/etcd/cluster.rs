@@ -188,7 +188,7 @@ const HEALTH_RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_sec
 fn run_health(etcd: &ScriptEtcd) -> Result<ClusterHealth, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
     let members = ctx.etcd_members()?;
-    Ok(ctx.runtime.block_on(health::check(&ctx.etcd, &members)))
+    ctx.block_on(health::check(&ctx.etcd, &members))
 }
 
 fn run_hashkv(etcd: &ScriptEtcd) -> Result<ClusterHashKv, Box<EvalAltResult>> {
