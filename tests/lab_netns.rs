@@ -404,3 +404,65 @@ fn a_joining_members_link_cut_during_its_join_ends_migrated_with_no_key_lost() {
         assert_eq!(v3.get(key), Some(value), "{key}");
     }
 }
+
+#[test]
+fn a_non_root_login_with_become_migrates_and_rolls_back_separate_hosts() {
+    let lab = NetnsLab::up(400);
+    let inventory = lab.dir.join("inventory.ini");
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    let text = text.replace(
+        "ansible_ssh_user=root\n",
+        "ansible_ssh_user=runbook\nansible_become=true\n",
+    );
+    assert!(text.contains("ansible_become=true"));
+    std::fs::write(&inventory, text).unwrap();
+    // The login user cannot read the member's key by itself; with sudo it can.
+    let ssh = |command: &str| {
+        let key = lab.dir.join("ssh/id_ed25519");
+        let known = lab.dir.join("ssh/known_hosts");
+        lab.exec(&[
+            "ssh",
+            "-i",
+            key.to_str().unwrap(),
+            "-o",
+            &format!("UserKnownHostsFile={}", known.display()),
+            "runbook@etcd-1",
+            command,
+        ])
+    };
+    let denied = ssh("id -u; cat /etc/etcd/peer.key");
+    assert_ne!(denied.code, 0);
+    assert!(
+        denied.stderr.contains("Permission denied"),
+        "{}",
+        denied.stderr
+    );
+    assert_ne!(denied.stdout.lines().next(), Some("0"));
+    assert!(ssh("sudo -n cat /etc/etcd/peer.key")
+        .success()
+        .stdout
+        .contains("PRIVATE KEY"));
+
+    let members_before = lab.members();
+    let leaves_before = v2_leaves(&lab);
+    lab.runbook("runbooks/v2-to-v3.rhai").success();
+    assert_eq!(lab.members(), members_before);
+    let v3 = v3_pairs(&lab);
+    for (key, value) in &leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
+    lab.runbook("runbooks/rollback.rhai").success();
+    assert_eq!(lab.members(), members_before);
+    assert_eq!(v2_leaves(&lab), leaves_before);
+    for host in ["etcd-1", "etcd-2", "etcd-3", "master-1"] {
+        let log = lab.host_file(host, "var/log/host.log");
+        assert!(
+            log.contains("Accepted publickey for runbook"),
+            "{host}: {log}"
+        );
+        assert!(
+            !log.contains("Accepted publickey for root"),
+            "{host}: {log}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Boots a lab host in its own mount namespace (made private by `unshare --mount`): the host's
-# own directories under HOST_DIR are bound over /etc, /var/lib, /tmp, /run, /var/log, /root
+# own directories under HOST_DIR (its passwd, shadow and sudoers.d with the login user among
+# them) are bound over /etc, /var/lib, /tmp, /run, /var/log, /root
 # and /usr/local, so nothing the host writes reaches the real filesystem, then sshd runs in
 # the foreground as the host's anchor process: every ssh session, and every service the
 # host's systemctl starts, lives in this network and mount namespace.
@@ -68,6 +69,8 @@ fi
 if [ -e /usr/bin/systemctl ]; then
     mount --bind /usr/local/sbin/systemctl /usr/bin/systemctl
 fi
+# Its own name, in the UTS namespace `unshare --uts` gave it.
+cat /etc/hostname > /proc/sys/kernel/hostname
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
 echo "booted"

@@ -4,7 +4,9 @@
 
 use super::network::NetHost;
 use crate::lab::error::LabError;
-use crate::lab::fsutil::{create_dir, create_private_dir, write_executable, write_file};
+use crate::lab::fsutil::{
+    create_dir, create_private_dir, write_executable, write_file, write_private_file,
+};
 use crate::lab::layout::HostLayout;
 use crate::lab::pidfile::{start_time, RecordedProcess};
 use std::os::unix::process::CommandExt;
@@ -40,8 +42,102 @@ pub fn boot_script(lab_dir: &Path) -> PathBuf {
     lab_dir.join("bin/host-boot")
 }
 
+/// The non-root login user every lab host has, with passwordless sudo (for `ansible_become`).
+#[derive(Debug, Clone)]
+pub struct LoginUser {
+    pub name: &'static str,
+    pub uid: u32,
+    /// Its home, inside the host's own /var/lib.
+    pub home: &'static str,
+}
+
+impl LoginUser {
+    /// `runbook`, with the first uid (from 2000) the real /etc/passwd does not use.
+    pub fn pick() -> Result<LoginUser, LabError> {
+        let passwd = read_etc("passwd")?;
+        let used: std::collections::HashSet<u32> = passwd
+            .lines()
+            .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+            .collect();
+        let uid = (2000..60000)
+            .find(|uid| !used.contains(uid))
+            .expect("a free uid");
+        Ok(LoginUser {
+            name: "runbook",
+            uid,
+            home: "/var/lib/runbook-home",
+        })
+    }
+}
+
+fn read_etc(name: &str) -> Result<String, LabError> {
+    let path = Path::new("/etc").join(name);
+    std::fs::read_to_string(&path).map_err(|e| LabError::io("read", &path, e))
+}
+
+/// The host's own passwd, group and shadow (the real ones plus the login user) and a
+/// sudoers drop-in for it: the user exists on the lab hosts only.
+fn write_login_user(host: &HostLayout, user: &LoginUser) -> Result<(), LabError> {
+    let etc = host.root.join("etc");
+    let uid = user.uid;
+    let add = |real: String, line: String| format!("{}{line}\n", real);
+    write_file(
+        &etc.join("passwd"),
+        add(
+            read_etc("passwd")?,
+            format!(
+                "{}:x:{uid}:{uid}:runbook lab login:{}:/bin/sh",
+                user.name, user.home
+            ),
+        )
+        .as_bytes(),
+    )?;
+    write_file(
+        &etc.join("group"),
+        add(read_etc("group")?, format!("{}:x:{uid}:", user.name)).as_bytes(),
+    )?;
+    write_private_file(
+        &etc.join("shadow"),
+        add(
+            read_etc("shadow")?,
+            format!("{}:*:20000:0:99999:7:::", user.name),
+        )
+        .as_bytes(),
+    )?;
+    let sudoers = etc.join("sudoers.d");
+    create_dir(&sudoers)?;
+    let rule = sudoers.join("runbook-lab");
+    write_file(
+        &rule,
+        format!("{} ALL=(ALL) NOPASSWD: ALL\n", user.name).as_bytes(),
+    )?;
+    set_mode(&rule, 0o440)?;
+    let home = host.root.join(user.home.trim_start_matches('/'));
+    create_private_dir(&home.join(".ssh"))?;
+    Ok(())
+}
+
+/// Gives the login user its home and `authorized_keys` (written after `prepare`).
+pub fn own_login_home(host: &HostLayout, user: &LoginUser) -> Result<(), LabError> {
+    let home = host.root.join(user.home.trim_start_matches('/'));
+    for path in [
+        home.clone(),
+        home.join(".ssh"),
+        home.join(".ssh/authorized_keys"),
+    ] {
+        std::os::unix::fs::chown(&path, Some(user.uid), Some(user.uid))
+            .map_err(|e| LabError::io("chown", &path, e))?;
+    }
+    Ok(())
+}
+
 /// Writes the host's own directories, its systemctl and sshd configuration.
-pub fn prepare(host: &HostLayout, net: &NetHost, hosts_file: &str) -> Result<(), LabError> {
+pub fn prepare(
+    host: &HostLayout,
+    net: &NetHost,
+    hosts_file: &str,
+    user: &LoginUser,
+) -> Result<(), LabError> {
     let root = &host.root;
     for dir in ["etc", "var/lib", "run", "var/log", "usr/local/bin", ".view"] {
         create_dir(&root.join(dir))?;
@@ -52,6 +148,7 @@ pub fn prepare(host: &HostLayout, net: &NetHost, hosts_file: &str) -> Result<(),
     create_private_dir(&root.join("root/.ssh"))?;
     set_mode(&root.join("root"), 0o700)?;
     write_executable(&root.join("usr/local/sbin/systemctl"), SYSTEMCTL.as_bytes())?;
+    write_login_user(host, user)?;
     create_dir(&units_dir(host))?;
     write_file(&root.join("etc/hosts"), hosts_file.as_bytes())?;
     write_file(
@@ -143,7 +240,14 @@ pub fn boot(lab_dir: &Path, host: &HostLayout, net: &NetHost) -> Result<Recorded
     let mut command = Command::new("ip");
     command
         .args(["netns", "exec", &net.netns])
-        .args(["unshare", "--mount", "--propagation", "private", "--"])
+        .args([
+            "unshare",
+            "--mount",
+            "--uts",
+            "--propagation",
+            "private",
+            "--",
+        ])
         .arg("/bin/sh")
         .arg(&script)
         .arg(&host.root)

@@ -142,6 +142,7 @@ async fn build_hosts(
     let authorized = std::fs::read(client_key.with_extension("pub"))
         .map_err(|e| LabError::io("read", &client_key, e))?;
     let ca = LabCa::new()?;
+    let login = host::LoginUser::pick()?;
     let hosts_file = network.hosts_file();
     let members: Vec<_> = state
         .members
@@ -152,8 +153,11 @@ async fn build_hosts(
     let mut known_hosts = String::new();
     for net in &network.hosts {
         let host = layout.host(&net.name);
-        host::prepare(&host, net, &hosts_file)?;
+        host::prepare(&host, net, &hosts_file, &login)?;
         write_private_file(&host.root.join("root/.ssh/authorized_keys"), &authorized)?;
+        let home = host.root.join(login.home.trim_start_matches('/'));
+        write_private_file(&home.join(".ssh/authorized_keys"), &authorized)?;
+        host::own_login_home(&host, &login)?;
         let public = std::fs::read_to_string(host.root.join("etc/ssh/ssh_host_ed25519_key.pub"))
             .map_err(|e| LabError::io("read", &host.root, e))?;
         let key: Vec<&str> = public.split_whitespace().take(2).collect();
@@ -263,7 +267,9 @@ async fn build_hosts(
     summary.push_str(&format!(
         "next:\n  runbook lab exec --dir {dir} -- runbook run runbooks/v2-to-v3.rhai -i {dir}/inventory.ini\n  \
          runbook lab exec --dir {dir} -- sh -c '. {dir}/env && etcdctl member list'\n  \
-         runbook lab down --dir {dir}\n"
+         (to log in as the non-root user `{user}` with passwordless sudo: ansible_ssh_user={user} ansible_become=true)\n  \
+         runbook lab down --dir {dir}\n",
+        user = login.name
     ));
     reporter.status(summary.trim_end());
     Ok(())

@@ -266,7 +266,7 @@ async fn fill(
 if [ -f "$d/member/snap/db" ]; then
   mkdir -p -- "$b/member/snap" && cp -a -- "$d/member/snap/db" "$b/member/snap/db" || exit 1
 fi
-if [ -f "$c" ]; then cp -p -- "$c" "$b/{BACKUP_CONF}" || exit 1; fi
+if [ -f "$c" ]; then cp -- "$c" "$b/{BACKUP_CONF}" || exit 1; fi
 chmod 0700 -- "$b""#,
         conf = shell_quote(&member.conf_file),
     );
