@@ -237,6 +237,22 @@ fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_in
     for name in lab.namespaces() {
         assert!(Path::new("/run/netns").join(&name).exists(), "{name}");
     }
+    let status = Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    for line in [
+        "etcd-1    10.213.0.11   etcd-1.runbook.lab      port 22 (pid ",
+        "master-1  10.213.0.21   master-1.runbook.lab    port 22 (pid ",
+    ] {
+        assert!(status.stdout.contains(line), "{}", status.stdout);
+    }
+    assert!(
+        status.stdout.contains("https://10.213.0.12:2379"),
+        "{}",
+        status.stdout
+    );
     let members_before = lab.members();
     assert_eq!(
         members_before,

@@ -44,6 +44,16 @@ pub struct ServiceStatus {
     pub active: bool,
 }
 
+/// One host of a lab of separate hosts: its address, full name and sshd (its anchor).
+#[derive(Debug, Clone, Serialize)]
+pub struct HostStatus {
+    pub name: String,
+    pub address: String,
+    pub fqdn: String,
+    /// The sshd every session and service of the host lives under, if it runs.
+    pub sshd_pid: Option<i32>,
+}
+
 /// Everything `status` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct LabStatus {
@@ -56,6 +66,9 @@ pub struct LabStatus {
     pub etcd_service: String,
     pub members: Vec<MemberStatus>,
     pub services: Vec<ServiceStatus>,
+    /// The hosts of a lab of separate hosts (`--hosts netns`); empty on loopback.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostStatus>,
 }
 
 /// Collects the lab's status without printing it.
@@ -132,7 +145,19 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
             active: services.is_active(&state.master, service, &cancel).await?,
         });
     }
+    let hosts = state
+        .network
+        .iter()
+        .flat_map(|network| network.hosts.iter())
+        .map(|host| HostStatus {
+            name: host.name.clone(),
+            address: host.address.clone(),
+            fqdn: host.fqdn(),
+            sshd_pid: crate::lab::netns::host::anchor(&layout.host(&host.name)).map(|a| a.pid),
+        })
+        .collect();
     Ok(LabStatus {
+        hosts,
         dir: dir.to_path_buf(),
         tls: state.tls,
         seeded_keys: state.keys,
@@ -165,6 +190,24 @@ pub fn render(status: &LabStatus) -> String {
         status.layout,
         status.etcd_service
     );
+    if !status.hosts.is_empty() {
+        text.push_str(&format!(
+            "{:<8}  {:<12}  {:<22}  {}\n",
+            "HOST", "ADDRESS", "NAME", "SSHD"
+        ));
+        for h in &status.hosts {
+            text.push_str(&format!(
+                "{:<8}  {:<12}  {:<22}  {}\n",
+                h.name,
+                h.address,
+                h.fqdn,
+                match h.sshd_pid {
+                    Some(pid) => format!("port 22 (pid {pid})"),
+                    None => "not running".to_string(),
+                }
+            ));
+        }
+    }
     let url_width = status
         .members
         .iter()
