@@ -100,8 +100,19 @@ impl LabCa {
     /// `ca.crt`, `server.crt/key`, `peer.crt/key` in the member's `etcd_conf_dir`.
     pub fn write_member(&self, host: &HostLayout) -> Result<(), LabError> {
         write_private_file(&host.etcd_file("ca.crt"), self.cert_pem().as_bytes())?;
+        self.write_server_and_peer(host, &host.name, &["127.0.0.1", "localhost", &host.name])
+    }
+
+    /// `server.crt/key` and `peer.crt/key` for `common_name`, valid for `sans` only, in
+    /// the member's `etcd_conf_dir` (keys 0600).
+    pub fn write_server_and_peer(
+        &self,
+        host: &HostLayout,
+        common_name: &str,
+        sans: &[&str],
+    ) -> Result<(), LabError> {
         for kind in ["server", "peer"] {
-            let issued = self.issue(&host.name, &[host.name.as_str()], true)?;
+            let issued = self.issue_exactly(common_name, sans, true)?;
             write_file(
                 &host.etcd_file(&format!("{kind}.crt")),
                 issued.cert_pem.as_bytes(),

@@ -287,17 +287,7 @@ fn write_member_files(
     write_file(&host.etcd_file("ca.crt"), ca.cert_pem().as_bytes())?;
     let fqdn = net.fqdn();
     let sans = [net.address.as_str(), fqdn.as_str(), net.name.as_str()];
-    for kind in ["server", "peer"] {
-        let issued = ca.issue_exactly(&fqdn, &sans, true)?;
-        write_file(
-            &host.etcd_file(&format!("{kind}.crt")),
-            issued.cert_pem.as_bytes(),
-        )?;
-        write_private_file(
-            &host.etcd_file(&format!("{kind}.key")),
-            issued.key_pem.as_bytes(),
-        )?;
-    }
+    ca.write_server_and_peer(host, &fqdn, &sans)?;
     write_file(&host.etcd_conf_file(), conf.as_bytes())
 }
 

@@ -145,20 +145,29 @@ pub async fn add(
     }
 }
 
+/// The cluster member that is `member` (by name or peer URL).
+async fn find(
+    client: &mut etcd_client::Client,
+    via: &str,
+    member: &EtcdMember,
+) -> Result<ClusterMember, MembershipError> {
+    list(client, via)
+        .await?
+        .into_iter()
+        .find(|m| m.name == member.name || m.peer_urls.contains(&member.peer_url))
+        .ok_or_else(|| MembershipError::NotAMember {
+            name: member.name.clone(),
+            peer_url: member.peer_url.clone(),
+        })
+}
+
 /// Removes the cluster member that is `member` (by name or peer URL).
 pub async fn remove(
     client: &mut etcd_client::Client,
     via: &str,
     member: &EtcdMember,
 ) -> Result<ClusterMember, MembershipError> {
-    let existing = list(client, via).await?;
-    let found = existing
-        .into_iter()
-        .find(|m| m.name == member.name || m.peer_urls.contains(&member.peer_url))
-        .ok_or_else(|| MembershipError::NotAMember {
-            name: member.name.clone(),
-            peer_url: member.peer_url.clone(),
-        })?;
+    let found = find(client, via, member).await?;
     client
         .member_remove(found.numeric_id())
         .await
@@ -174,14 +183,7 @@ pub async fn update(
     member: &EtcdMember,
     peer_urls: Vec<String>,
 ) -> Result<ClusterMember, MembershipError> {
-    let existing = list(client, via).await?;
-    let found = existing
-        .into_iter()
-        .find(|m| m.name == member.name || m.peer_urls.contains(&member.peer_url))
-        .ok_or_else(|| MembershipError::NotAMember {
-            name: member.name.clone(),
-            peer_url: member.peer_url.clone(),
-        })?;
+    let found = find(client, via, member).await?;
     client
         .member_update(found.numeric_id(), peer_urls)
         .await
