@@ -180,12 +180,22 @@ pub enum LabCommand {
         /// systemctl, with default paths, ports and services; implies --tls).
         #[arg(long, value_enum, default_value_t = crate::lab::LabHosts::Loopback)]
         hosts: crate::lab::LabHosts,
+        /// With `--hosts netns`: give every host a second address on a management network,
+        /// the only network the control namespace is on. The inventory lists the hosts by
+        /// their management names, with `openshift_ip` and `openshift_hostname` for the
+        /// cluster network, which `runbook` then reaches through ssh tunnels.
+        #[arg(long)]
+        management_network: bool,
     },
     /// Run a command in the control namespace of a lab of separate hosts, where its hosts
     /// are reached by address and name (`runbook lab exec --dir DIR -- runbook run ...`).
     Exec {
         #[arg(long)]
         dir: PathBuf,
+        /// Run it in this host's network namespace instead (on every network the host is
+        /// on, e.g. for `etcdctl` when the control side is on the management network only).
+        #[arg(long, value_name = "HOST")]
+        on: Option<String>,
         /// The command and its arguments.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,

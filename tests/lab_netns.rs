@@ -14,10 +14,18 @@ use std::time::Duration;
 struct NetnsLab {
     _parent: tempfile::TempDir,
     dir: PathBuf,
+    /// The host whose network namespace the `etcdctl` checks run in, when the control
+    /// namespace cannot reach the members (a management network).
+    checks_on: Option<&'static str>,
 }
 
 impl NetnsLab {
     fn up(keys: usize) -> NetnsLab {
+        NetnsLab::up_with(keys, &[])
+    }
+
+    /// A lab with the extra `lab up` arguments `extra`.
+    fn up_with(keys: usize, extra: &[&str]) -> NetnsLab {
         // SAFETY: geteuid(2) has no preconditions.
         assert_eq!(
             unsafe { libc::geteuid() },
@@ -37,11 +45,16 @@ impl NetnsLab {
                 "--dir",
             ])
             .arg(&dir)
+            .args(extra)
             .run()
             .success();
+        let checks_on = extra
+            .contains(&"--management-network")
+            .then_some("master-1");
         NetnsLab {
             _parent: parent,
             dir,
+            checks_on,
         }
     }
 
@@ -56,13 +69,26 @@ impl NetnsLab {
             .run()
     }
 
+    /// Runs a shell script where the independent checks reach the members: the control
+    /// namespace, or `checks_on`'s.
+    fn check_script(&self, script: &str) -> Finished {
+        let mut command = Runbook::new().args(["lab", "exec", "--dir"]).arg(&self.dir);
+        if let Some(host) = self.checks_on {
+            command = command.args(["--on", host]);
+        }
+        command
+            .args(["--", "sh", "-c", script])
+            .current_dir(repo_root())
+            .run()
+    }
+
     /// Plain etcdctl (v3, or v2 with `ETCDCTL_API=2`) in the control namespace.
     fn etcdctl(&self, api: u8, args: &str) -> String {
         let script = format!(
             ". {}/env && ETCDCTL_API={api} etcdctl {args} 2>/dev/null",
             self.dir.display()
         );
-        self.exec(&["sh", "-c", &script]).success().stdout
+        self.check_script(&script).success().stdout
     }
 
     /// (name, peer URLs) of every member, sorted by name.
@@ -163,7 +189,7 @@ fn v2_leaves(lab: &NetnsLab) -> BTreeMap<String, String> {
          while IFS= read -r key; do etcdctl -o json get -- \"$key\" 2>/dev/null; echo; done",
         lab.dir.display()
     );
-    let dump = lab.exec(&["sh", "-c", &script]).success().stdout;
+    let dump = lab.check_script(&script).success().stdout;
     dump.lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
@@ -216,43 +242,12 @@ fn changed_settings(before: &str, after: &str) -> Vec<String> {
     names
 }
 
-#[test]
-fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_inventory() {
-    let lab = NetnsLab::up(600);
-    let inventory = std::fs::read_to_string(lab.dir.join("inventory.ini")).unwrap();
-    let settings: Vec<&str> = inventory
-        .lines()
-        .filter(|l| l.contains('='))
-        .map(|l| l.split('=').next().unwrap())
-        .collect();
-    assert_eq!(
-        settings,
-        [
-            "ansible_ssh_user",
-            "ansible_ssh_private_key_file",
-            "runbook_ssh_known_hosts_file"
-        ],
-        "{inventory}"
-    );
-    for name in lab.namespaces() {
-        assert!(Path::new("/run/netns").join(&name).exists(), "{name}");
-    }
-    let status = Runbook::new()
-        .args(["lab", "status", "--dir"])
-        .arg(&lab.dir)
-        .run()
-        .success();
-    for line in [
-        "etcd-1    10.213.0.11   etcd-1.runbook.lab      port 22 (pid ",
-        "master-1  10.213.0.21   master-1.runbook.lab    port 22 (pid ",
-    ] {
-        assert!(status.stdout.contains(line), "{}", status.stdout);
-    }
-    assert!(
-        status.stdout.contains("https://10.213.0.12:2379"),
-        "{}",
-        status.stdout
-    );
+/// `v2-to-v3.rhai` then `rollback.rhai` on a fresh lab, checked with plain etcdctl and the
+/// hosts' files: member names and peer URLs unchanged, every v2 leaf (hidden ones too) in
+/// v3, hashkv agreeing, etcd.conf changed only where the procedure says, and after the
+/// rollback the member list, etcd.conf files and v2 data exactly as before. Returns the
+/// migration's output.
+fn migrate_and_roll_back(lab: &NetnsLab) -> Finished {
     let members_before = lab.members();
     assert_eq!(
         members_before,
@@ -275,25 +270,18 @@ fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_in
         .iter()
         .map(|h| lab.host_file(h, "etc/etcd/etcd.conf"))
         .collect();
-    let leaves_before = v2_leaves(&lab);
+    let leaves_before = v2_leaves(lab);
     assert!(leaves_before.len() > 500, "{}", leaves_before.len());
 
-    let run = lab.runbook("runbooks/v2-to-v3.rhai");
-    let run = run.success();
+    let run = lab.runbook("runbooks/v2-to-v3.rhai").success();
     assert!(run.stdout.contains("migration finished"), "{}", run.stdout);
-    assert!(
-        run.stderr
-            .contains("etcd-1: the member is called etcd-1.runbook.lab (the inventory's etcd_hostname is etcd-1): it keeps its name"),
-        "{}",
-        run.stderr
-    );
     assert_eq!(
         lab.members(),
         members_before,
         "names and peer URLs unchanged"
     );
     // Every v2 leaf is in v3 with its value, and so are the hidden ones v2 listings omit.
-    let v3 = v3_pairs(&lab);
+    let v3 = v3_pairs(lab);
     for (key, value) in &leaves_before {
         assert_eq!(v3.get(key), Some(value), "{key}");
     }
@@ -339,6 +327,18 @@ fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_in
             after.contains("\nETCD_INITIAL_CLUSTER_STATE=existing\n"),
             "{after}"
         );
+        // It names members by their own names and peer URLs, nothing the inventory says.
+        let initial = after
+            .lines()
+            .find_map(|l| l.strip_prefix("ETCD_INITIAL_CLUSTER="))
+            .unwrap();
+        for pair in initial.split(',') {
+            let (name, url) = pair.split_once('=').unwrap();
+            assert!(
+                members_before.contains(&(name.to_string(), url.to_string())),
+                "{host}: ETCD_INITIAL_CLUSTER={initial}"
+            );
+        }
     }
     let master = lab.host_file("master-1", "etc/origin/master/master-config.yaml");
     assert!(master.contains("- etcd3"), "{master}");
@@ -356,8 +356,56 @@ fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_in
             "{host}'s etcd.conf after rollback"
         );
     }
-    assert_eq!(v2_leaves(&lab), leaves_before, "the v2 data after rollback");
-    assert!(v3_pairs(&lab).is_empty(), "no v3 keys after rollback");
+    assert_eq!(v2_leaves(lab), leaves_before, "the v2 data after rollback");
+    assert!(v3_pairs(lab).is_empty(), "no v3 keys after rollback");
+
+    run
+}
+
+#[test]
+fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_inventory() {
+    let lab = NetnsLab::up(600);
+    let inventory = std::fs::read_to_string(lab.dir.join("inventory.ini")).unwrap();
+    let settings: Vec<&str> = inventory
+        .lines()
+        .filter(|l| l.contains('='))
+        .map(|l| l.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            "ansible_ssh_user",
+            "ansible_ssh_private_key_file",
+            "runbook_ssh_known_hosts_file"
+        ],
+        "{inventory}"
+    );
+    for name in lab.namespaces() {
+        assert!(Path::new("/run/netns").join(&name).exists(), "{name}");
+    }
+    let status = Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    for line in [
+        "etcd-1    10.213.0.11   etcd-1.runbook.lab      port 22 (pid ",
+        "master-1  10.213.0.21   master-1.runbook.lab    port 22 (pid ",
+    ] {
+        assert!(status.stdout.contains(line), "{}", status.stdout);
+    }
+    assert!(
+        status.stdout.contains("https://10.213.0.12:2379"),
+        "{}",
+        status.stdout
+    );
+    let run = migrate_and_roll_back(&lab);
+    assert!(
+        run.stderr
+            .contains("etcd-1: the member is called etcd-1.runbook.lab (the inventory's etcd_hostname is etcd-1): it keeps its name"),
+        "{}",
+        run.stderr
+    );
 
     let namespaces = lab.namespaces();
     Runbook::new()
@@ -372,6 +420,50 @@ fn migration_and_rollback_on_separate_hosts_with_only_groups_and_login_in_the_in
         );
     }
     assert!(!lab.dir.exists());
+}
+
+#[test]
+fn a_management_network_lab_migrates_and_rolls_back_through_ssh_tunnels() {
+    let lab = NetnsLab::up_with(600, &["--management-network"]);
+    let inventory = std::fs::read_to_string(lab.dir.join("inventory.ini")).unwrap();
+    for line in [
+        "\nmaster-1.mgmt.runbook.lab openshift_ip=10.213.0.21 openshift_hostname=master-1.runbook.lab\n",
+        "\netcd-2.mgmt.runbook.lab openshift_ip=10.213.0.12 openshift_hostname=etcd-2.runbook.lab\n",
+    ] {
+        assert!(inventory.contains(line), "{inventory}");
+    }
+    // The control side reaches the hosts' sshd on the management network and nothing on
+    // the cluster network, so runbook can only reach etcd through ssh tunnels.
+    let direct = lab.exec(&["bash", "-c", "exec 3<>/dev/tcp/10.213.0.11/2379"]);
+    assert_ne!(direct.code, 0);
+    assert!(
+        direct.stderr.contains("Network is unreachable"),
+        "{}",
+        direct.stderr
+    );
+    lab.exec(&["bash", "-c", "exec 3<>/dev/tcp/etcd-1.mgmt.runbook.lab/22"])
+        .success();
+    let status = Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    assert!(
+        status.stdout.contains(
+            "etcd-2    10.213.0.12   10.214.0.12   etcd-2.runbook.lab      port 22 (pid "
+        ),
+        "{}",
+        status.stdout
+    );
+
+    let run = migrate_and_roll_back(&lab);
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        output.contains("etcd-2.mgmt.runbook.lab  etcd-2.runbook.lab  ")
+            && output.contains("https://10.213.0.12:2380  https://10.213.0.12:2379"),
+        "each inventory host is matched to its member by openshift_ip: {output}"
+    );
+    assert!(!output.contains("keeps its name"), "{output}");
 }
 
 #[test]
@@ -507,6 +599,7 @@ fn lab_down_after_an_up_killed_halfway_removes_every_namespace_and_process() {
     let lab = NetnsLab {
         _parent: parent,
         dir: dir.clone(),
+        checks_on: None,
     };
     let namespaces = lab.namespaces();
     let anchors: Vec<i32> = ["etcd-1", "etcd-2"]

@@ -8,8 +8,9 @@ use crate::lab::{self, LabHosts, LabOptions};
 use crate::report::Reporter;
 
 pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
-    // A lab of separate hosts is reached from its control namespace: this thread moves
-    // there before the runtime's threads start, so they start there too.
+    // A lab of separate hosts is reached from its control namespace (or, with a management
+    // network, the master's): this thread moves there before the runtime's threads start,
+    // so they start there too.
     let mut netns_lab = None;
     match &command {
         LabCommand::Up {
@@ -19,6 +20,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
             expiring,
             layout,
             hosts: LabHosts::Netns,
+            management_network,
             ..
         } => {
             let options = LabOptions {
@@ -30,16 +32,30 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 expiring: *expiring,
                 etcd_layout: *layout,
             };
-            let (lab_layout, state) = netns::up::prepare(&options).map_err(Failure::failed)?;
-            enter_control(&state)?;
+            let (lab_layout, state) =
+                netns::up::prepare(&options, *management_network).map_err(Failure::failed)?;
+            enter_tools(&state)?;
             netns_lab = Some((lab_layout, state));
         }
-        LabCommand::Exec { dir, command } => {
-            return Err(Failure::failed(netns::exec::exec(dir, command)));
+        LabCommand::Up {
+            management_network: true,
+            ..
+        } => {
+            return Err(Failure::failed(crate::lab::error::LabError::Options {
+                reason: "--management-network needs a lab of separate hosts: add `--hosts netns`"
+                    .into(),
+            }));
+        }
+        LabCommand::Exec { dir, on, command } => {
+            return Err(Failure::failed(netns::exec::exec(
+                dir,
+                on.as_deref(),
+                command,
+            )));
         }
         LabCommand::Status { dir } => {
             if let Ok((_, _, state)) = LabState::open(dir) {
-                enter_control(&state)?;
+                enter_tools(&state)?;
             }
         }
         LabCommand::Down { dir } => {
@@ -67,6 +83,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 expiring,
                 layout,
                 hosts: _,
+                management_network: _,
             } => {
                 let options = LabOptions {
                     dir,
@@ -91,9 +108,9 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
     }
 }
 
-fn enter_control(state: &LabState) -> Result<(), Failure> {
+fn enter_tools(state: &LabState) -> Result<(), Failure> {
     match &state.network {
-        Some(network) => network.enter_control().map_err(Failure::failed),
+        Some(network) => network.enter_tools().map_err(Failure::failed),
         None => Ok(()),
     }
 }

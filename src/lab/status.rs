@@ -50,6 +50,8 @@ pub struct HostStatus {
     pub name: String,
     pub address: String,
     pub fqdn: String,
+    /// Its address on the management network, if the lab has one.
+    pub management: Option<String>,
     /// The sshd every session and service of the host lives under, if it runs.
     pub sshd_pid: Option<i32>,
 }
@@ -153,6 +155,7 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
             name: host.name.clone(),
             address: host.address.clone(),
             fqdn: host.fqdn(),
+            management: host.management.clone(),
             sshd_pid: crate::lab::netns::host::anchor(&layout.host(&host.name)).map(|a| a.pid),
         })
         .collect();
@@ -191,15 +194,28 @@ pub fn render(status: &LabStatus) -> String {
         status.etcd_service
     );
     if !status.hosts.is_empty() {
+        let management = status.hosts.iter().any(|h| h.management.is_some());
+        let management_column = |value: &str| {
+            if management {
+                format!("{value:<12}  ")
+            } else {
+                String::new()
+            }
+        };
         text.push_str(&format!(
-            "{:<8}  {:<12}  {:<22}  {}\n",
-            "HOST", "ADDRESS", "NAME", "SSHD"
+            "{:<8}  {:<12}  {}{:<22}  {}\n",
+            "HOST",
+            "ADDRESS",
+            management_column("MANAGEMENT"),
+            "NAME",
+            "SSHD"
         ));
         for h in &status.hosts {
             text.push_str(&format!(
-                "{:<8}  {:<12}  {:<22}  {}\n",
+                "{:<8}  {:<12}  {}{:<22}  {}\n",
                 h.name,
                 h.address,
+                management_column(h.management.as_deref().unwrap_or("")),
                 h.fqdn,
                 match h.sshd_pid {
                     Some(pid) => format!("port 22 (pid {pid})"),

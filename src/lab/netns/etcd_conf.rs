@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn names_the_member_by_its_full_name_and_listens_on_its_address() {
         let names = ["etcd-1".to_string(), "etcd-2".to_string()];
-        let network = Network::plan(Path::new("/tmp/x"), &names, &[]);
+        let network = Network::plan(Path::new("/tmp/x"), &names, &[], false);
         let members: Vec<&NetHost> = network.hosts.iter().collect();
         let text = render(members[1], &members, "etcd-cluster-1", 500);
         assert!(text.contains("ETCD_NAME=etcd-2.runbook.lab\n"));

@@ -157,13 +157,19 @@ pub fn prepare(
     )?;
     let ssh = root.join("etc/ssh");
     create_dir(&ssh)?;
+    // On every address the host has: the control side comes over the management network
+    // when there is one, the hosts to each other over the cluster network.
+    let listen: String = std::iter::once(&net.address)
+        .chain(&net.management)
+        .map(|address| format!("ListenAddress {address}:22\n"))
+        .collect();
     let key = ssh.join("ssh_host_ed25519_key");
     keygen(&key, &net.fqdn())?;
     write_file(
         &ssh.join("sshd_config"),
         format!(
             "# sshd of lab host {name}\n\
-             ListenAddress {address}:22\n\
+             {listen}\
              HostKey /etc/ssh/ssh_host_ed25519_key\n\
              PidFile none\n\
              UsePAM no\n\
@@ -177,7 +183,6 @@ pub fn prepare(
              MaxStartups 64:30:128\n\
              Subsystem sftp /usr/lib/openssh/sftp-server\n",
             name = net.name,
-            address = net.address
         )
         .as_bytes(),
     )?;
@@ -277,7 +282,7 @@ pub fn boot(lab_dir: &Path, host: &HostLayout, net: &NetHost) -> Result<Recorded
         format!("{} {}\n", anchor.pid, anchor.start_time).as_bytes(),
     )?;
     let started = Instant::now();
-    let listening = format!("Server listening on {} port 22", net.address);
+    let listening = format!("Server listening on {} port 22", net.ssh_address());
     loop {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         if log.contains(&listening) {

@@ -1,8 +1,11 @@
 //! The network of a netns lab: one network namespace per host and one for the control side
 //! (where `runbook` runs), each with an `eth0` on a bridge that lives in a lab-owned
 //! namespace of its own. Nothing of it is in the root namespace, so no lab traffic can
-//! leave the lab's namespaces. The names are recorded before anything is created, so
-//! `lab down` removes exactly these, even after a crash halfway through `up`.
+//! leave the lab's namespaces. With a management network, each host has a second link on a
+//! second bridge, and the control side sits on that network only, as an operator's
+//! workstation does that reaches the hosts' sshd but not the cluster network. The names are
+//! recorded before anything is created, so `lab down` removes exactly these, even after a
+//! crash halfway through `up`.
 
 use crate::lab::error::LabError;
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,12 @@ pub const SUBNET: &str = "10.213.0";
 pub const CONTROL_ADDRESS: &str = "10.213.0.2";
 /// The domain of the hosts' full names (`etcd-1.runbook.lab`).
 pub const DOMAIN: &str = "runbook.lab";
+/// The management network's subnet, when the lab has one.
+pub const MANAGEMENT_SUBNET: &str = "10.214.0";
+/// The control namespace's address on the management network (its only one there).
+pub const MANAGEMENT_CONTROL_ADDRESS: &str = "10.214.0.2";
+/// The domain of the hosts' management names (`etcd-1.mgmt.runbook.lab`).
+pub const MANAGEMENT_DOMAIN: &str = "mgmt.runbook.lab";
 
 /// One host on the lab network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,12 +36,38 @@ pub struct NetHost {
     /// Its link's end on the bridge, in the fabric namespace (`ip -n <fabric> link set
     /// <port> down` cuts the host off).
     pub port: String,
+    /// Its address on the management network (its `eth1`), when the lab has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management: Option<String>,
 }
 
 impl NetHost {
     /// The host's full name, as its certificates and `ETCD_NAME` carry it.
     pub fn fqdn(&self) -> String {
         format!("{}.{DOMAIN}", self.name)
+    }
+
+    /// The host's name on the management network (`etcd-1.mgmt.runbook.lab`).
+    pub fn management_fqdn(&self) -> String {
+        format!("{}.{MANAGEMENT_DOMAIN}", self.name)
+    }
+
+    /// Where the control side reaches the host's sshd: the management address if any.
+    pub fn ssh_address(&self) -> &str {
+        self.management.as_deref().unwrap_or(&self.address)
+    }
+
+    /// The name the inventory lists the host by: the one the control side reaches.
+    pub fn inventory_name(&self) -> String {
+        match self.management {
+            Some(_) => self.management_fqdn(),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The host's management link end on the management bridge (`m1` for port `p1`).
+    pub fn management_port(&self) -> String {
+        format!("m{}", self.port.trim_start_matches('p'))
     }
 }
 
@@ -44,6 +79,10 @@ pub struct Network {
     /// Where `runbook` runs (`lab exec`).
     pub control: String,
     pub hosts: Vec<NetHost>,
+    /// Whether the hosts have a second, management network (bridge `br1`), which is the
+    /// only one the control namespace is on.
+    #[serde(default)]
+    pub management: bool,
 }
 
 /// A name prefix unique to the lab directory: two labs never share a namespace.
@@ -56,14 +95,15 @@ fn prefix(dir: &Path) -> String {
 
 impl Network {
     /// The namespaces and addresses of a lab in `dir` with these hosts: etcd members
-    /// get .11, .12, ..., masters .21, ...
-    pub fn plan(dir: &Path, members: &[String], masters: &[String]) -> Network {
+    /// get .11, .12, ..., masters .21, ..., on each network.
+    pub fn plan(dir: &Path, members: &[String], masters: &[String], management: bool) -> Network {
         let prefix = prefix(dir);
         let host = |name: &str, last: usize, port: usize| NetHost {
             name: name.to_string(),
             netns: format!("{prefix}-{name}"),
             address: format!("{SUBNET}.{last}"),
             port: format!("p{port}"),
+            management: management.then(|| format!("{MANAGEMENT_SUBNET}.{last}")),
         };
         // Port p0 is the control namespace's.
         let mut hosts: Vec<NetHost> = members
@@ -81,6 +121,25 @@ impl Network {
             fabric: format!("{prefix}-net"),
             control: format!("{prefix}-control"),
             hosts,
+            management,
+        }
+    }
+
+    /// The control namespace's address.
+    pub fn control_address(&self) -> &'static str {
+        if self.management {
+            MANAGEMENT_CONTROL_ADDRESS
+        } else {
+            CONTROL_ADDRESS
+        }
+    }
+
+    /// Where the lab's own tools (seeding, `lab status`) reach the members: the control
+    /// namespace, or with a management network the master's, which is on both.
+    fn tools_namespace(&self) -> &str {
+        match self.hosts.last().filter(|_| self.management) {
+            Some(master) => &master.netns,
+            None => &self.control,
         }
     }
 
@@ -110,16 +169,38 @@ impl Network {
             ip(&["netns", "add", name])?;
             ip(&["-n", name, "link", "set", "lo", "up"])?;
         }
-        ip(&["-n", &self.fabric, "link", "add", "br0", "type", "bridge"])?;
-        ip(&["-n", &self.fabric, "link", "set", "br0", "up"])?;
-        let mut ends: Vec<(&str, &str, &str)> =
-            vec![(self.control.as_str(), CONTROL_ADDRESS, "p0")];
-        ends.extend(
-            self.hosts
-                .iter()
-                .map(|h| (h.netns.as_str(), h.address.as_str(), h.port.as_str())),
-        );
-        for (netns, address, port) in ends {
+        let bridges: &[&str] = if self.management {
+            &["br0", "br1"]
+        } else {
+            &["br0"]
+        };
+        for bridge in bridges {
+            ip(&["-n", &self.fabric, "link", "add", bridge, "type", "bridge"])?;
+            ip(&["-n", &self.fabric, "link", "set", bridge, "up"])?;
+        }
+        // (namespace, address, bridge port, bridge, interface)
+        let control_bridge = if self.management { "br1" } else { "br0" };
+        let mut ends: Vec<(&str, &str, String, &str, &str)> = vec![(
+            self.control.as_str(),
+            self.control_address(),
+            "p0".to_string(),
+            control_bridge,
+            "eth0",
+        )];
+        for host in &self.hosts {
+            ends.push((&host.netns, &host.address, host.port.clone(), "br0", "eth0"));
+            if let Some(management) = &host.management {
+                ends.push((
+                    &host.netns,
+                    management,
+                    host.management_port(),
+                    "br1",
+                    "eth1",
+                ));
+            }
+        }
+        for (netns, address, port, bridge, interface) in ends {
+            let port = port.as_str();
             // Both ends are made where they live: the bridge side in the fabric, eth0 in
             // the host's namespace. Neither ever exists in the root namespace.
             ip(&[
@@ -132,15 +213,15 @@ impl Network {
                 "veth",
                 "peer",
                 "name",
-                "eth0",
+                interface,
                 "netns",
                 netns,
             ])?;
-            ip(&["-n", &self.fabric, "link", "set", port, "master", "br0"])?;
+            ip(&["-n", &self.fabric, "link", "set", port, "master", bridge])?;
             ip(&["-n", &self.fabric, "link", "set", port, "up"])?;
             let cidr = format!("{address}/24");
-            ip(&["-n", netns, "addr", "add", &cidr, "dev", "eth0"])?;
-            ip(&["-n", netns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", netns, "addr", "add", &cidr, "dev", interface])?;
+            ip(&["-n", netns, "link", "set", interface, "up"])?;
         }
         Ok(())
     }
@@ -158,10 +239,10 @@ impl Network {
         failures
     }
 
-    /// Moves the calling thread into the control namespace. Threads started afterwards
-    /// (the async runtime's) start there too.
-    pub fn enter_control(&self) -> Result<(), LabError> {
-        let path = netns_path(&self.control);
+    /// Moves the calling thread to where the lab's own tools reach the members (see
+    /// `tools_namespace`). Threads started afterwards (the async runtime's) start there too.
+    pub fn enter_tools(&self) -> Result<(), LabError> {
+        let path = netns_path(self.tools_namespace());
         let file = std::fs::File::open(&path).map_err(|e| LabError::io("open", &path, e))?;
         use std::os::fd::AsRawFd;
         // SAFETY: setns(2) on a namespace file we hold open; it changes only this thread's
@@ -180,7 +261,10 @@ impl Network {
     /// `/etc/hosts` of every lab host and of the control side.
     pub fn hosts_file(&self) -> String {
         let mut text = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n");
-        text.push_str(&format!("{CONTROL_ADDRESS}\tcontrol.{DOMAIN} control\n"));
+        text.push_str(&format!(
+            "{}\tcontrol.{DOMAIN} control\n",
+            self.control_address()
+        ));
         for host in &self.hosts {
             text.push_str(&format!(
                 "{}\t{} {}\n",
@@ -188,6 +272,13 @@ impl Network {
                 host.fqdn(),
                 host.name
             ));
+            if let Some(management) = &host.management {
+                text.push_str(&format!(
+                    "{management}\t{} {}-mgmt\n",
+                    host.management_fqdn(),
+                    host.name
+                ));
+            }
         }
         text
     }
@@ -219,13 +310,50 @@ mod tests {
     #[test]
     fn plans_addresses_and_names_per_lab_directory() {
         let names = ["etcd-1".to_string(), "etcd-2".to_string()];
-        let network = Network::plan(Path::new("/tmp/a"), &names, &["master-1".to_string()]);
+        let network = Network::plan(
+            Path::new("/tmp/a"),
+            &names,
+            &["master-1".to_string()],
+            false,
+        );
         assert_eq!(network.host("etcd-2").unwrap().address, "10.213.0.12");
         assert_eq!(network.host("master-1").unwrap().address, "10.213.0.21");
-        let other = Network::plan(Path::new("/tmp/b"), &names, &[]);
+        assert_eq!(network.host("etcd-2").unwrap().ssh_address(), "10.213.0.12");
+        assert_eq!(network.host("etcd-2").unwrap().inventory_name(), "etcd-2");
+        assert_eq!(network.tools_namespace(), network.control);
+        let other = Network::plan(Path::new("/tmp/b"), &names, &[], false);
         assert_ne!(network.control, other.control);
         assert!(network
             .hosts_file()
             .contains("10.213.0.11\tetcd-1.runbook.lab etcd-1\n"));
+    }
+
+    #[test]
+    fn a_management_network_gives_each_host_a_second_address_and_name() {
+        let names = ["etcd-1".to_string()];
+        let network = Network::plan(Path::new("/tmp/a"), &names, &["master-1".to_string()], true);
+        let etcd = network.host("etcd-1").unwrap();
+        assert_eq!(etcd.address, "10.213.0.11");
+        assert_eq!(etcd.management.as_deref(), Some("10.214.0.11"));
+        assert_eq!(etcd.ssh_address(), "10.214.0.11");
+        assert_eq!(etcd.inventory_name(), "etcd-1.mgmt.runbook.lab");
+        assert_eq!(etcd.management_port(), "m1");
+        assert_eq!(
+            network.tools_namespace(),
+            network.host("master-1").unwrap().netns
+        );
+        let hosts = network.hosts_file();
+        assert!(
+            hosts.contains("10.214.0.2\tcontrol.runbook.lab control\n"),
+            "{hosts}"
+        );
+        assert!(
+            hosts.contains("10.213.0.11\tetcd-1.runbook.lab etcd-1\n"),
+            "{hosts}"
+        );
+        assert!(
+            hosts.contains("10.214.0.11\tetcd-1.mgmt.runbook.lab etcd-1-mgmt\n"),
+            "{hosts}"
+        );
     }
 }

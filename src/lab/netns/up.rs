@@ -27,8 +27,9 @@ use tokio_util::sync::CancellationToken;
 const MASTER_START: &str = include_str!("../master-start.sh");
 
 /// The part of `up` that runs before the async runtime starts, in the root namespace:
-/// checks, records the namespaces in lab.json, then creates them.
-pub fn prepare(options: &LabOptions) -> Result<(LabLayout, LabState), LabError> {
+/// checks, records the namespaces in lab.json, then creates them. With `management`, every
+/// host gets a second address on a management network, the only one the control side is on.
+pub fn prepare(options: &LabOptions, management: bool) -> Result<(LabLayout, LabState), LabError> {
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err(LabError::NeedsRoot);
@@ -52,7 +53,7 @@ pub fn prepare(options: &LabOptions) -> Result<(LabLayout, LabState), LabError> 
         }
     }
     let names: Vec<String> = (0..options.members).map(member_name).collect();
-    let network = Network::plan(dir, &names, &[MASTER_HOST.to_string()]);
+    let network = Network::plan(dir, &names, &[MASTER_HOST.to_string()], management);
     let state = LabState {
         kind: KIND.to_string(),
         version: 1,
@@ -161,13 +162,11 @@ async fn build_hosts(
         let public = std::fs::read_to_string(host.root.join("etc/ssh/ssh_host_ed25519_key.pub"))
             .map_err(|e| LabError::io("read", &host.root, e))?;
         let key: Vec<&str> = public.split_whitespace().take(2).collect();
-        known_hosts.push_str(&format!(
-            "{},{},{} {}\n",
-            net.name,
-            net.fqdn(),
-            net.address,
-            key.join(" ")
-        ));
+        let mut names = vec![net.name.clone(), net.fqdn(), net.address.clone()];
+        if let Some(management) = &net.management {
+            names.extend([net.management_fqdn(), management.clone()]);
+        }
+        known_hosts.push_str(&format!("{} {}\n", names.join(","), key.join(" ")));
     }
     write_file(&layout.dir.join("ssh/known_hosts"), known_hosts.as_bytes())?;
     for net in &members {
@@ -210,7 +209,8 @@ async fn build_hosts(
         anchors.push(host::boot(&layout.dir, &layout.host(&net.name), net)?);
         reporter.status(&format!(
             "{} is up at {} (sshd on port 22)",
-            net.name, net.address
+            net.name,
+            addresses(net)
         ));
     }
     // Every member at once: a member of a new cluster is ready only when there is a quorum.
@@ -259,20 +259,34 @@ async fn build_hosts(
         summary.push_str(&format!(
             "  {:<9} {:<12} {}\n",
             net.name,
-            net.address,
+            addresses(net),
             net.fqdn()
         ));
     }
     let dir = layout.dir.display();
+    // With a management network only the hosts reach etcd's addresses.
+    let checks_on = if network.management {
+        format!(" --on {}", state.master)
+    } else {
+        String::new()
+    };
     summary.push_str(&format!(
         "next:\n  runbook lab exec --dir {dir} -- runbook run runbooks/v2-to-v3.rhai -i {dir}/inventory.ini\n  \
-         runbook lab exec --dir {dir} -- sh -c '. {dir}/env && etcdctl member list'\n  \
+         runbook lab exec --dir {dir}{checks_on} -- sh -c '. {dir}/env && etcdctl member list'\n  \
          (to log in as the non-root user `{user}` with passwordless sudo: ansible_ssh_user={user} ansible_become=true)\n  \
          runbook lab down --dir {dir}\n",
         user = login.name
     ));
     reporter.status(summary.trim_end());
     Ok(())
+}
+
+/// The host's address, and its management address after a slash.
+fn addresses(net: &super::network::NetHost) -> String {
+    match &net.management {
+        Some(management) => format!("{} / {management} (management)", net.address),
+        None => net.address.clone(),
+    }
 }
 
 /// `ca.crt`, `server.crt/key`, `peer.crt/key` and `etcd.conf` in the member's /etc/etcd.
@@ -333,9 +347,21 @@ fn write_master_files(
     Ok(())
 }
 
-/// The inventory: the groups and the ssh login, nothing else.
+/// The inventory: the groups and the ssh login, nothing else; with a management network,
+/// hosts are listed by their management names with `openshift_ip` and `openshift_hostname`
+/// naming them on the cluster network, as openshift-ansible inventories do.
 fn inventory(layout: &LabLayout, state: &LabState) -> String {
     let dir = layout.dir.display();
+    let network = network(state);
+    let line = |name: &str| match network.host(name) {
+        Some(net) if net.management.is_some() => format!(
+            "{} openshift_ip={} openshift_hostname={}\n",
+            net.inventory_name(),
+            net.address,
+            net.fqdn()
+        ),
+        _ => format!("{name}\n"),
+    };
     let mut text = format!(
         "# runbook lab of separate hosts in {dir}: every path, port and service is the\n\
          # default, as on a cluster openshift-ansible installed. Run runbooks from the lab's\n\
@@ -344,12 +370,11 @@ fn inventory(layout: &LabLayout, state: &LabState) -> String {
          [OSEv3:vars]\nansible_ssh_user=root\n\
          ansible_ssh_private_key_file={dir}/ssh/id_ed25519\n\
          runbook_ssh_known_hosts_file={dir}/ssh/known_hosts\n\n\
-         [masters]\n{}\n\n[etcd]\n",
-        state.master
+         [masters]\n{}\n[etcd]\n",
+        line(&state.master)
     );
     for member in &state.members {
-        text.push_str(&member.name);
-        text.push('\n');
+        text.push_str(&line(&member.name));
     }
     text
 }
