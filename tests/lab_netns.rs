@@ -632,3 +632,53 @@ fn lab_down_after_an_up_killed_halfway_removes_every_namespace_and_process() {
     }
     assert!(!dir.exists());
 }
+
+#[test]
+fn a_hosts_sshd_stopped_during_the_backups_ends_migrated_with_no_key_lost() {
+    use runbook::lab::netns::sshd;
+    let lab = NetnsLab::up(1000);
+    let members_before = lab.members();
+    let leaves_before = v2_leaves(&lab);
+    let (_, layout, state) = runbook::lab::state::LabState::open(&lab.dir).unwrap();
+    let net = state
+        .network
+        .as_ref()
+        .unwrap()
+        .host("etcd-3")
+        .unwrap()
+        .clone();
+    let host = layout.host("etcd-3");
+    let mut run = Running::start(lab.runbook_command("runbooks/v2-to-v3.rhai", &[]));
+    run.wait_for_step_start("back up every member", Duration::from_secs(300));
+    // The run stands still while etcd-3's sshd and every session to it go.
+    run.pause();
+    let stopped = sshd::stop(&host).unwrap();
+    run.carry_on();
+    assert!(
+        stopped.len() > 1,
+        "the listener and the run's sessions: {stopped:?}"
+    );
+    std::thread::sleep(Duration::from_secs(10));
+    sshd::start(&host, &net).unwrap();
+    let first = run.finish(Duration::from_secs(600));
+    eprintln!("first run exit {}:\n{}", first.code, first.stderr);
+    if first.code != 0 {
+        let stderr = first.stderr_unwrapped();
+        assert!(
+            stderr.contains("the run stopped at step `back up every member`")
+                && stderr.contains("etcd-3"),
+            "{stderr}"
+        );
+        // Nothing was changed yet: the members and their v2 data are as before.
+        assert_eq!(lab.members(), members_before);
+        assert_eq!(v2_leaves(&lab), leaves_before);
+        lab.runbook_command("runbooks/v2-to-v3.rhai", &["--resume"])
+            .run()
+            .success();
+    }
+    assert_eq!(lab.members(), members_before);
+    let v3 = v3_pairs(&lab);
+    for (key, value) in &leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
+}

@@ -9,4 +9,5 @@ pub mod etcd_conf;
 pub mod exec;
 pub mod host;
 pub mod network;
+pub mod sshd;
 pub mod up;
