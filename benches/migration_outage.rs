@@ -10,7 +10,8 @@
 //!   runs with `-vv`).
 //!
 //! Each lab is started just before its procedure and brought down right after it (also on
-//! failure), so only one lab runs at a time.
+//! failure), so only one lab runs at a time. Every member's resident memory is read through
+//! seeding and the run (`support/member_memory.rs`).
 
 use runbook::journal::{Event, EventKind};
 use runbook::lab::layout::LabLayout;
@@ -23,6 +24,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+#[path = "support/member_memory.rs"]
+mod member_memory;
+
+use member_memory::{MemberMemory, Sample};
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -255,6 +261,8 @@ fn seconds_between(from: &str, to: &str) -> BenchResult<f64> {
 /// One step's duration.
 struct StepTime {
     name: String,
+    /// When it started, in seconds since the epoch.
+    started: f64,
     seconds: f64,
 }
 
@@ -264,6 +272,53 @@ struct Run {
     outage: f64,
     total: f64,
     steps: Vec<StepTime>,
+    /// The lab's members' memory, from before `lab up` to the end of the run.
+    memory: Vec<MemberRow>,
+}
+
+/// One member's memory in one procedure's lab, in KiB.
+struct MemberRow {
+    member: String,
+    after_seeding: u64,
+    seeding_peak: u64,
+    run_peak: u64,
+    /// The step running when the run's peak was read.
+    peak_step: String,
+}
+
+/// Each member's memory: after seeding, its peak while seeding, and its peak during the run.
+fn member_rows(
+    samples: &[Sample],
+    seeding: (f64, f64),
+    run: (f64, f64),
+    steps: &[StepTime],
+) -> Vec<MemberRow> {
+    member_memory::members(samples)
+        .into_iter()
+        .map(|member| {
+            let (run_peak, at) =
+                member_memory::peak(samples, &member, run.0, run.1).unwrap_or((0, run.0));
+            let peak_step = steps
+                .iter()
+                .rev()
+                .find(|s| s.started <= at)
+                .map(|s| s.name.clone())
+                .unwrap_or_else(|| "(before the first step)".into());
+            MemberRow {
+                after_seeding: member_memory::rss_at(samples, &member, seeding.1).unwrap_or(0),
+                seeding_peak: member_memory::peak(samples, &member, seeding.0, seeding.1)
+                    .map_or(0, |p| p.0),
+                run_peak,
+                peak_step,
+                member,
+            }
+        })
+        .collect()
+}
+
+fn epoch_seconds(time: &str) -> BenchResult<f64> {
+    let time = chrono::DateTime::parse_from_rfc3339(time)?;
+    Ok(time.timestamp_millis() as f64 / 1000.0)
 }
 
 /// Runs a command with stdout and stderr in `log`, failing loudly with the log's end.
@@ -319,16 +374,21 @@ fn run_ours(lab: &Path, logs: &Path) -> BenchResult<Run> {
     let steps = events
         .iter()
         .filter(|e| e.event == EventKind::StepFinished)
-        .map(|e| StepTime {
-            name: e.step.clone().unwrap_or_default(),
-            seconds: e.elapsed_ms.unwrap_or(0) as f64 / 1000.0,
+        .map(|e| {
+            let name = e.step.clone().unwrap_or_default();
+            Ok(StepTime {
+                started: epoch_seconds(&time_of(EventKind::StepStarted, &name)?)?,
+                seconds: e.elapsed_ms.unwrap_or(0) as f64 / 1000.0,
+                name,
+            })
         })
-        .collect();
+        .collect::<BenchResult<_>>()?;
     Ok(Run {
         name: "runbooks/v2-to-v3.rhai".into(),
         outage,
         total,
         steps,
+        memory: Vec::new(),
     })
 }
 
@@ -363,6 +423,7 @@ fn run_manual(lab: &Path, logs: &Path, ttl_mode: &str) -> BenchResult<Run> {
         .windows(2)
         .map(|w| StepTime {
             name: w[0].1.clone(),
+            started: w[0].0,
             seconds: w[1].0 - w[0].0,
         })
         .collect();
@@ -375,6 +436,7 @@ fn run_manual(lab: &Path, logs: &Path, ttl_mode: &str) -> BenchResult<Run> {
         outage,
         total,
         steps,
+        memory: Vec::new(),
     })
 }
 
@@ -415,15 +477,25 @@ fn main() -> BenchResult<()> {
     procedures.extend(baselines.iter().cloned());
     for (index, procedure) in procedures.iter().enumerate() {
         let lab = temp.path().join(format!("lab-{index}-{procedure}"));
+        let memory = MemberMemory::watch(&lab, "etcd");
+        let up_started = member_memory::now();
         let mut guard = lab_up(&lab, keys)?;
+        let seeded = member_memory::now();
         if member_bytes == 0 {
             member_bytes = tree_bytes(&lab.join("hosts/etcd-1/var/lib/etcd"));
         }
-        let run = if procedure == "ours" {
+        let mut run = if procedure == "ours" {
             run_ours(&lab, &logs)?
         } else {
             run_manual(&lab, &logs, procedure)?
         };
+        let samples = memory.stop();
+        run.memory = member_rows(
+            &samples,
+            (up_started, seeded),
+            (seeded, member_memory::now()),
+            &run.steps,
+        );
         eprintln!(
             "{}: outage {:.1}s, total {:.1}s",
             run.name, run.outage, run.total
@@ -468,6 +540,27 @@ fn report(runs: &[Run], keys: usize, data_bytes: u64, member_bytes: u64) {
         println!("| step | seconds |\n|---|---:|");
         for step in &run.steps {
             println!("| {} | {:.2} |", step.name, step.seconds);
+        }
+    }
+    println!();
+    println!(
+        "each member's resident memory (MiB; VmRSS read every 200 ms, and VmHWM rises between readings); target: peak during the run <= 1.5x after seeding\n"
+    );
+    println!("| procedure | member | after seeding | peak while seeding | peak during the run | step at the peak | run peak / after seeding |");
+    println!("|---|---|---:|---:|---:|---|---:|");
+    for run in runs {
+        for row in &run.memory {
+            let mib = |kib: u64| kib as f64 / 1024.0;
+            println!(
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {:.2}x |",
+                run.name,
+                row.member,
+                mib(row.after_seeding),
+                mib(row.seeding_peak),
+                mib(row.run_peak),
+                row.peak_step,
+                row.run_peak as f64 / row.after_seeding.max(1) as f64
+            );
         }
     }
     if let Some(ours) = runs.first() {
