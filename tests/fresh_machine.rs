@@ -1,8 +1,9 @@
 //! `.ci/fresh-machine-check`: what the build and the tests need from the machine, each
 //! requirement proven by what it does. The suite runs after `.ci/install-deps`, so on the
 //! machine itself every requirement holds; broken tools made in a temp dir (a protoc that
-//! cannot find its includes, an etcd of the wrong line, an etcdctl without `migrate`) must
-//! each be reported missing with the package that fixes it.
+//! cannot find its includes, an etcd of the wrong line, an etcdctl without `migrate`, an
+//! iptables that cannot queue packets) must each be reported missing with the package that
+//! fixes it.
 
 use crate::support::command::repo_root;
 use std::os::unix::fs::PermissionsExt;
@@ -59,7 +60,7 @@ fn every_requirement_holds_after_install_deps() {
     let check = run_check(&[], &[]);
     assert_eq!(check.code, 0, "{}", check.stdout);
     let rows = check.rows();
-    assert_eq!(rows.len(), 14, "one row per requirement:\n{}", check.stdout);
+    assert_eq!(rows.len(), 15, "one row per requirement:\n{}", check.stdout);
     for (status, line) in &rows {
         assert_eq!(*status, "ok", "{line}");
     }
@@ -71,6 +72,7 @@ fn every_requirement_holds_after_install_deps() {
         "tmux",
         "script(1)",
         "sudo",
+        "iptables",
         "python3 virtualenvs",
         "ansible-inventory",
     ] {
@@ -178,4 +180,30 @@ fn etcd_and_etcdctl_are_judged_by_what_they_do_not_by_their_names() {
 fn an_unknown_argument_is_refused() {
     let check = run_check(&["--bogus"], &[]);
     assert_eq!(check.code, 2);
+}
+
+#[test]
+fn an_iptables_that_cannot_queue_packets_is_missing_with_its_package() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Runs and reports a version, but cannot add the NFQUEUE rule the network fault needs
+    // (an iptables whose kernel lacks the target says just this).
+    write_executable(
+        &dir.path().join("iptables"),
+        "#!/bin/sh\ncase \"$*\" in\n  -V) echo 'iptables v1.8.9 (nf_tables)' ;;\n  *NFQUEUE*) echo 'iptables: No chain/target/match by that name.' >&2; exit 1 ;;\n  *) exit 0 ;;\nesac\n",
+    );
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").expect("PATH")
+    );
+    let check = run_check(&[], &[("PATH", &path)]);
+    assert_eq!(check.code, 1, "{}", check.stdout);
+    let (status, line) = check.row("iptables (the netns lab's network fault)");
+    assert_eq!(status, "MISSING");
+    assert!(
+        line.contains("cannot add a statistic DROP and an NFQUEUE rule: iptables: No chain/target/match by that name."),
+        "{line}"
+    );
+    let packages = run_check(&["--packages"], &[("PATH", &path)]);
+    assert_eq!(packages.stdout, "iptables\n");
 }
