@@ -682,3 +682,127 @@ fn a_hosts_sshd_stopped_during_the_backups_ends_migrated_with_no_key_lost() {
         assert_eq!(v3.get(key), Some(value), "{key}");
     }
 }
+
+impl NetnsLab {
+    /// A host's network namespace and address, from lab.json.
+    fn host_netns(&self, host: &str) -> (String, String) {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(self.dir.join("lab.json")).unwrap()).unwrap();
+        let found = state["network"]["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == host)
+            .unwrap_or_else(|| panic!("no host {host} in lab.json"));
+        (
+            found["netns"].as_str().unwrap().to_string(),
+            found["address"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// ICMP echo from the control namespace to `address`: `count` requests 10 ms apart.
+    fn probe(&self, address: &str, count: usize) -> crate::support::link_fault::Probe {
+        let script = repo_root().join("tests/support/probe-link.py");
+        let out = self
+            .exec(&[
+                "/usr/bin/python3",
+                script.to_str().unwrap(),
+                address,
+                "--count",
+                &count.to_string(),
+            ])
+            .success();
+        crate::support::link_fault::Probe::parse(&out.stdout)
+    }
+}
+
+/// The `<== step NAME: ...` lines of a run's stderr.
+fn step_timings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("<== step "))
+        .collect()
+}
+
+#[test]
+fn a_slow_lossy_link_on_one_member_through_the_whole_run_ends_migrated_with_no_key_lost() {
+    use crate::support::link_fault::LinkFault;
+    use std::time::Instant;
+
+    let lab = NetnsLab::up(500);
+    let members_before = lab.members();
+    let leaves_before = v2_leaves(&lab);
+    let (netns, address) = lab.host_netns("etcd-2");
+
+    // The fault is real: 200 ms more round-trip time to etcd-2 and about 5% of its
+    // packets lost, as measured from the control namespace, where runbook runs.
+    let clean = lab.probe(&address, 200);
+    let fault = LinkFault::apply(&netns, Duration::from_millis(200), 0.05);
+    let faulty = lab.probe(&address, 400);
+    eprintln!("etcd-2 without the fault: {clean}\netcd-2 with the fault: {faulty}");
+    assert_eq!(clean.received, clean.sent, "{clean:?}");
+    // The fastest reply with the fault is 200 ms or more slower than the fastest without.
+    assert!(
+        faulty.rtt_ms.min >= clean.rtt_ms.min + 200.0,
+        "{clean:?} {faulty:?}"
+    );
+    // 400 tries at 5%: 20 lost on average; outside 3..=45 has odds below one in a million.
+    let lost = faulty.sent - faulty.received;
+    assert!((3..=45).contains(&lost), "{faulty:?}");
+
+    let started = Instant::now();
+    let first = Running::start(lab.runbook_command("runbooks/v2-to-v3.rhai", &[]))
+        .finish(Duration::from_secs(600));
+    let first_took = started.elapsed();
+    eprintln!(
+        "first run: exit {} after {:.1}s\n{}",
+        first.code,
+        first_took.as_secs_f64(),
+        step_timings(&first.stderr).join("\n")
+    );
+    if first.code != 0 {
+        eprintln!("{}", first.stderr);
+        assert!(
+            first.stderr.contains("the run stopped at step `"),
+            "{}",
+            first.stderr
+        );
+        let resumed_at = Instant::now();
+        let resumed = Running::start(lab.runbook_command("runbooks/v2-to-v3.rhai", &["--resume"]))
+            .finish(Duration::from_secs(600));
+        eprintln!(
+            "resumed run: exit {} after {:.1}s\n{}",
+            resumed.code,
+            resumed_at.elapsed().as_secs_f64(),
+            step_timings(&resumed.stderr).join("\n")
+        );
+        assert_eq!(resumed.code, 0, "{}", resumed.stderr);
+    }
+    eprintln!(
+        "v2-to-v3 with the fault on etcd-2: {:.1}s in all",
+        started.elapsed().as_secs_f64()
+    );
+
+    // The fault held the whole run: the kernel dropped and queued etcd-2's packets, and
+    // the delayer, alive to the end, released them late.
+    let (dropped, queued) = fault.kernel_counts();
+    let delayer = fault.remove();
+    eprintln!("kernel: {dropped} packets dropped, {queued} queued; delayer: {delayer}");
+    assert!(dropped > 0, "no packet dropped");
+    assert!(delayer.delayed > 0, "no packet delayed: {delayer:?}");
+    // Every packet the kernel queued was held (more may have come before the rule went).
+    assert!(delayer.delayed >= queued, "{queued} queued: {delayer:?}");
+    assert_eq!(delayer.lost_messages, 0, "{delayer:?}");
+    assert_eq!(delayer.queue_dropped, Some(0), "{delayer:?}");
+    assert_eq!(delayer.user_dropped, Some(0), "{delayer:?}");
+
+    assert_eq!(
+        lab.members(),
+        members_before,
+        "names and peer URLs unchanged"
+    );
+    let v3 = v3_pairs(&lab);
+    for (key, value) in &leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
+}

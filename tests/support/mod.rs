@@ -4,6 +4,7 @@ pub mod command;
 pub mod etcd;
 pub mod files;
 pub mod lab;
+pub mod link_fault;
 pub mod migration;
 pub mod process;
 pub mod running;
