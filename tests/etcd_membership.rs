@@ -58,7 +58,7 @@ let forced = etcd.force_new_cluster(hosts[0]);
 print(`forced: ${forced.host} ${forced.peer_urls.len()} ${etcd.members().len()}`);
 for h in hosts.extract(1) {
     let joined = etcd.join(h, #{timeout: "60s"});
-    print(`joined: ${joined.host} moved=${joined.moved_to != ()}`);
+    print(`joined: ${joined.host} moved=${joined.moved_to != ()} promoted=${joined.promoted}`);
 }
 print(`members: ${etcd.members().len()}`);
 print(`join again: already=${etcd.join(hosts[1]).already_joined}`);
@@ -73,9 +73,31 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
     );
     assert!(out.contains("forced: etcd-1 1 1"), "{out}");
     assert!(
-        out.contains("joined: etcd-2 moved=true") && out.contains("joined: etcd-3 moved=true"),
+        out.contains("joined: etcd-2 moved=true promoted=true")
+            && out.contains("joined: etcd-3 moved=true promoted=true"),
         "{out}"
     );
+    // etcd 3.4: each joined as a learner, promoted once caught up; none is a learner now.
+    assert!(
+        rebuilt.stderr.contains("etcd-2: added as member")
+            && rebuilt
+                .stderr
+                .contains(", a learner until it has caught up")
+            && rebuilt
+                .stderr
+                .contains("etcd-3: caught up, promoted from learner to voting member"),
+        "{}",
+        rebuilt.stderr
+    );
+    let listed = crate::support::etcd::etcdctl(&env, 3, &["member", "list", "-w", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
+    let learners: Vec<&serde_json::Value> = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["isLearner"] == true)
+        .collect();
+    assert!(learners.is_empty(), "{listed}");
     assert!(out.contains("members: 3"), "{out}");
     assert!(
         out.contains("join again: already=true")

@@ -183,7 +183,7 @@ fn a_joining_member_killed_mid_join() {
     let inventory = lab.inventory();
     let before = before(&lab);
 
-    // etcd-2 killed as soon as its etcd starts: it is in the cluster, which has no quorum.
+    // etcd-2 killed as soon as its etcd starts: it is in the cluster as a learner.
     let mut run = Running::start(migration(&inventory));
     run.wait_for_step_start("join etcd-2", STEP_WAIT);
     let killed = wait_until(Duration::from_secs(60), || {
@@ -193,10 +193,33 @@ fn a_joining_member_killed_mid_join() {
     let stopped = run.finish(RUN_WAIT);
     assert_stopped_at(&stopped, "join etcd-2", &inventory);
     assert!(
-        stopped.stderr.contains("etcd-2: added as member"),
+        stopped.stderr.contains("etcd-2: added as member")
+            && stopped
+                .stderr
+                .contains(", a learner until it has caught up"),
         "{}",
         show(&stopped)
     );
+    // etcd-2 is a learner that does not run, so etcd-1 alone is still the quorum: plain
+    // etcdctl writes (and removes) a key through it.
+    let listed = etcdctl(&lab.env(), 3, &["member", "list", "-w", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
+    let learners: Vec<&serde_json::Value> = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["isLearner"] == true)
+        .collect();
+    assert_eq!(learners.len(), 1, "{listed}");
+    for args in [
+        ["put", "/runbook-test/quorum", "kept"].as_slice(),
+        ["del", "/runbook-test/quorum"].as_slice(),
+    ] {
+        let mut args = args.to_vec();
+        args.insert(0, "--command-timeout=10s");
+        let written = etcdctl(&lab.env(), 3, &args);
+        assert_eq!(written.code, 0, "{args:?}: {}", written.stderr);
+    }
     assert_rerun_refuses(
         &inventory,
         "verify the migrated data on etcd-1",

@@ -67,7 +67,7 @@ pub enum MembershipError {
     #[error("etcd on {host} ({member}) stopped while it was joining the cluster")]
     #[diagnostic(
         code(runbook::etcd::membership::stopped_while_joining),
-        help("{member} is in the cluster but its etcd ({service} on {host}) is not running: look at its log (journalctl -u {service}, or the lab's var/log/etcd.log). while it is down the cluster may have no quorum (two members with one down have none); resuming the run starts it again with the data it has")
+        help("{member} is in the cluster but its etcd ({service} on {host}) is not running: look at its log (journalctl -u {service}, or the lab's var/log/etcd.log). while it is down, a cluster it joined as a voting member (etcd before 3.4, which has no learners) may have no quorum (two members with one down have none); resuming the run starts it again with the data it has")
     )]
     StoppedWhileJoining {
         member: String,

@@ -1,14 +1,16 @@
 //! Adding a member back to a running cluster, as the procedure's scale-up does:
 //! move its old data aside (never delete it), `member add`, rewrite its etcd.conf
 //! (`ETCD_NAME`, `ETCD_INITIAL_CLUSTER_STATE=existing`, `ETCD_INITIAL_CLUSTER`, its
-//! advertised peer URL), start it, and wait until it has caught up.
+//! advertised peer URL), start it, and wait until it has caught up. On etcd 3.4 and later
+//! it joins as a learner and is promoted once caught up, so the cluster's quorum never
+//! counts a member that is still receiving its data.
 
 use crate::duration::format_duration;
 use crate::ops::etcd::client::access::EtcdAccess;
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::member_host::{stamp, MemberHost};
 use crate::ops::etcd::membership::error::MembershipError;
-use crate::ops::etcd::membership::members::{add, client_through, list};
+use crate::ops::etcd::membership::members::{add, client_through, has_learners, list, promote};
 use crate::ops::etcd::membership::ready::{wait_ready, Readiness};
 use crate::ops::service::ServiceAction;
 use crate::report::Reporter;
@@ -26,6 +28,8 @@ pub struct Joined {
     pub raft_index: u64,
     /// It was already a running member (a join finished by an interrupted run).
     pub already_joined: bool,
+    /// It joined as a learner and was promoted to a voting member.
+    pub promoted: bool,
 }
 
 /// Joins `joining` (stopped) to the cluster that `running` members serve.
@@ -38,6 +42,7 @@ pub async fn join(
     cancel: &CancellationToken,
 ) -> Result<Joined, MembershipError> {
     let (mut client, through) = client_through(access, running, "add a member").await?;
+    let learners = has_learners(&mut client).await;
     if joining.is_running(cancel).await? {
         // A join that an interrupted run already finished: the member runs and is in the cluster.
         let members = list(&mut client, &through.endpoint.client_url).await?;
@@ -62,6 +67,18 @@ pub async fn join(
             joining.name(),
             found.id
         ));
+        let promoted = found.is_learner;
+        if promoted {
+            promote_caught_up(
+                &mut client,
+                &through,
+                joining,
+                &found.id,
+                readiness,
+                reporter,
+            )
+            .await?;
+        }
         return Ok(Joined {
             host: joining.member.host.name.clone(),
             member_id: found.id.clone(),
@@ -70,6 +87,7 @@ pub async fn join(
             conf_backup: String::new(),
             raft_index,
             already_joined: true,
+            promoted,
         });
     }
     let stamp = stamp();
@@ -98,11 +116,22 @@ pub async fn join(
             moved_to
         }
     };
-    let added = add(&mut client, &through.endpoint.client_url, &joining.member).await?;
+    let added = add(
+        &mut client,
+        &through.endpoint.client_url,
+        &joining.member,
+        learners,
+    )
+    .await?;
     reporter.status(&format!(
-        "{}: added as member {} ({})",
+        "{}: added as member {}{} ({})",
         joining.name(),
         added.id,
+        if added.is_learner {
+            ", a learner until it has caught up"
+        } else {
+            ""
+        },
         added.initial_cluster
     ));
 
@@ -129,6 +158,17 @@ pub async fn join(
         }
         stopped = stopped_while_joining(joining, cancel) => return Err(stopped),
     };
+    if added.is_learner {
+        promote_caught_up(
+            &mut client,
+            &through,
+            joining,
+            &added.id,
+            readiness,
+            reporter,
+        )
+        .await?;
+    }
     Ok(Joined {
         host: member.host.name.clone(),
         member_id: added.id,
@@ -137,7 +177,25 @@ pub async fn join(
         conf_backup: backup,
         raft_index,
         already_joined: false,
+        promoted: added.is_learner,
     })
+}
+
+/// Promotes the caught-up learner `id` to a voting member.
+async fn promote_caught_up(
+    client: &mut etcd_client::Client,
+    through: &EtcdMember,
+    joining: &MemberHost,
+    id: &str,
+    readiness: Readiness,
+    reporter: &Reporter,
+) -> Result<(), MembershipError> {
+    promote(client, &through.endpoint.client_url, id, readiness.timeout).await?;
+    reporter.status(&format!(
+        "{}: caught up, promoted from learner to voting member",
+        joining.name()
+    ));
+    Ok(())
 }
 
 /// How often a joining member's service is looked at while it catches up.

@@ -1,5 +1,6 @@
-//! Cluster membership: list, add (tolerating a retried add), remove, and the
-//! `ETCD_INITIAL_CLUSTER` string a joining member needs.
+//! Cluster membership: list, add (tolerating a retried add; as a learner where etcd has
+//! learners), promote a learner, remove, and the `ETCD_INITIAL_CLUSTER` string a joining
+//! member needs.
 
 use crate::ops::etcd::client::access::EtcdAccess;
 use crate::ops::etcd::client::member::EtcdMember;
@@ -80,18 +81,22 @@ pub struct Added {
     pub initial_cluster: String,
     /// The member was already in the list (an earlier add that was not followed by a start).
     pub already_present: bool,
+    /// It is a learner: it must be promoted once it has caught up.
+    pub is_learner: bool,
 }
 
 /// How often, and how many times, a refused `member add` is tried.
 const ADD_ATTEMPTS: u32 = 25;
 const ADD_RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Adds `member` (by its inventory peer URL), retrying transient failures; a member
-/// with that peer URL already in the cluster is accepted as added.
+/// Adds `member` (by its inventory peer URL), as a learner when `learner`, retrying
+/// transient failures; a member with that peer URL already in the cluster is accepted as
+/// added.
 pub async fn add(
     client: &mut etcd_client::Client,
     via: &str,
     member: &EtcdMember,
+    learner: bool,
 ) -> Result<Added, MembershipError> {
     let mut attempt = 0;
     loop {
@@ -115,9 +120,11 @@ pub async fn add(
                 id: found.id.clone(),
                 initial_cluster: initial_cluster(&existing, member),
                 already_present: true,
+                is_learner: found.is_learner,
             });
         }
-        match client.member_add([member.peer_url.as_str()], None).await {
+        let options = learner.then(|| etcd_client::MemberAddOptions::new().with_is_learner());
+        match client.member_add([member.peer_url.as_str()], options).await {
             Ok(response) => {
                 let members: Vec<ClusterMember> = response
                     .member_list()
@@ -132,6 +139,7 @@ pub async fn add(
                     id,
                     initial_cluster: initial_cluster(&members, member),
                     already_present: false,
+                    is_learner: learner,
                 });
             }
             // etcd refuses an add ("unhealthy cluster") until the last member to join has been
@@ -141,6 +149,47 @@ pub async fn add(
                 tokio::time::sleep(ADD_RETRY_INTERVAL).await;
             }
             Err(err) => return Err(request("member add", via, err)),
+        }
+    }
+}
+
+/// Whether the cluster's etcd has learners (3.4 and later), by the version `client`'s
+/// member reports.
+pub async fn has_learners(client: &mut etcd_client::Client) -> bool {
+    match client.status().await {
+        Ok(status) => version_has_learners(status.version()),
+        Err(error) => {
+            tracing::info!(%error, "no etcd version: members join as voters");
+            false
+        }
+    }
+}
+
+/// `3.4.x` and later have learners.
+fn version_has_learners(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (3, 4)
+}
+
+/// Promotes learner `id` to a voting member, asking again while etcd says it has not caught
+/// up with the leader, until `timeout`.
+pub async fn promote(
+    client: &mut etcd_client::Client,
+    via: &str,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), MembershipError> {
+    let numeric = u64::from_str_radix(id, 16).unwrap_or(0);
+    let started = std::time::Instant::now();
+    loop {
+        match client.member_promote(numeric).await {
+            Ok(_) => return Ok(()),
+            Err(err) if started.elapsed() < timeout && err.to_string().contains("in sync") => {
+                tracing::info!(id, error = %err, "learner not in sync yet, promoting again");
+                tokio::time::sleep(ADD_RETRY_INTERVAL).await;
+            }
+            Err(err) => return Err(request("member promote", via, err)),
         }
     }
 }
@@ -221,5 +270,20 @@ pub fn request(operation: &'static str, via: &str, error: etcd_client::Error) ->
         operation,
         endpoints: via.to_string(),
         reason: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learners_from_etcd_3_4_on() {
+        assert!(version_has_learners("3.4.27"));
+        assert!(version_has_learners("3.5.0"));
+        assert!(version_has_learners("4.0"));
+        assert!(!version_has_learners("3.3.11"));
+        assert!(!version_has_learners("3.2.22"));
+        assert!(!version_has_learners(""));
     }
 }

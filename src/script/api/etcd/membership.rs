@@ -70,6 +70,8 @@ struct JoinedView<'a> {
     conf_backup: &'a str,
     raft_index: i64,
     already_joined: bool,
+    /// It joined as a learner (etcd 3.4 and later) and was promoted once caught up.
+    promoted: bool,
 }
 
 /// What `etcd.member_add` returns.
@@ -151,6 +153,7 @@ fn join_member(
         conf_backup: &joined.conf_backup,
         raft_index: saturating_i64(joined.raft_index),
         already_joined: joined.already_joined,
+        promoted: joined.promoted,
     })
 }
 
@@ -287,7 +290,7 @@ pub mod membership_api {
         let added = ctx.block_on(async {
             let running: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
-            membership::add(&mut client, &through.endpoint.client_url, &member).await
+            membership::add(&mut client, &through.endpoint.client_url, &member, false).await
         })?;
         to_map(&AddedView {
             id: &added.id,
@@ -338,7 +341,8 @@ pub mod membership_api {
     }
 
     /// Joins a stopped member to the running cluster: its old data moved to
-    /// `member.old.<stamp>`, `member add`, etcd.conf rewritten, started, caught up.
+    /// `member.old.<stamp>`, `member add` (a learner on etcd 3.4 and later), etcd.conf
+    /// rewritten, started, caught up, then promoted.
     #[rhai_fn(pure, return_raw)]
     pub fn join(etcd: &mut ScriptEtcd, host: Dynamic) -> Result<Dynamic, Box<EvalAltResult>> {
         join_member(etcd, &host, &Map::new())
