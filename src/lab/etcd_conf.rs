@@ -35,6 +35,12 @@ pub fn variables(state: &LabState, member: &Member, host: &HostLayout) -> Vec<(S
             "ETCD_SNAPSHOT_COUNT",
             snapshot_count(state.keys).to_string(),
         ),
+        // The 4 GiB backend quota openshift-ansible's etcd.conf sets (etcd's default of
+        // 2 GiB is tight for a migrated 600 MiB v2 store).
+        ("ETCD_QUOTA_BACKEND_BYTES", (4u64 << 30).to_string()),
+        // Each v2 snapshot marshals the whole store while the previous one is still held:
+        // a lower GC target keeps the garbage of that from doubling the member's memory.
+        ("GOGC", "50".to_string()),
     ];
     if state.tls {
         let file = |name: &str| path(host.etcd_file(name));

@@ -113,7 +113,14 @@ pub async fn seed(
     })
 }
 
-// A member may be briefly busy (leader change while seeding): a few retries.
+/// etcd's "Raft Internal Error": the request timed out inside raft (a member busy with a
+/// v2 snapshot of a large store); the write may or may not have been applied.
+const ERROR_RAFT_INTERNAL: u64 = 300;
+/// How often a write is tried again.
+const SET_ATTEMPTS: u64 = 8;
+
+// A member may be briefly busy (a leader change, a snapshot of a large store while
+// seeding): the same write again, which is harmless if the first one was applied.
 async fn set_with_retry(
     client: &V2Client,
     key: &str,
@@ -124,9 +131,12 @@ async fn set_with_retry(
     loop {
         match client.set(key, value, SetOptions { ttl }).await {
             Ok(()) => return Ok(()),
-            Err(e) if attempt < 3 && e.error_code().is_none() => {
+            Err(e)
+                if attempt < SET_ATTEMPTS
+                    && matches!(e.error_code(), None | Some(ERROR_RAFT_INTERNAL)) =>
+            {
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                tokio::time::sleep(Duration::from_millis(250 * attempt)).await;
             }
             Err(e) => return Err(e),
         }
