@@ -1,7 +1,7 @@
 //! Membership primitives against a real TLS lab: force-new-cluster on the first
 //! member, join of the others, member add/remove, and the guards that refuse.
 
-use crate::support::command::run_script;
+use crate::support::command::{run_script, Runbook};
 use crate::support::etcd::etcdctl;
 use crate::support::lab::TestLab;
 use crate::support::migration::assert_hashkv_agree;
@@ -98,6 +98,19 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
         .filter(|m| m["isLearner"] == true)
         .collect();
     assert!(learners.is_empty(), "{listed}");
+    // Each member's v2 store, read from its files (its WAL holds the learner adds and the
+    // promotions), has every key.
+    let status = Runbook::new()
+        .args(["--output", "json", "lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    let status = crate::support::command::json_result(&status.stdout);
+    let reported = status["members"].as_array().unwrap();
+    assert_eq!(reported.len(), 3, "{status}");
+    for member in reported {
+        assert_eq!(member["v2_keys"], 300, "{member}");
+    }
     assert!(out.contains("members: 3"), "{out}");
     assert!(
         out.contains("join again: already=true")

@@ -36,10 +36,16 @@ pub struct ReplayStats {
     pub expired: u64,
 }
 
+/// A list etcd wrote from Go, where an empty one is `null` (a promote's member has no
+/// peer URLs: `"peerURLs":null`).
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A member as the store records it (`/0/members/<id>/raftAttributes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 struct RaftAttributes {
-    #[serde(rename = "peerURLs", default)]
+    #[serde(rename = "peerURLs", default, deserialize_with = "null_as_empty")]
     peer_urls: Vec<String>,
     #[serde(
         rename = "isLearner",
@@ -52,7 +58,7 @@ struct RaftAttributes {
 /// The context of an add (etcd 3.4's `ConfigChangeContext`: the member, flattened).
 #[derive(Debug, Deserialize)]
 struct AddContext {
-    #[serde(rename = "peerURLs", default)]
+    #[serde(rename = "peerURLs", default, deserialize_with = "null_as_empty")]
     peer_urls: Vec<String>,
     #[serde(rename = "isLearner", default)]
     is_learner: bool,
@@ -306,6 +312,18 @@ fn apply_conf_change(tree: &mut Tree, change: &ConfChange) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_promote_context_as_etcd_writes_it_reads() {
+        // etcd 3.4's PromoteMember: a Member with only its ID, marshalled from Go.
+        let context: AddContext = serde_json::from_str(
+            r#"{"id":2844683594553811454,"peerURLs":null,"name":"","clientURLs":null,"isPromote":true}"#,
+        )
+        .unwrap();
+        assert!(context.is_promote && context.peer_urls.is_empty());
+        let update: RaftAttributes = serde_json::from_str(r#"{"peerURLs":null}"#).unwrap();
+        assert!(update.peer_urls.is_empty());
+    }
 
     fn v2(method: &str, path: &str, val: &str) -> V2Request {
         V2Request {
