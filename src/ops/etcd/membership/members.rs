@@ -172,6 +172,9 @@ fn version_has_learners(version: &str) -> bool {
     (major, minor) >= (3, 4)
 }
 
+/// How long one `member promote` may take.
+const PROMOTE_TRY: Duration = Duration::from_secs(10);
+
 /// Promotes learner `id` to a voting member, asking again while etcd says it has not caught
 /// up with the leader, until `timeout`.
 pub async fn promote(
@@ -183,14 +186,27 @@ pub async fn promote(
     let numeric = u64::from_str_radix(id, 16).unwrap_or(0);
     let started = std::time::Instant::now();
     loop {
-        match client.member_promote(numeric).await {
-            Ok(_) => return Ok(()),
-            Err(err) if started.elapsed() < timeout && err.to_string().contains("in sync") => {
-                tracing::info!(id, error = %err, "learner not in sync yet, promoting again");
-                tokio::time::sleep(ADD_RETRY_INTERVAL).await;
+        // Without a leader the request may not be answered: each try is bounded.
+        let tried = tokio::time::timeout(PROMOTE_TRY, client.member_promote(numeric)).await;
+        let retry = |reason: String| {
+            tracing::info!(id, %reason, "learner not promoted yet, promoting again");
+        };
+        match tried {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(err)) if started.elapsed() < timeout && err.to_string().contains("in sync") => {
+                retry(err.to_string());
             }
-            Err(err) => return Err(request("member promote", via, err)),
+            Err(_) if started.elapsed() < timeout => retry("no answer".into()),
+            Ok(Err(err)) => return Err(request("member promote", via, err)),
+            Err(_) => {
+                return Err(MembershipError::Request {
+                    operation: "member promote",
+                    endpoints: via.to_string(),
+                    reason: format!("no answer within {}s", PROMOTE_TRY.as_secs()),
+                })
+            }
         }
+        tokio::time::sleep(ADD_RETRY_INTERVAL).await;
     }
 }
 

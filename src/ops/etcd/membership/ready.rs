@@ -25,6 +25,11 @@ impl Default for Readiness {
     }
 }
 
+/// The longest one look at a member may take.
+const LOOK_TIMEOUT: Duration = Duration::from_secs(10);
+/// The shortest: even when the wait is nearly over, a look gets a fair chance.
+const MIN_LOOK: Duration = Duration::from_secs(1);
+
 /// Polls `member` until it answers `status` (and, with `reference`, until its raft
 /// index is within the tolerance of the reference's). Returns its raft index, or
 /// the last reason it was not ready when the time ran out.
@@ -38,9 +43,20 @@ pub async fn wait_ready(
     let started = Instant::now();
     let mut last;
     loop {
-        last = match check(access, member, reference, readiness.tolerance).await {
-            Ok(index) => return Ok(index),
-            Err(reason) => reason,
+        // A member busy applying a large snapshot may take a request and not answer it:
+        // no single look may outlast the wait, and a stuck one is made afresh.
+        let remaining = readiness.timeout.saturating_sub(started.elapsed());
+        let look = LOOK_TIMEOUT.min(remaining).max(MIN_LOOK);
+        let looked =
+            tokio::time::timeout(look, check(access, member, reference, readiness.tolerance)).await;
+        last = match looked {
+            Ok(Ok(index)) => return Ok(index),
+            Ok(Err(reason)) => reason,
+            Err(_) => format!(
+                "{} did not answer `status` within {}",
+                member.name,
+                crate::duration::format_duration(look)
+            ),
         };
         if started.elapsed() >= readiness.timeout {
             return Err(last);
