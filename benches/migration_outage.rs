@@ -191,7 +191,12 @@ async fn after(lab: &Path) -> BenchResult<After> {
         .find_map(|l| l.split("storage-backend=").nth(1).map(str::to_string))
         .unwrap_or_default();
     Ok(After {
-        v2_leaves: first.v2_keys.ok_or("no v2 key count on the first member")?,
+        v2_leaves: first.v2_keys.ok_or_else(|| {
+            format!(
+                "no v2 key count on the first member: {}",
+                first.error.as_deref().unwrap_or("no error given")
+            )
+        })?,
         v3_keys: all.count() as u64,
         ttl,
         healthy_members: status.members.iter().filter(|m| m.healthy).count(),
@@ -500,6 +505,18 @@ fn main() -> BenchResult<()> {
             "{}: outage {:.1}s, total {:.1}s",
             run.name, run.outage, run.total
         );
+        // Shown before the check, so a failed check still leaves the figures.
+        for row in &run.memory {
+            eprintln!(
+                "{}: {} resident {:.0} MiB after seeding, peak {:.0} MiB while seeding, {:.0} MiB during the run (at `{}`)",
+                run.name,
+                row.member,
+                row.after_seeding as f64 / 1024.0,
+                row.seeding_peak as f64 / 1024.0,
+                row.run_peak as f64 / 1024.0,
+                row.peak_step
+            );
+        }
         check_migrated(&run.name, &lab, &plan)?;
         guard.down()?;
         runs.push(run);

@@ -39,9 +39,19 @@ pub fn variables(state: &LabState, member: &Member, host: &HostLayout) -> Vec<(S
         // 2 GiB is tight for a migrated 600 MiB v2 store).
         ("ETCD_QUOTA_BACKEND_BYTES", (4u64 << 30).to_string()),
         // Each v2 snapshot marshals the whole store while the previous one is still held:
-        // a lower GC target keeps the garbage of that from doubling the member's memory.
-        ("GOGC", "50".to_string()),
+        // a soft limit on the Go heap keeps the garbage of that from doubling the member's
+        // memory (Go 1.19 and later, as etcd 3.4.23 is built with).
+        ("GOMEMLIMIT", "2GiB".to_string()),
     ];
+    if state.keys >= LARGE_STORE_KEYS {
+        // openshift-ansible's timing: sending a joining member a snapshot of a large store
+        // keeps a leader on a small machine from its 100 ms heartbeats, and etcd's default
+        // 1 s election timeout then turns the join into an election storm.
+        vars.extend([
+            ("ETCD_HEARTBEAT_INTERVAL", "500".to_string()),
+            ("ETCD_ELECTION_TIMEOUT", "2500".to_string()),
+        ]);
+    }
     if state.tls {
         let file = |name: &str| path(host.etcd_file(name));
         vars.extend([
@@ -57,6 +67,9 @@ pub fn variables(state: &LabState, member: &Member, host: &HostLayout) -> Vec<(S
     }
     vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
+
+/// From this many seeded keys on, the members get openshift-ansible's raft timing.
+pub const LARGE_STORE_KEYS: usize = 100_000;
 
 /// Raft entries between snapshots: half the seeded writes, so seeding leaves one or two
 /// snapshots (each v2 snapshot serialises the whole store; more would slow seeding down).
