@@ -93,3 +93,68 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
         .code(1);
     assert!(again.stderr.contains("rollback.rhai"), "{}", again.stderr);
 }
+
+/// The steps a run started, in order (`==> step NAME`).
+fn steps_started(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("==> step "))
+        .collect()
+}
+
+#[test]
+fn the_classic_order_rebuilds_every_member_before_the_masters_return() {
+    let lab = TestLab::up(&["--tls", "--keys", "500"]);
+    let before = before_with(&lab, &[]);
+    let refused = Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-e", "runbook_outage=fast", "-i"])
+        .arg(lab.inventory())
+        .current_dir(repo_root())
+        .run();
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr_unwrapped()
+            .contains("runbook_outage=fast is not an order of this runbook"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        steps_started(&refused.stderr).is_empty(),
+        "{}",
+        refused.stderr
+    );
+
+    let run = Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-e", "runbook_outage=classic", "-i"])
+        .arg(lab.inventory())
+        .current_dir(repo_root())
+        .run()
+        .success();
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert!(output.contains("order: classic"), "{output}");
+    assert_eq!(
+        steps_started(&run.stderr),
+        [
+            "preflight",
+            "stop the masters",
+            "wait for raft convergence",
+            "back up every member",
+            "stop etcd",
+            "migrate etcd-1",
+            "start etcd-1 as a new cluster",
+            "copy the keys etcdctl migrate left out on etcd-1",
+            "verify the migrated data on etcd-1",
+            "join etcd-2",
+            "join etcd-3",
+            "wait for health and convergence",
+            "restore TTLs as leases",
+            "check that every member holds the same data",
+            "switch the masters to etcd3",
+            "restart the masters",
+        ],
+        "{}",
+        run.stderr
+    );
+    assert_migrated(&lab, &before);
+}

@@ -180,6 +180,7 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_service", Derived(Rule::EtcdService), Etcd, "Name of the etcd service."),
     var("runbook_etcdctl_command", Derived(Rule::EtcdctlCommand), Etcd, "How `etcdctl` runs on the member's host while etcd runs (backups), as openshift-ansible's `r_etcd_common_etcdctl_command`; `ETCDCTL_API` is exported first. `etcdctl migrate` needs etcd stopped, so it runs the host's own `etcdctl`, as openshift-ansible does."),
     var("runbook_etcd_tls_insecure_skip_verify", Bool(false), Etcd, "Do NOT check the member's server certificate (`true`/`false`). Off by default; when on, every run logs a warning for each such member. Only for a network you trust, while the CA files are being sorted out."),
+    var("runbook_outage", Text("minimal"), AllHosts, "The order of `v2-to-v3.rhai`: `minimal` restarts the masters on etcd3 as soon as the migrated first member is verified, and joins the other members, restores TTLs and checks the members' hashes with the API up (a window with one member, covered by the backups); `classic` is the documented order, every member rebuilt before the masters return."),
     var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),

@@ -32,17 +32,19 @@ pub struct Joined {
     pub promoted: bool,
 }
 
-/// Joins `joining` (stopped) to the cluster that `running` members serve.
+/// Joins `joining` (stopped) to the cluster that `running` members serve: as a learner
+/// where etcd has learners, unless `learner` is `Some(false)`.
 pub async fn join(
     access: &EtcdAccess,
     joining: &MemberHost,
     running: &[&EtcdMember],
+    learner: Option<bool>,
     readiness: Readiness,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<Joined, MembershipError> {
     let (mut client, through) = client_through(access, running, "add a member").await?;
-    let learners = has_learners(&mut client).await;
+    let learners = learner != Some(false) && has_learners(&mut client).await;
     if joining.is_running(cancel).await? {
         // A join that an interrupted run already finished: the member runs and is in the cluster.
         let members = list(&mut client, &through.endpoint.client_url).await?;

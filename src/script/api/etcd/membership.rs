@@ -127,7 +127,12 @@ fn join_member(
     options: &Map,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
-    let readiness = readiness("etcd.join", options)?;
+    let known = Options::new("etcd.join", options, &["timeout", "learner"])?;
+    let learner = known.bool("learner")?;
+    let mut readiness = Readiness::default();
+    if let Some(timeout) = known.duration("timeout")? {
+        readiness.timeout = timeout;
+    }
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
         return to_map(&PlannedOnHost::new(member.host_name()));
@@ -139,6 +144,7 @@ fn join_member(
             &ctx.etcd,
             &joining,
             &running,
+            learner,
             readiness,
             &ctx.reporter,
             &ctx.cancel.token(),
@@ -348,7 +354,9 @@ pub mod membership_api {
         join_member(etcd, &host, &Map::new())
     }
 
-    /// `join` with options: `#{timeout: "2m"}`.
+    /// `join` with options: `#{timeout: "2m"}`, and `learner: false` to join as a voting
+    /// member even where etcd has learners (a v2 cluster that `etcdctl migrate` will read:
+    /// etcd 3.4's migrate cannot replay a learner's addition and panics).
     #[rhai_fn(name = "join", pure, return_raw)]
     pub fn join_with(
         etcd: &mut ScriptEtcd,
