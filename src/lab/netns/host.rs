@@ -233,15 +233,6 @@ pub fn boot(lab_dir: &Path, host: &HostLayout, net: &NetHost) -> Result<Recorded
     if !script.exists() {
         write_executable(&script, BOOT.as_bytes())?;
     }
-    let log_path = host.log_file(ANCHOR);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| LabError::io("open", &log_path, e))?;
-    let err = log
-        .try_clone()
-        .map_err(|e| LabError::io("open", &log_path, e))?;
     let mut command = Command::new("ip");
     command
         .args(["netns", "exec", &net.netns])
@@ -255,21 +246,43 @@ pub fn boot(lab_dir: &Path, host: &HostLayout, net: &NetHost) -> Result<Recorded
         ])
         .arg("/bin/sh")
         .arg(&script)
-        .arg(&host.root)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err);
-    // SAFETY: setsid(2) in the child before exec: the host outlives `lab up`'s session.
+        .arg(&host.root);
+    // `ip netns exec`, unshare and the boot script each exec the next: the child's pid is sshd's.
+    start_anchor(host, net, command, "sshd listening on port 22")
+}
+
+/// Runs `command`, which ends up exec-ing the host's sshd in the foreground, in a session of
+/// its own (the host outlives the command that starts it) with its output appended to the
+/// host's log; records its pid as the anchor and waits until sshd listens where the control
+/// side reaches it. `what` names the wait in the error.
+pub fn start_anchor(
+    host: &HostLayout,
+    net: &NetHost,
+    mut command: Command,
+    what: &str,
+) -> Result<RecordedProcess, LabError> {
+    let log_path = host.log_file(ANCHOR);
+    let logged_before = std::fs::metadata(&log_path).map_or(0, |m| m.len());
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| LabError::io("open", &log_path, e))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| LabError::io("open", &log_path, e))?;
+    command.stdin(Stdio::null()).stdout(log).stderr(err);
+    // SAFETY: setsid(2) in the child before exec: the host outlives its starter's session.
     unsafe {
         command.pre_exec(|| {
             libc::setsid();
             Ok(())
         });
     }
+    let program = PathBuf::from(command.get_program());
     let child = command
         .spawn()
-        .map_err(|e| LabError::io("run", Path::new("ip netns exec"), e))?;
-    // `ip netns exec`, unshare and the boot script each exec the next: the child's pid is sshd's.
+        .map_err(|e| LabError::io("run", &program, e))?;
     let pid = child.id() as i32;
     let anchor = RecordedProcess {
         host: net.name.clone(),
@@ -284,14 +297,16 @@ pub fn boot(lab_dir: &Path, host: &HostLayout, net: &NetHost) -> Result<Recorded
     let started = Instant::now();
     let listening = format!("Server listening on {} port 22", net.ssh_address());
     loop {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        if log.contains(&listening) {
+        // Only what this sshd wrote: the log may hold an earlier one's lines.
+        let text = std::fs::read(&log_path).unwrap_or_default();
+        let new = String::from_utf8_lossy(text.get(logged_before as usize..).unwrap_or(&[]));
+        if new.contains(&listening) {
             return Ok(anchor);
         }
         if !anchor.is_alive() || started.elapsed() > BOOT_TIMEOUT {
             return Err(LabError::HostBoot {
                 host: net.name.clone(),
-                what: "sshd listening on port 22".into(),
+                what: what.to_string(),
                 waited_secs: started.elapsed().as_secs(),
                 log: log_path,
             });

@@ -5,16 +5,10 @@
 use super::host::{self, ANCHOR};
 use super::network::NetHost;
 use crate::lab::error::LabError;
-use crate::lab::fsutil::write_file;
 use crate::lab::layout::HostLayout;
 use crate::lab::pidfile::{start_time, RecordedProcess};
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// How long sshd may take to listen again.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+use std::process::Command;
+use std::time::Duration;
 
 /// Stops the host's sshd (its anchor) and each connection's sshd process, so every ssh
 /// session to the host ends. Services keep running, and keep the host's mount namespace.
@@ -53,63 +47,12 @@ pub fn start(host: &HostLayout, net: &NetHost) -> Result<RecordedProcess, LabErr
     let inside = process_in_host(host).ok_or_else(|| {
         fail("no service of the host runs, to enter its namespaces through".into())
     })?;
-    let log_path = host.log_file(ANCHOR);
-    let logged_before = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| LabError::io("open", &log_path, e))?;
-    let err = log
-        .try_clone()
-        .map_err(|e| LabError::io("open", &log_path, e))?;
     let mut command = Command::new("nsenter");
     command
         .args(["-t", &inside.to_string(), "-m", "-n", "-u", "--wd=/", "--"])
-        .args(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err);
-    // SAFETY: setsid(2) in the child before exec, as at boot.
-    unsafe {
-        command.pre_exec(|| {
-            libc::setsid();
-            Ok(())
-        });
-    }
-    let child = command
-        .spawn()
-        .map_err(|e| LabError::io("run", Path::new("nsenter"), e))?;
+        .args(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config"]);
     // nsenter enters no pid namespace, so it execs sshd itself: the child's pid is sshd's.
-    let pid = child.id() as i32;
-    let anchor = RecordedProcess {
-        host: host.name.clone(),
-        service: ANCHOR.to_string(),
-        pid,
-        start_time: start_time(pid).unwrap_or_default(),
-    };
-    write_file(
-        &host.pid_file(ANCHOR),
-        format!("{} {}\n", anchor.pid, anchor.start_time).as_bytes(),
-    )?;
-    let listening = format!("Server listening on {} port 22", net.ssh_address());
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read(&log_path).unwrap_or_default();
-        let new = String::from_utf8_lossy(text.get(logged_before as usize..).unwrap_or(&[]));
-        if new.contains(&listening) {
-            return Ok(anchor);
-        }
-        if !anchor.is_alive() || started.elapsed() > START_TIMEOUT {
-            return Err(LabError::HostBoot {
-                host: host.name.clone(),
-                what: "sshd listening on port 22 again".into(),
-                waited_secs: started.elapsed().as_secs(),
-                log: log_path,
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    host::start_anchor(host, net, command, "sshd listening on port 22 again")
 }
 
 /// The direct children of `pid`.
