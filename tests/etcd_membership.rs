@@ -89,14 +89,7 @@ try { etcd.force_new_cluster(hosts[0]); } catch (e) { print(`force on a running 
         "{}",
         rebuilt.stderr
     );
-    let listed = crate::support::etcd::etcdctl(&env, 3, &["member", "list", "-w", "json"]);
-    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
-    let learners: Vec<&serde_json::Value> = listed["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["isLearner"] == true)
-        .collect();
+    let (learners, listed) = crate::support::etcd::learners(&env);
     assert!(learners.is_empty(), "{listed}");
     // Each member's v2 store, read from its files (its WAL holds the learner adds and the
     // promotions), has every key.

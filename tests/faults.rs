@@ -202,14 +202,7 @@ fn a_joining_member_killed_mid_join() {
     );
     // etcd-2 is a learner that does not run, so etcd-1 alone is still the quorum: plain
     // etcdctl writes (and removes) a key through it.
-    let listed = etcdctl(&lab.env(), 3, &["member", "list", "-w", "json"]);
-    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
-    let learners: Vec<&serde_json::Value> = listed["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["isLearner"] == true)
-        .collect();
+    let (learners, listed) = crate::support::etcd::learners(&lab.env());
     assert_eq!(learners.len(), 1, "{listed}");
     for args in [
         ["put", "/runbook-test/quorum", "kept"].as_slice(),

@@ -224,6 +224,24 @@ fn v3_pairs(lab: &NetnsLab) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// After a migration: the member names and peer URLs are those of before, and every v2
+/// leaf of before is a v3 key with its value (plain etcdctl).
+fn assert_migrated_as_before(
+    lab: &NetnsLab,
+    members_before: &[(String, String)],
+    leaves_before: &BTreeMap<String, String>,
+) {
+    assert_eq!(
+        lab.members(),
+        members_before,
+        "names and peer URLs unchanged"
+    );
+    let v3 = v3_pairs(lab);
+    for (key, value) in leaves_before {
+        assert_eq!(v3.get(key), Some(value), "{key}");
+    }
+}
+
 /// The lines of an etcd.conf that differ from `before`, as (before, after) sets.
 fn changed_settings(before: &str, after: &str) -> Vec<String> {
     let set = |text: &str| -> std::collections::BTreeSet<String> {
@@ -513,11 +531,7 @@ fn a_joining_members_link_cut_during_its_join_ends_migrated_with_no_key_lost() {
             .run()
             .success();
     }
-    assert_eq!(lab.members(), members_before);
-    let v3 = v3_pairs(&lab);
-    for (key, value) in &leaves_before {
-        assert_eq!(v3.get(key), Some(value), "{key}");
-    }
+    assert_migrated_as_before(&lab, &members_before, &leaves_before);
 }
 
 #[test]
@@ -561,11 +575,7 @@ fn a_non_root_login_with_become_migrates_and_rolls_back_separate_hosts() {
     let members_before = lab.members();
     let leaves_before = v2_leaves(&lab);
     lab.runbook("runbooks/v2-to-v3.rhai").success();
-    assert_eq!(lab.members(), members_before);
-    let v3 = v3_pairs(&lab);
-    for (key, value) in &leaves_before {
-        assert_eq!(v3.get(key), Some(value), "{key}");
-    }
+    assert_migrated_as_before(&lab, &members_before, &leaves_before);
     lab.runbook("runbooks/rollback.rhai").success();
     assert_eq!(lab.members(), members_before);
     assert_eq!(v2_leaves(&lab), leaves_before);
@@ -676,11 +686,7 @@ fn a_hosts_sshd_stopped_during_the_backups_ends_migrated_with_no_key_lost() {
             .run()
             .success();
     }
-    assert_eq!(lab.members(), members_before);
-    let v3 = v3_pairs(&lab);
-    for (key, value) in &leaves_before {
-        assert_eq!(v3.get(key), Some(value), "{key}");
-    }
+    assert_migrated_as_before(&lab, &members_before, &leaves_before);
 }
 
 impl NetnsLab {
@@ -796,13 +802,5 @@ fn a_slow_lossy_link_on_one_member_through_the_whole_run_ends_migrated_with_no_k
     assert_eq!(delayer.queue_dropped, Some(0), "{delayer:?}");
     assert_eq!(delayer.user_dropped, Some(0), "{delayer:?}");
 
-    assert_eq!(
-        lab.members(),
-        members_before,
-        "names and peer URLs unchanged"
-    );
-    let v3 = v3_pairs(&lab);
-    for (key, value) in &leaves_before {
-        assert_eq!(v3.get(key), Some(value), "{key}");
-    }
+    assert_migrated_as_before(&lab, &members_before, &leaves_before);
 }

@@ -67,6 +67,21 @@ pub fn etcdctl(env: &[(String, String)], api: u8, args: &[&str]) -> CtlOutput {
     }
 }
 
+/// The learners among the cluster's members, by plain `etcdctl member list -w json`, and
+/// the whole listing (for messages).
+pub fn learners(env: &[(String, String)]) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let listed = etcdctl(env, 3, &["member", "list", "-w", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
+    let learners = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["isLearner"] == true)
+        .cloned()
+        .collect();
+    (learners, listed)
+}
+
 /// Polls `check` every 200 ms until it is true or `timeout` passes; returns the last result.
 pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
