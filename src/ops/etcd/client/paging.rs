@@ -143,6 +143,18 @@ impl KeyPager {
         self.revision
     }
 
+    /// A pager over `[start, end)` at this pager's revision, page size and key-only setting.
+    pub fn with_range(&self, start: Vec<u8>, end: Vec<u8>) -> KeyPager {
+        KeyPager {
+            client: self.client.clone(),
+            prefix: self.prefix.clone(),
+            cursor: PageCursor::new(start, end),
+            revision: self.revision,
+            page_size: self.page_size,
+            keys_only: self.keys_only,
+        }
+    }
+
     /// The next page, or `None` after the last one.
     pub async fn next_page(&mut self) -> Result<Option<Vec<KeyValue>>, PagingError> {
         let Some((start, end)) = self.cursor.range() else {
@@ -185,9 +197,15 @@ pub enum JoinError {
     Cancelled,
 }
 
-/// Walks v3 over the span of `keys` (sorted by their bytes, as v3 orders them) in pages at
-/// one pinned revision and pairs each key with its v3 entry: `each(i, Some(kv))` for the
-/// keys v3 has, `each(i, None)` for those it lacks, in order. Returns the revision read at.
+/// Walks v3 over the span of `keys` (sorted by their bytes, as v3 orders them) at one pinned
+/// revision and pairs each key with its v3 entry: `each(i, Some(kv))` for the keys v3 has,
+/// `each(i, None)` for those it lacks, in order. Returns the revision read at.
+///
+/// The span is read chunk by chunk, each chunk bounded by the expected keys themselves
+/// (`page_size` of them), because etcd 3.4 walks the whole rest of a range for every limited
+/// read: pages over one open range cost O(n²), chunks with their own end cost O(n). Keys v3
+/// holds between two expected ones (none, after a clean migration) only lengthen their chunk,
+/// which is then read in pages of the same size.
 pub async fn join_sorted<K: AsRef<[u8]>>(
     client: &etcd_client::Client,
     label: &str,
@@ -202,38 +220,61 @@ pub async fn join_sorted<K: AsRef<[u8]>>(
     };
     let mut end = last.as_ref().to_vec();
     end.push(0);
-    let (mut pager, _) = KeyPager::pin_range(
+    let (pinned, _) = KeyPager::pin_range(
         client,
         label,
         first.as_ref().to_vec(),
-        end,
+        end.clone(),
         page_size,
         keys_only,
     )
     .await
     .map_err(JoinError::Paging)?;
+    let revision = pinned.revision();
+    let page_size = page_size.max(1);
     let mut next = 0;
-    loop {
-        let page = tokio::select! {
-            _ = cancel.cancelled() => return Err(JoinError::Cancelled),
-            page = pager.next_page() => page.map_err(JoinError::Paging)?,
-        };
-        let Some(page) = page else { break };
-        for kv in &page {
-            while next < keys.len() && keys[next].as_ref() < kv.key() {
-                each(next, None);
-                next += 1;
-            }
-            if next < keys.len() && keys[next].as_ref() == kv.key() {
-                each(next, Some(kv));
-                next += 1;
+    for (start, chunk_end) in chunk_bounds(keys, page_size, &end) {
+        let mut pager = pinned.with_range(start, chunk_end);
+        loop {
+            let page = tokio::select! {
+                _ = cancel.cancelled() => return Err(JoinError::Cancelled),
+                page = pager.next_page() => page.map_err(JoinError::Paging)?,
+            };
+            let Some(page) = page else { break };
+            for kv in &page {
+                while next < keys.len() && keys[next].as_ref() < kv.key() {
+                    each(next, None);
+                    next += 1;
+                }
+                if next < keys.len() && keys[next].as_ref() == kv.key() {
+                    each(next, Some(kv));
+                    next += 1;
+                }
             }
         }
     }
     for i in next..keys.len() {
         each(i, None);
     }
-    Ok(pager.revision())
+    Ok(revision)
+}
+
+/// The `[start, end)` ranges that cover `[keys[0], end)`, each starting at every
+/// `page_size`-th key and ending where the next starts.
+fn chunk_bounds<K: AsRef<[u8]>>(
+    keys: &[K],
+    page_size: usize,
+    end: &[u8],
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let starts: Vec<&[u8]> = keys.iter().step_by(page_size).map(AsRef::as_ref).collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, start)| {
+            let chunk_end = starts.get(i + 1).copied().unwrap_or(end);
+            (start.to_vec(), chunk_end.to_vec())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -248,6 +289,20 @@ mod tests {
         assert!(b"/kubernetes.io/eventsX/a".as_slice() >= end.as_slice());
         assert_eq!(prefix_range("/a/").0, b"/a/");
         assert_eq!(prefix_range("").0, b"/");
+    }
+
+    #[test]
+    fn chunks_cover_the_span_without_gaps_or_overlaps() {
+        let keys = ["/a", "/b", "/c", "/d", "/e"];
+        let end = b"/e\0".to_vec();
+        let bounds = chunk_bounds(&keys, 2, &end);
+        let expected: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"/a".to_vec(), b"/c".to_vec()),
+            (b"/c".to_vec(), b"/e".to_vec()),
+            (b"/e".to_vec(), end.clone()),
+        ];
+        assert_eq!(bounds, expected);
+        assert_eq!(chunk_bounds(&keys, 10, &end), vec![(b"/a".to_vec(), end)]);
     }
 
     #[test]
