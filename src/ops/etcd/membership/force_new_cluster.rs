@@ -1,6 +1,9 @@
 //! Starting the first member of a rebuilt cluster with `ETCD_FORCE_NEW_CLUSTER=true`,
 //! as the procedure does after `etcdctl migrate`: add the line (keeping a copy of
 //! etcd.conf), start, wait until ready, put etcd.conf back, restart, wait again.
+//! The restart can be left out (`restart: false`): the flag acts only while etcd boots, and
+//! once etcd.conf is back every later start (systemd, `docker run`, runc) reads it without
+//! the flag, so the restart only costs a second load of the whole store.
 //! The member keeps the peer URL its data holds; changing it is `member update`, asked for
 //! on its own. One exception puts the member's own URL back: data restored from an
 //! `etcdctl backup` forgets it and advertises etcd's default, `http://localhost:2380`.
@@ -33,11 +36,12 @@ pub struct ForcedCluster {
 }
 
 /// Runs force-new-cluster on `first`; `others` are the cluster's other members,
-/// which must all be stopped.
+/// which must all be stopped. With `restart`, etcd is restarted once etcd.conf is back.
 pub async fn force_new_cluster(
     access: &EtcdAccess,
     first: &MemberHost,
     others: &[MemberHost],
+    restart: bool,
     readiness: Readiness,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -55,7 +59,7 @@ pub async fn force_new_cluster(
         });
     }
     if first.is_running(cancel).await? {
-        return resume(access, first, readiness, reporter, cancel).await;
+        return resume(access, first, restart, readiness, reporter, cancel).await;
     }
 
     let stamp = stamp();
@@ -85,21 +89,24 @@ pub async fn force_new_cluster(
         return Err(error);
     }
 
-    reporter.status(&format!(
-        "{}: restarting etcd without the force flag",
-        first.name()
-    ));
     first.write_conf(&original, cancel).await?;
-    first.service(ServiceAction::Restart, cancel).await?;
-    wait(access, first, readiness, &backup, cancel).await?;
+    if restart {
+        restart_without_flag(access, first, readiness, &backup, reporter, cancel).await?;
+    } else {
+        reporter.status(&format!(
+            "{}: the force flag is out of etcd.conf again (no later start reads it)",
+            first.name()
+        ));
+    }
     settle(access, first, backup, false, reporter).await
 }
 
 /// `first` already runs: if it is alone in its cluster, an interrupted run got this far;
-/// finish the job (drop a force flag still in etcd.conf, restart). Otherwise refuse.
+/// finish the job (drop a force flag still in etcd.conf, restart if asked). Otherwise refuse.
 async fn resume(
     access: &EtcdAccess,
     first: &MemberHost,
+    restart: bool,
     readiness: Readiness,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -135,12 +142,9 @@ async fn resume(
             })
             .await?;
         backup = copy;
-        reporter.status(&format!(
-            "{}: restarting etcd without the force flag",
-            first.name()
-        ));
-        first.service(ServiceAction::Restart, cancel).await?;
-        wait(access, first, readiness, &backup, cancel).await?;
+        if restart {
+            restart_without_flag(access, first, readiness, &backup, reporter, cancel).await?;
+        }
     }
     settle(access, first, backup, true, reporter).await
 }
@@ -195,6 +199,23 @@ async fn settle(
         peer_url_restored: restored,
         resumed,
     })
+}
+
+/// Restarts `first` once etcd.conf no longer has the force flag, and waits until it serves.
+async fn restart_without_flag(
+    access: &EtcdAccess,
+    first: &MemberHost,
+    readiness: Readiness,
+    backup: &str,
+    reporter: &Reporter,
+    cancel: &CancellationToken,
+) -> Result<u64, MembershipError> {
+    reporter.status(&format!(
+        "{}: restarting etcd without the force flag",
+        first.name()
+    ));
+    first.service(ServiceAction::Restart, cancel).await?;
+    wait(access, first, readiness, backup, cancel).await
 }
 
 async fn start_and_wait(

@@ -24,8 +24,8 @@ async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, Me
     ))
 }
 
-fn readiness(function: &str, options: &Map) -> Result<Readiness, Box<EvalAltResult>> {
-    let options = Options::new(function, options, &["timeout"])?;
+/// The readiness wait, with the `timeout` of a function's options.
+fn readiness(options: &Options) -> Result<Readiness, Box<EvalAltResult>> {
     let mut readiness = Readiness::default();
     if let Some(timeout) = options.duration("timeout")? {
         readiness.timeout = timeout;
@@ -84,12 +84,19 @@ struct AddedView<'a> {
 
 fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
     let ctx = &etcd.ctx;
-    let readiness = readiness("etcd.force_new_cluster", options)?;
+    let known = Options::new("etcd.force_new_cluster", options, &["timeout", "restart"])?;
+    let restart = known.bool("restart")?.unwrap_or(true);
+    let readiness = readiness(&known)?;
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.force_new_cluster", || {
         format!(
-            "start {} as a new one-member cluster (ETCD_FORCE_NEW_CLUSTER=true, then without)",
-            member.host_name()
+            "start {} as a new one-member cluster (ETCD_FORCE_NEW_CLUSTER=true, then {})",
+            member.host_name(),
+            if restart {
+                "restarted without it"
+            } else {
+                "taken out of etcd.conf"
+            }
         )
     })? {
         return to_map(&PlannedOnHost::new(member.host_name()));
@@ -104,6 +111,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
             &ctx.etcd,
             &first,
             &rest,
+            restart,
             readiness,
             &ctx.reporter,
             &ctx.cancel.token(),
@@ -129,10 +137,7 @@ fn join_member(
     let ctx = &etcd.ctx;
     let known = Options::new("etcd.join", options, &["timeout", "learner"])?;
     let learner = known.bool("learner")?;
-    let mut readiness = Readiness::default();
-    if let Some(timeout) = known.duration("timeout")? {
-        readiness.timeout = timeout;
-    }
+    let readiness = readiness(&known)?;
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
         return to_map(&PlannedOnHost::new(member.host_name()));
@@ -336,7 +341,9 @@ pub mod membership_api {
         force(etcd, &host, &Map::new())
     }
 
-    /// `force_new_cluster` with options: `#{timeout: "2m"}` for each wait.
+    /// `force_new_cluster` with options: `#{timeout: "2m"}` for each wait; `restart: false`
+    /// takes the flag out of etcd.conf once etcd serves without restarting it (the flag acts
+    /// only at boot; the restart costs a second load of the store).
     #[rhai_fn(name = "force_new_cluster", pure, return_raw)]
     pub fn force_new_cluster_with(
         etcd: &mut ScriptEtcd,
