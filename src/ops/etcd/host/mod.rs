@@ -3,5 +3,6 @@
 pub mod clock;
 pub mod conf_edit;
 pub mod member_host;
+pub mod services;
 pub mod step;
 pub mod stopped;

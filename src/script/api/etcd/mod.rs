@@ -7,6 +7,7 @@ pub mod lease;
 pub mod membership;
 pub mod migrate;
 pub mod rollback;
+pub mod services;
 
 use crate::script::context::RunContext;
 use std::sync::Arc;
