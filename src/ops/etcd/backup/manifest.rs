@@ -24,6 +24,36 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// How a backup was taken, which says how it is restored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupMethod {
+    /// `etcdctl backup` of a running member: the data with the member's identity stripped,
+    /// restored as a new cluster (force-new-cluster) that the other members join.
+    #[default]
+    EtcdctlBackup,
+    /// The stopped member's `member` directory copied as it is.
+    Copy,
+    /// The stopped member's `member` directory moved into the backup, as it is.
+    Move,
+}
+
+impl BackupMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupMethod::EtcdctlBackup => "etcdctl_backup",
+            BackupMethod::Copy => "copy",
+            BackupMethod::Move => "move",
+        }
+    }
+
+    /// The backup holds the member's own data dir: restoring every member this way gives
+    /// back the cluster itself (member IDs, peer URLs), started as it was.
+    pub fn is_exact(self) -> bool {
+        matches!(self, BackupMethod::Copy | BackupMethod::Move)
+    }
+}
+
 /// What a backup directory held when it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -38,6 +68,9 @@ pub struct Manifest {
     pub runbook_version: String,
     /// Every file, sorted by path.
     pub files: Vec<FileEntry>,
+    /// How it was taken (manifests written before this field are `etcdctl backup`s).
+    #[serde(default)]
+    pub method: BackupMethod,
 }
 
 impl Manifest {

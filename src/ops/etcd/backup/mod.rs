@@ -4,5 +4,6 @@
 pub mod disk_space;
 pub mod location;
 pub mod manifest;
+pub mod stopped;
 pub mod take;
 pub mod verify;

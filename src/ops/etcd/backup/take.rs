@@ -7,10 +7,13 @@
 
 use crate::ops::etcd::backup::disk_space::{self, DiskSpaceError};
 use crate::ops::etcd::backup::location::{BackupPlan, BACKUP_CONF};
-use crate::ops::etcd::backup::manifest::{self, Manifest, ManifestError, MANIFEST_FORMAT};
+use crate::ops::etcd::backup::manifest::{
+    self, BackupMethod, Manifest, ManifestError, MANIFEST_FORMAT,
+};
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
+use crate::ops::etcd::host::stopped::EtcdRunning;
 use crate::transport::files::FileError;
 use crate::transport::{shell_quote, ConnectionTarget, TransportError, TransportPool};
 use crate::transport::{RunOptions, Transport};
@@ -74,6 +77,9 @@ pub enum BackupError {
     #[error("{0}")]
     #[diagnostic(forward(0))]
     Space(Box<DiskSpaceError>),
+    #[error("{0}")]
+    #[diagnostic(forward(0))]
+    Running(Box<EtcdRunning>),
     #[error(transparent)]
     #[diagnostic(transparent)]
     Verify(#[from] VerifyError),
@@ -113,7 +119,7 @@ pub struct BackupGateError {
 }
 
 /// Checks a backup directory before anything is written.
-fn check_dir(member: &EtcdMember, dir: &str) -> Result<(), BackupError> {
+pub(crate) fn check_dir(member: &EtcdMember, dir: &str) -> Result<(), BackupError> {
     let bad = |reason| BackupError::BadDir {
         host: member.host_name().to_string(),
         dir: dir.to_string(),
@@ -136,6 +142,28 @@ fn check_dir(member: &EtcdMember, dir: &str) -> Result<(), BackupError> {
         return Err(bad("it must not contain `..`"));
     }
     Ok(())
+}
+
+/// The outcome of a script that creates the backup directory: exit 0, or 10 (no `member`
+/// directory in the data dir), 11 (the directory exists), anything else a failure.
+pub(crate) fn dir_created(
+    member: &EtcdMember,
+    dir: &str,
+    output: &crate::transport::CommandOutput,
+) -> Result<(), BackupError> {
+    let host = member.host_name().to_string();
+    match output.code {
+        0 => Ok(()),
+        10 => Err(BackupError::NoData {
+            host,
+            data_dir: member.data_dir.clone(),
+        }),
+        11 => Err(BackupError::Exists {
+            host,
+            dir: dir.to_string(),
+        }),
+        _ => Err(StepError::failed(&host, "creating the backup directory", output).into()),
+    }
 }
 
 /// Checks everything a backup of one member into `dir` needs, writing nothing: the
@@ -197,22 +225,7 @@ pub async fn backup_member(
 mkdir -p -- "$(dirname -- "$b")" && mkdir -m 0700 -- "$b""#
     );
     let output = host_step::run(transport, &prepare, &RunOptions::default(), cancel).await?;
-    match output.code {
-        0 => {}
-        10 => {
-            return Err(BackupError::NoData {
-                host,
-                data_dir: member.data_dir.clone(),
-            })
-        }
-        11 => {
-            return Err(BackupError::Exists {
-                host,
-                dir: dir.to_string(),
-            })
-        }
-        _ => return Err(StepError::failed(&host, "creating the backup directory", &output).into()),
-    }
+    dir_created(member, dir, &output)?;
 
     match fill(transport, member, dir, cancel).await {
         Ok(summary) => Ok(summary),
@@ -286,6 +299,7 @@ chmod 0700 -- "$b""#,
         created: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
         runbook_version: env!("CARGO_PKG_VERSION").to_string(),
         files,
+        method: BackupMethod::EtcdctlBackup,
     };
     let json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     transport
@@ -340,6 +354,15 @@ pub fn gate(
     members: &[EtcdMember],
     outcomes: Vec<Outcome>,
 ) -> Result<Vec<BackupSummary>, BackupGateError> {
+    gate_with(members, outcomes, "")
+}
+
+/// [`gate`], its help naming `etcd.backup` with `options` (`stopped: true, `) before `hosts`.
+pub fn gate_with(
+    members: &[EtcdMember],
+    outcomes: Vec<Outcome>,
+    options: &str,
+) -> Result<Vec<BackupSummary>, BackupGateError> {
     if outcomes.iter().all(Result::is_ok) {
         return Ok(outcomes.into_iter().flatten().collect());
     }
@@ -385,7 +408,7 @@ pub fn gate(
         }
     }
     helps.push(format!(
-        "the successful backups stay in place; after fixing the failures back up the rest with etcd.backup(#{{hosts: [{}]}})",
+        "the successful backups stay in place; after fixing the failures back up the rest with etcd.backup(#{{{options}hosts: [{}]}})",
         failed_hosts.join(", ")
     ));
     Err(BackupGateError {

@@ -3,7 +3,9 @@
 //! a restore needs (`member/wal/*.wal`, `member/snap/db`) must be there.
 
 use crate::ops::etcd::backup::location::BACKUP_PREFIX;
-use crate::ops::etcd::backup::manifest::{self, compare, Manifest, ManifestError, MANIFEST_FILE};
+use crate::ops::etcd::backup::manifest::{
+    self, compare, BackupMethod, Manifest, ManifestError, MANIFEST_FILE,
+};
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::transport::files::FileError;
 use crate::transport::{shell_quote, Transport};
@@ -20,6 +22,8 @@ pub struct BackupSummary {
     pub files: u64,
     /// Their total size.
     pub bytes: u64,
+    /// How it was taken.
+    pub method: BackupMethod,
 }
 
 /// Why a backup is not trustworthy.
@@ -81,6 +85,22 @@ pub enum VerifyError {
     Step(#[from] StepError),
 }
 
+impl VerifyError {
+    /// The files of the backup in `dir` on `host` differ from what they must be.
+    pub fn mismatch(host: &str, dir: &str, problems: &[manifest::Discrepancy]) -> VerifyError {
+        VerifyError::Mismatch {
+            host: host.to_string(),
+            dir: dir.to_string(),
+            count: problems.len(),
+            problems: problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  "),
+        }
+    }
+}
+
 /// Reads and parses the manifest of a backup directory.
 pub async fn read_manifest(
     transport: &Transport,
@@ -130,16 +150,7 @@ pub async fn verify_backup(
     let actual = manifest::hash_tree(transport, dir, cancel).await?;
     let problems = compare(&manifest.files, &actual);
     if !problems.is_empty() {
-        return Err(VerifyError::Mismatch {
-            host,
-            dir: dir.to_string(),
-            count: problems.len(),
-            problems: problems
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join("\n  "),
-        });
+        return Err(VerifyError::mismatch(&host, dir, &problems));
     }
     let missing = missing_essentials(&manifest);
     if !missing.is_empty() {
@@ -154,6 +165,7 @@ pub async fn verify_backup(
         dir: dir.to_string(),
         files: manifest.files.len() as u64,
         bytes: manifest.bytes(),
+        method: manifest.method,
     };
     Ok((manifest, summary))
 }

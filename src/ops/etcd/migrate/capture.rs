@@ -3,7 +3,8 @@
 //! data, into `<data_dir>/runbook-v2-store/member/{snap,wal}` (owner-only). Once etcd starts
 //! on the migrated data its own files move on (new entries, new snapshots, expired keys), so
 //! `etcd.verify`, `etcd.migrate_missing` and `lease.restore_ttls` read this copy instead,
-//! in the same run or in a resumed one.
+//! in the same run or in a resumed one. When the member's backup is already a verified copy
+//! of its stopped data dir, that backup is read and kept as the copy: no second copy is made.
 
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
@@ -47,12 +48,19 @@ pub fn member_dir_of(capture: &str) -> String {
 }
 
 /// Reads the store of `member`'s (stopped) data dir and copies the files it came from into
-/// [`capture_dir`], replacing an earlier copy. Returns the copy's directory and the store.
+/// [`capture_dir`], replacing an earlier copy; or, given `stopped_copy` (a verified backup that
+/// copies the stopped data dir), reads that backup and keeps it as the copy. Returns the
+/// copy's directory and the store.
 pub async fn capture(
     transport: &Transport,
     member: &EtcdMember,
+    stopped_copy: Option<&str>,
     cancel: &CancellationToken,
 ) -> Result<(String, V2Store), CaptureError> {
+    if let Some(backup) = stopped_copy {
+        let store = read_member_dir(transport, &member_dir_of(backup), cancel).await?;
+        return Ok((backup.trim_end_matches('/').to_string(), store));
+    }
     let data_dir = member.data_dir.trim_end_matches('/');
     let store = read_member_dir(transport, &format!("{data_dir}/member"), cancel).await?;
     let dir = capture_dir(member);

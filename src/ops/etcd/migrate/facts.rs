@@ -7,8 +7,10 @@
 //! What must survive the control machine (an earlier migration) is recorded on
 //! the members' hosts instead (see `migration_record`).
 
+use crate::ops::etcd::backup::manifest::BackupMethod;
 use crate::ops::etcd::host::member_host::stamp;
 use crate::ops::etcd::membership::identity::Identities;
+use crate::ops::master::outage::ApiOutage;
 use chrono::{DateTime, Utc};
 
 /// The v3 key count as last seen in this run.
@@ -35,6 +37,9 @@ pub struct VerifiedBackup {
     pub bytes: u64,
     /// When the files were last found to match the manifest.
     pub verified_at: DateTime<Utc>,
+    /// How it was taken.
+    #[serde(default)]
+    pub method: BackupMethod,
 }
 
 /// A migration `etcd.migrate` ran to success in this run.
@@ -56,6 +61,9 @@ pub struct RunFacts {
     backup_stamp: Option<String>,
     /// Who each inventory host is in the cluster, as first seen in this run.
     identities: Option<Identities>,
+    /// The last API outage of this run: the masters stopped, and restarted if they were.
+    #[serde(default)]
+    api_outage: Option<ApiOutage>,
 }
 
 impl RunFacts {
@@ -127,6 +135,30 @@ impl RunFacts {
         self.identities.as_ref()
     }
 
+    /// The masters were stopped at `at`; an outage already open (a stop again, or a resumed
+    /// run) keeps its start.
+    pub fn record_masters_stopped(&mut self, at: DateTime<Utc>) -> &ApiOutage {
+        if !self.api_outage.as_ref().is_some_and(ApiOutage::is_open) {
+            self.api_outage = Some(ApiOutage {
+                stopped_at: at,
+                restarted_at: None,
+            });
+        }
+        self.api_outage.as_ref().expect("just set")
+    }
+
+    /// The masters are active again at `at`: the open outage ends. `None` if none was open.
+    pub fn record_masters_restarted(&mut self, at: DateTime<Utc>) -> Option<&ApiOutage> {
+        let outage = self.api_outage.as_mut().filter(|o| o.is_open())?;
+        outage.restarted_at = Some(at);
+        Some(outage)
+    }
+
+    /// The last API outage of this run, if the masters were stopped.
+    pub fn api_outage(&self) -> Option<&ApiOutage> {
+        self.api_outage.as_ref()
+    }
+
     /// A new stamp from the clock, for a stamp found taken.
     pub fn renew_backup_stamp(&mut self) -> String {
         self.backup_stamp = None;
@@ -145,6 +177,7 @@ mod tests {
             files: 1,
             bytes: 2,
             verified_at: Utc::now(),
+            method: BackupMethod::Copy,
         }
     }
 

@@ -8,6 +8,7 @@
 //! `ETCD_FORCE_NEW_CLUSTER=true`, the others' `member` directories are moved to
 //! `member.old`, and they are added back one at a time with `member add`.
 
+use crate::ops::etcd::backup::manifest::BackupMethod;
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::ops::etcd::migrate::capture::{self, CaptureError};
@@ -124,13 +125,15 @@ pub async fn migrate_member(
     facts: &GuardFacts,
     cancel: &CancellationToken,
 ) -> Result<MigrateOutcome, MigrateError> {
-    migrate_guards::check(members, target, facts, cancel).await?;
+    let backup = migrate_guards::check(members, target, facts, cancel).await?;
     let transport = migrate_guards::transport_of(members, target)?;
     let host = target.host_name().to_string();
 
     // What `etcdctl migrate` is about to read, read from etcd's files (hidden keys too) and
     // kept: a store this reader cannot read refuses the migration before anything changes.
-    let (v2_store_dir, store) = capture::capture(transport, target, cancel).await?;
+    // A backup that copies the stopped data dir is those files, verified just now.
+    let stopped_copy = (backup.method == BackupMethod::Copy).then_some(backup.dir.as_str());
+    let (v2_store_dir, store) = capture::capture(transport, target, stopped_copy, cancel).await?;
     let store = Arc::new(store);
     tracing::info!(
         host = %host,

@@ -5,6 +5,7 @@
 
 use super::ScriptEtcd;
 use crate::ops::etcd::backup::location::{self, BackupPlan};
+use crate::ops::etcd::backup::stopped;
 use crate::ops::etcd::backup::take as backup;
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::migrate::facts::VerifiedBackup;
@@ -35,6 +36,8 @@ struct BackupView<'a> {
     dir: &'a str,
     files: i64,
     bytes: i64,
+    /// `etcdctl_backup`, `copy` or `move`.
+    method: &'a str,
 }
 
 /// One member `etcd.backup(#{check: true})` checked, or where a planned backup would go.
@@ -52,6 +55,7 @@ fn summary_view(summary: &BackupSummary) -> RhaiResult<Dynamic> {
         dir: &summary.dir,
         files: saturating_i64(summary.files),
         bytes: saturating_i64(summary.bytes),
+        method: summary.method.as_str(),
     })
 }
 
@@ -62,6 +66,7 @@ fn record_verified(ctx: &RunContext, summary: &BackupSummary) {
         files: summary.files,
         bytes: summary.bytes,
         verified_at: Utc::now(),
+        method: summary.method,
     });
 }
 
@@ -94,12 +99,23 @@ fn check_backup(
     Ok(checked)
 }
 
-/// The `#{hosts, dir, check}` options of `backup`, and whether it only checks.
+/// How `backup` takes the backups: `etcdctl backup` of running members, or the stopped
+/// members' data dirs themselves (copied on the hosts in `keep`, moved on the others).
+enum Taking {
+    Running,
+    Stopped { keep: Vec<String> },
+}
+
+/// The `#{hosts, dir, check, stopped, keep}` options of `backup`, and whether it only checks.
 fn backup_options(
     ctx: &RunContext,
     options: &Map,
-) -> RhaiResult<(Vec<EtcdMember>, BackupPlan, bool)> {
-    let options = Options::new("etcd.backup", options, &["hosts", "dir", "check"])?;
+) -> RhaiResult<(Vec<EtcdMember>, BackupPlan, bool, Taking)> {
+    let options = Options::new(
+        "etcd.backup",
+        options,
+        &["hosts", "dir", "check", "stopped", "keep"],
+    )?;
     let members = match options.array("hosts")? {
         None => ctx.etcd_members()?,
         Some(hosts) => {
@@ -115,6 +131,31 @@ fn backup_options(
     };
     let dir = options.string("dir")?;
     let check = options.bool("check")?.unwrap_or(false);
+    let taking = if options.bool("stopped")?.unwrap_or(false) {
+        let keep = match options.array("keep")? {
+            Some(hosts) => hosts
+                .iter()
+                .map(|h| args::host_name(h, "each of `keep`"))
+                .collect::<Result<Vec<_>, _>>()?,
+            // The first member is the one migrated: its data must stay where etcd reads it.
+            None => ctx
+                .etcd_members()?
+                .first()
+                .map(|m| vec![m.host_name().to_string()])
+                .unwrap_or_default(),
+        };
+        Taking::Stopped { keep }
+    } else {
+        if options.array("keep")?.is_some() {
+            return Err(ScriptError::new(
+                "etcd.backup: `keep` applies only with `stopped: true`".to_string(),
+                crate::script::api::options::OPTION,
+                Some("a running member's data is never moved: drop `keep`, or stop every member and pass `stopped: true`".into()),
+            )
+            .into_rhai());
+        }
+        Taking::Running
+    };
     // Only a real backup fixes the run's stamp: a check made before it (preflight) must
     // not, or a resumed run would reuse the stamp of the attempt it resumes.
     let stamp = if check {
@@ -122,7 +163,7 @@ fn backup_options(
     } else {
         ctx.facts().backup_stamp()
     };
-    Ok((members, BackupPlan { dir, stamp }, check))
+    Ok((members, BackupPlan { dir, stamp }, check, taking))
 }
 
 /// The plan with a stamp that names no existing backup directory on any member.
@@ -144,7 +185,7 @@ fn unused_stamp(
 fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
     let ctx = etcd.ctx.clone();
     let fresh_stamp = !ctx.facts().has_backup_stamp();
-    let (members, plan, check) = backup_options(&ctx, options)?;
+    let (members, plan, check, taking) = backup_options(&ctx, options)?;
     let plan = if fresh_stamp && plan.dir.is_none() && !check {
         unused_stamp(&ctx, &members, plan)?
     } else {
@@ -160,12 +201,19 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
     let described = || {
         let each: Vec<String> = dirs
             .iter()
-            .map(|(host, dir)| format!("{host}: {dir}"))
+            .map(|(host, dir)| match &taking {
+                Taking::Running => format!("{host}: {dir}"),
+                Taking::Stopped { keep } if keep.contains(host) => {
+                    format!("{host}: member copied into {dir}")
+                }
+                Taking::Stopped { .. } => format!("{host}: member moved into {dir}"),
+            })
             .collect();
-        format!(
-            "back up etcd (etcdctl backup, db copy, sha256 manifest) on {}",
-            each.join(", ")
-        )
+        let how = match &taking {
+            Taking::Running => "etcdctl backup, db copy, sha256 manifest",
+            Taking::Stopped { .. } => "the stopped data dirs, sha256 manifest",
+        };
+        format!("back up etcd ({how}) on {}", each.join(", "))
     };
     if ctx.planned_change("etcd.backup", described)? {
         return dirs
@@ -179,12 +227,21 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
             })
             .collect();
     }
-    let result = ctx.runtime.block_on(backup::backup_members(
-        &members,
-        ctx.transports.clone(),
-        &plan,
-        &ctx.cancel.token(),
-    ));
+    let result = match &taking {
+        Taking::Running => ctx.runtime.block_on(backup::backup_members(
+            &members,
+            ctx.transports.clone(),
+            &plan,
+            &ctx.cancel.token(),
+        )),
+        Taking::Stopped { keep } => ctx.runtime.block_on(stopped::backup_stopped_members(
+            &members,
+            keep,
+            ctx.transports.clone(),
+            &plan,
+            &ctx.cancel.token(),
+        )),
+    };
     match result {
         Ok(summaries) => {
             for summary in &summaries {
