@@ -60,6 +60,37 @@ pub enum MissingError {
     Cancelled,
 }
 
+/// How often a guarded write that timed out is sent again.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// Sends `txn`, again if it timed out or etcd was briefly unavailable: its compares
+/// (`create_revision == 0`) make a copy that already committed a no-op. A member that has
+/// just started alone on a large store may take seconds to commit its first proposals.
+async fn guarded_txn(
+    kv: &mut etcd_client::KvClient,
+    txn: Txn,
+) -> Result<etcd_client::TxnResponse, etcd_client::Error> {
+    let mut attempt = 1;
+    loop {
+        match kv.txn(txn.clone()).await {
+            Err(error) if attempt < WRITE_ATTEMPTS && is_transient(&error) => {
+                tracing::warn!(%error, attempt, "a guarded write failed; sending it again");
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// A timeout or an unavailable member, as opposed to a refused request.
+fn is_transient(error: &etcd_client::Error) -> bool {
+    let text = error.to_string().to_ascii_lowercase();
+    ["timeout", "timed out", "unavailable", "deadline"]
+        .iter()
+        .any(|word| text.contains(word))
+}
+
 /// The leaves of `store` that v3 lacks, in key order.
 async fn find_missing<'a>(
     store: &'a V2Store,
@@ -132,7 +163,9 @@ pub async fn migrate_missing(
             key: key.to_string(),
             reason: e.to_string(),
         };
-        let answer = kv.txn(txn).await.map_err(|e| fail(&batch[0].key, e))?;
+        let answer = guarded_txn(&mut kv, txn)
+            .await
+            .map_err(|e| fail(&batch[0].key, e))?;
         let written: Vec<&Leaf> = if answer.succeeded() {
             batch.clone()
         } else {
@@ -140,8 +173,7 @@ pub async fn migrate_missing(
             let mut written = Vec::new();
             for leaf in &batch {
                 let one = Txn::new().when([unseen(leaf)]).and_then([put(leaf)]);
-                if kv
-                    .txn(one)
+                if guarded_txn(&mut kv, one)
                     .await
                     .map_err(|e| fail(&leaf.key, e))?
                     .succeeded()
