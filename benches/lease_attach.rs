@@ -371,6 +371,7 @@ fn main() -> BenchResult<()> {
                 keys: 10,
                 expiring: 0,
                 etcd_layout: Default::default(),
+                master_writes: false,
             };
             let reporter = Reporter::new(OutputFormat::Human);
             rt.block_on(runbook::lab::up(

@@ -21,8 +21,14 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
             layout,
             hosts: LabHosts::Netns,
             management_network,
+            master_writes,
             ..
         } => {
+            if *master_writes {
+                return Err(Failure::failed(crate::lab::error::LabError::Options {
+                    reason: "--master-writes is for the loopback lab (`--hosts loopback`): a lab of separate hosts runs its masters through their own systemctl".into(),
+                }));
+            }
             let options = LabOptions {
                 dir: dir.clone(),
                 members: *members as usize,
@@ -31,6 +37,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 keys: *keys,
                 expiring: *expiring,
                 etcd_layout: *layout,
+                master_writes: false,
             };
             let (lab_layout, state) =
                 netns::up::prepare(&options, *management_network).map_err(Failure::failed)?;
@@ -84,6 +91,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                 layout,
                 hosts: _,
                 management_network: _,
+                master_writes,
             } => {
                 let options = LabOptions {
                     dir,
@@ -92,6 +100,7 @@ pub fn lab(command: LabCommand, reporter: Reporter) -> Result<(), Failure> {
                     keys,
                     expiring,
                     etcd_layout: layout,
+                    master_writes,
                 };
                 lab::up(&options, &reporter, &cancel.token()).await
             }

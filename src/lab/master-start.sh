@@ -1,6 +1,7 @@
 #!/bin/sh
 # A stand-in for an OpenShift master service: logs when it started and which storage
-# backend master-config.yaml selects, then idles until stopped.
+# backend master-config.yaml selects, then idles until stopped; the API service writes to
+# etcd instead when the lab has a writer (`lab up --master-writes`).
 config=./etc/origin/master/master-config.yaml
 backend=$(awk '
     /^[ ]*storage-backend:/ {
@@ -13,4 +14,8 @@ backend=$(awk '
     want { exit }
 ' "$config" 2>/dev/null)
 echo "$(date '+%Y-%m-%dT%H:%M:%S%z') @SERVICE@ started pid=$$ storage-backend=${backend:-unset}"
+writer=./lib/lab-service/master-writer.py
+case @SERVICE@ in
+    *-api) [ -x "$writer" ] && exec python3 "$writer" "$config" "${backend:-etcd2}" ;;
+esac
 exec sleep 2147483647

@@ -57,6 +57,8 @@ pub struct LabOptions {
     pub expiring: usize,
     /// How the members are installed: data dir and service name.
     pub etcd_layout: EtcdLayout,
+    /// The master's API stand-in writes to etcd every 100 ms (`master-writer.py`).
+    pub master_writes: bool,
 }
 
 /// `runbook lab up`: start the members, seed v2 data, write `inventory.ini` and `env`.

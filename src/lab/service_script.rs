@@ -10,6 +10,7 @@ use super::layout::{HostLayout, LabLayout};
 pub const CONTROLLER: &str = include_str!("lab-service.sh");
 const ETCD_START: &str = include_str!("etcd-start.sh");
 const MASTER_START: &str = include_str!("master-start.sh");
+const MASTER_WRITER: &str = include_str!("master-writer.py");
 
 /// Writes `DIR/bin/lab-service`.
 pub fn write_controller(layout: &LabLayout) -> Result<(), LabError> {
@@ -33,6 +34,13 @@ pub fn write_etcd_start(
 pub fn write_master_start(host: &HostLayout, service: &str) -> Result<(), LabError> {
     let script = MASTER_START.replace("@SERVICE@", service);
     write_executable(&host.service_start_script(service), script.as_bytes())
+}
+
+/// Writes the master's writer (`lib/lab-service/master-writer.py`), which the API
+/// stand-in then runs instead of idling.
+pub fn write_master_writer(host: &HostLayout) -> Result<(), LabError> {
+    let path = host.service_start_script("master-writer.py");
+    write_executable(&path, MASTER_WRITER.as_bytes())
 }
 
 /// The `runbook_service_command` template of a lab host (`{action}` and `{service}` filled in

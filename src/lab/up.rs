@@ -161,6 +161,9 @@ async fn build(
     for service in MASTER_SERVICES {
         service_script::write_master_start(&master, service)?;
     }
+    if options.master_writes {
+        service_script::write_master_writer(&master)?;
+    }
 
     let services = LabServices::new(layout);
     let mut state = start_members(options, layout, &names, &services, cancel).await?;
