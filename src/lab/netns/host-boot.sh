@@ -4,7 +4,8 @@
 # them) are bound over /etc, /var/lib, /tmp, /run, /var/log, /root
 # and /usr/local, so nothing the host writes reaches the real filesystem, then sshd runs in
 # the foreground as the host's anchor process: every ssh session, and every service the
-# host's systemctl starts, lives in this network and mount namespace.
+# host's systemctl starts, lives in this network and mount namespace, which a holder process
+# keeps while neither sshd nor any service runs.
 #   host-boot HOST_DIR
 set -eu
 host=$1
@@ -73,5 +74,10 @@ fi
 cat /etc/hostname > /proc/sys/kernel/hostname
 mkdir -p /run/sshd
 chmod 0755 /run/sshd
+# A process that keeps the host's namespaces while nothing else runs in them (sshd and every
+# service stopped), as a real host outlives its daemons. Started by a shell that exits at once,
+# so it is no child of sshd (stopping sshd ends its children, the sessions); recorded like a
+# service, so `lab down` stops it by its pid.
+sh -c 'sleep infinity </dev/null >/dev/null 2>&1 & echo "$! $(cut -d" " -f22 /proc/$!/stat)" > /run/host-holder.pid'
 echo "booted"
 exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config

@@ -38,7 +38,8 @@ pub fn stop(host: &HostLayout) -> Result<Vec<i32>, LabError> {
 }
 
 /// Starts sshd again in the host's network and mount namespaces, entered through a process
-/// still living in them (a service such as etcd), and records it as the anchor.
+/// still living in them (the host's holder, or a service such as etcd), and records it as
+/// the anchor.
 pub fn start(host: &HostLayout, net: &NetHost) -> Result<RecordedProcess, LabError> {
     let fail = |reason: String| LabError::Netns {
         what: format!("starting sshd on {} again", host.name),
