@@ -66,6 +66,52 @@ pub struct ScriptArgs {
     /// Directory of the Rhai modules that runbooks `import` (default: the shipped stdlib).
     #[arg(long, value_name = "DIR", env = "RUNBOOK_STDLIB")]
     pub stdlib: Option<PathBuf>,
+
+    /// The migration's order (`runbook_outage` for every host): minimal brings the masters
+    /// back once the first member is migrated and verified; classic once every member is
+    /// rebuilt, as documented.
+    #[arg(long, value_name = "ORDER", value_enum)]
+    pub outage: Option<OutageOrder>,
+}
+
+/// The orders `--outage` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutageOrder {
+    Minimal,
+    Classic,
+}
+
+impl OutageOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutageOrder::Minimal => "minimal",
+            OutageOrder::Classic => "classic",
+        }
+    }
+}
+
+/// The variable `--outage` sets.
+pub const OUTAGE_VAR: &str = "runbook_outage";
+
+impl ScriptArgs {
+    /// The `-e` values with `--outage` among them; refuses `--outage` against a different
+    /// `-e runbook_outage=`.
+    pub fn vars(&self) -> Result<Vec<(String, String)>, String> {
+        let mut vars = self.extra_vars.clone();
+        if let Some(order) = self.outage {
+            if let Some((_, set)) = vars
+                .iter()
+                .find(|(name, value)| name == OUTAGE_VAR && value != order.as_str())
+            {
+                return Err(format!(
+                    "--outage {} and -e {OUTAGE_VAR}={set} ask for different orders: give one of them",
+                    order.as_str()
+                ));
+            }
+            vars.push((OUTAGE_VAR.to_string(), order.as_str().to_string()));
+        }
+        Ok(vars)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +232,11 @@ pub enum LabCommand {
         /// cluster network, which `runbook` then reaches through ssh tunnels.
         #[arg(long)]
         management_network: bool,
+        /// With `--hosts loopback`: the master's API stand-in writes to etcd every 100 ms
+        /// (v2 or v3, as master-config.yaml selects) and logs its start, stop, first success
+        /// and every failed or slow write, to measure an outage from the master's side.
+        #[arg(long)]
+        master_writes: bool,
     },
     /// Run a command in the control namespace of a lab of separate hosts, where its hosts
     /// are reached by address and name (`runbook lab exec --dir DIR -- runbook run ...`).

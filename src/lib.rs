@@ -17,4 +17,5 @@ pub mod repl;
 pub mod report;
 pub mod script;
 pub mod state_dir;
+pub mod status_line;
 pub mod transport;

@@ -110,7 +110,7 @@ fn quoted_path(path: &Path) -> String {
 }
 
 /// The options any runbook on the same hosts needs: ` -i /absolute/inventory`,
-/// ` --stdlib DIR` and ` --journal DIR`, when given.
+/// ` --stdlib DIR`, ` --journal DIR` and ` --outage ORDER`, when given.
 fn run_options(args: &RunArgs) -> String {
     let mut options = String::new();
     if let Some(inventory) = &args.script_args.inventory {
@@ -121,6 +121,9 @@ fn run_options(args: &RunArgs) -> String {
     }
     if let Some(journal) = &args.journal {
         options.push_str(&format!(" --journal {}", quoted_path(journal)));
+    }
+    if let Some(order) = args.script_args.outage {
+        options.push_str(&format!(" --outage {}", order.as_str()));
     }
     options
 }

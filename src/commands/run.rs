@@ -6,6 +6,7 @@ use crate::inventory::Inventory;
 use crate::journal::{EventKind, Steps};
 use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::report::Reporter;
+use crate::script::api::summary::Summary;
 use crate::script::changes::{Changes, PlanEntry};
 use crate::script::context::RunContext;
 use crate::script::run::{run_file, EngineHook, Finished, RunFailure};
@@ -24,13 +25,22 @@ pub enum RunError {
     #[error("cannot start the async runtime: {0}")]
     #[diagnostic(code(runbook::run::runtime))]
     Runtime(String),
+    #[error("{0}")]
+    #[diagnostic(
+        code(runbook::run::options),
+        help("--outage ORDER is the same as -e runbook_outage=ORDER")
+    )]
+    Options(String),
 }
 
 /// Loads the inventory named by `-i` (or the implicit localhost).
 pub fn load_inventory(args: &ScriptArgs) -> Result<Inventory, Failure> {
+    let vars = args
+        .vars()
+        .map_err(|reason| Failure::bad_input(RunError::Options(reason)))?;
     match &args.inventory {
-        Some(path) => Inventory::load(path, &args.extra_vars).map_err(Failure::bad_input),
-        None => Ok(Inventory::implicit_localhost(&args.extra_vars)),
+        Some(path) => Inventory::load(path, &vars).map_err(Failure::bad_input),
+        None => Ok(Inventory::implicit_localhost(&vars)),
     }
 }
 
@@ -114,7 +124,13 @@ pub fn execute(
     );
     if let Some(facts) = ctx.steps.restored_facts() {
         match serde_json::from_value::<RunFacts>(facts.clone()) {
-            Ok(facts) => *ctx.facts.lock().unwrap_or_else(|e| e.into_inner()) = facts,
+            Ok(facts) => {
+                // A run resumed while the masters are down goes on counting from their stop.
+                if let Some(outage) = facts.api_outage().filter(|o| o.is_open()) {
+                    reporter.api_down(outage.stopped_at);
+                }
+                *ctx.facts.lock().unwrap_or_else(|e| e.into_inner()) = facts
+            }
             Err(error) => tracing::warn!(
                 "the journal's facts could not be read back ({error}); guards will ask again"
             ),
@@ -160,9 +176,14 @@ pub fn execute(
     }
 }
 
-/// The script's last value: text for people, JSON for machines.
+/// The script's last value: text for people, JSON for machines; a `summary(text, data)`
+/// gives each its own.
 pub fn report_value(reporter: &Reporter, Finished { value, text }: Finished) {
-    if value.is_unit() {
+    if let Some(summary) = value.clone().try_cast::<Summary>() {
+        let machine = rhai::serde::from_dynamic::<serde_json::Value>(&summary.data)
+            .unwrap_or(serde_json::Value::Null);
+        reporter.result(&summary.text, json!({"status": "ok", "value": machine}));
+    } else if value.is_unit() {
         reporter.result("", json!({"status": "ok"}));
     } else {
         let machine = rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));

@@ -88,6 +88,11 @@ impl Journal {
         &self.run
     }
 
+    /// Everything the journal holds now, this run's events included.
+    pub fn history(&self) -> Result<History, JournalError> {
+        Ok(History::from_events(read_events(&self.path)?))
+    }
+
     /// Appends one event and syncs it to disk.
     pub fn append(&self, event: &Event) -> Result<(), JournalError> {
         let io = |e: std::io::Error| JournalError::Io {

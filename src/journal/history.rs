@@ -27,6 +27,14 @@ impl Run {
     }
 }
 
+/// One finished step: when it started (RFC 3339) and how long it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepTime {
+    pub name: String,
+    pub started: String,
+    pub seconds: f64,
+}
+
 /// How the last run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LastRun {
@@ -129,6 +137,36 @@ impl History {
         done
     }
 
+    /// The finished steps of the last run and of the runs it resumed, in the order they
+    /// finished, with when each started and how long it took.
+    pub fn step_times(&self) -> Vec<StepTime> {
+        let mut times = Vec::new();
+        for run in self.chain() {
+            let mut started: BTreeMap<&str, &str> = BTreeMap::new();
+            for event in &run.events {
+                let Some(step) = event.step.as_deref() else {
+                    continue;
+                };
+                match event.event {
+                    EventKind::StepStarted => {
+                        started.insert(step, &event.time);
+                    }
+                    EventKind::StepFinished => times.push(StepTime {
+                        name: step.to_string(),
+                        started: started
+                            .get(step)
+                            .copied()
+                            .unwrap_or(&event.time)
+                            .to_string(),
+                        seconds: event.elapsed_ms.unwrap_or(0) as f64 / 1000.0,
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        times
+    }
+
     /// The facts journaled with the last finished step of the last run and the runs it resumed.
     pub fn last_facts(&self) -> Option<serde_json::Value> {
         self.chain()
@@ -167,6 +205,34 @@ mod tests {
         let mut e = Event::new(run, kind);
         e.step = step.map(str::to_string);
         e
+    }
+
+    #[test]
+    fn step_times_follow_the_chain_of_resumed_runs() {
+        let mut resumed = ev("r2", EventKind::RunStarted, None);
+        resumed.resumes = Some("r1".into());
+        let mut done = ev("r1", EventKind::StepFinished, Some("backup"));
+        done.elapsed_ms = Some(1500);
+        let mut again = ev("r2", EventKind::StepFinished, Some("migrate"));
+        again.elapsed_ms = Some(250);
+        let h = History::from_events(vec![
+            ev("r1", EventKind::RunStarted, None),
+            ev("r1", EventKind::StepStarted, Some("backup")),
+            done,
+            ev("r1", EventKind::StepStarted, Some("migrate")),
+            resumed,
+            ev("r2", EventKind::StepStarted, Some("migrate")),
+            again,
+        ]);
+        let times: Vec<(String, f64)> = h
+            .step_times()
+            .into_iter()
+            .map(|t| (t.name, t.seconds))
+            .collect();
+        assert_eq!(
+            times,
+            [("backup".to_string(), 1.5), ("migrate".to_string(), 0.25)]
+        );
     }
 
     #[test]

@@ -3,5 +3,6 @@
 pub mod config_file;
 pub mod config_patch;
 pub mod diff;
+pub mod outage;
 pub mod services;
 pub mod ttl_durations;

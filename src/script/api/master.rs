@@ -97,6 +97,10 @@ impl ScriptMaster {
             })?;
             results.push(services_view(&host, restarted)?);
         }
+        let now = chrono::Utc::now();
+        if let Some(outage) = ctx.facts().record_masters_restarted(now) {
+            ctx.reporter.api_up(outage.stopped_at, now);
+        }
         Ok(results)
     }
 }
@@ -209,6 +213,12 @@ pub mod master_api {
         if ctx.planned_change("master.stop", || describe_services("stop", &hosts, true))? {
             return Ok(Array::new());
         }
+        // The API goes down with the first service stopped.
+        let stopped_at = ctx
+            .facts()
+            .record_masters_stopped(chrono::Utc::now())
+            .stopped_at;
+        ctx.reporter.api_down(stopped_at);
         let mut results = Array::new();
         for host in hosts {
             let stopped = ctx.block_on(async {

@@ -11,6 +11,7 @@ pub mod master;
 pub mod options;
 pub mod service;
 pub mod step;
+pub mod summary;
 pub mod views;
 
 use crate::script::context::RunContext;
@@ -31,6 +32,7 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
             "etcd",
             rhai::exported_module!(etcd::membership::membership_api),
         ),
+        ("etcd", rhai::exported_module!(etcd::services::services_api)),
         ("etcd", rhai::exported_module!(etcd::backup::backup_api)),
         ("etcd", rhai::exported_module!(etcd::migrate::migrate_api)),
         ("etcd", rhai::exported_module!(etcd::rollback::rollback_api)),
@@ -43,7 +45,8 @@ pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
     error::register(engine);
     engine.register_type_with_name::<etcd::ScriptEtcd>("Etcd");
     engine.register_type_with_name::<etcd::ScriptLease>("Lease");
-    step::register(engine, ctx);
+    step::register(engine, ctx.clone());
+    summary::register(engine, ctx);
     for (_, module) in modules() {
         engine.register_global_module(module.into());
     }

@@ -62,7 +62,9 @@ fn run_step(
         .map_err(to_rhai)?;
     let started = Instant::now();
     ctx.changes.set_step(Some(key.clone()));
+    ctx.reporter.step_started(&key);
     let outcome = body.call_within_context::<Dynamic>(call, ());
+    ctx.reporter.step_ended();
     ctx.changes.set_step(None);
     let elapsed = started.elapsed();
     let seconds = elapsed.as_secs_f64();
