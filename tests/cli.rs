@@ -180,3 +180,45 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .code(2)
         .stderr_has("no shipped runbook of that name");
 }
+
+#[test]
+fn outage_sets_the_migration_order_and_a_different_e_value_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "order.rhai",
+        "print(`order ${inventory.host(\"localhost\").vars.runbook_outage}`);\n",
+    );
+    let order = |args: &[&str]| {
+        Runbook::new()
+            .current_dir(dir.path())
+            .args(["run", "order.rhai"])
+            .args(args)
+            .run()
+    };
+    assert!(order(&[]).success().stdout.contains("order minimal"));
+    for args in [
+        &["--outage", "classic"][..],
+        &["-e", "runbook_outage=classic"],
+        &["--outage", "classic", "-e", "runbook_outage=classic"],
+    ] {
+        let run = order(args).success();
+        assert!(
+            run.stdout.contains("order classic"),
+            "{args:?}: {}",
+            run.stdout
+        );
+    }
+    let refused = order(&["--outage", "classic", "-e", "runbook_outage=minimal"]).code(2);
+    assert!(
+        refused.stderr_unwrapped().contains(
+            "--outage classic and -e runbook_outage=minimal ask for different orders: give one of them"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stdout.is_empty(), "{}", refused.stdout);
+    order(&["--outage", "fast"])
+        .code(2)
+        .stderr_has("[possible values: minimal, classic]");
+}

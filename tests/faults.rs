@@ -400,35 +400,56 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
-/// An `etcdctl` first in PATH that holds `etcdctl backup` of `data_dir` until `go`
-/// exists (writing `started` first), then runs the real one: the moment the backup of
-/// that member starts writing, after its free-space check, made observable.
+/// A `program` first in PATH that holds every call whose arguments match the shell `case`
+/// pattern until `go` exists (writing `started` first), then runs the real one: the moment
+/// a member's backup starts writing, after its free-space check, made observable.
 struct BackupGate {
     dir: tempfile::TempDir,
 }
 
 impl BackupGate {
+    /// Holds `etcdctl backup` of `data_dir` (the classic order's backup).
     fn new(data_dir: &Path) -> BackupGate {
+        BackupGate::on(
+            "etcdctl",
+            &format!("*\" backup \"*\"--data-dir {} \"*", data_dir.display()),
+        )
+    }
+
+    /// Holds the copy of the stopped `data_dir/member` (the minimal order's backup).
+    fn on_copy(data_dir: &Path) -> BackupGate {
+        BackupGate::on(
+            "cp",
+            &format!("*\" --reflink=auto -- {}/member \"*", data_dir.display()),
+        )
+    }
+
+    fn on(program: &str, pattern: &str) -> BackupGate {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(program))
+            .find(|p| p.exists())
+            .unwrap();
         let script = format!(
             "#!/bin/sh\n\
              case \" $* \" in\n\
-             *\" backup \"*\"--data-dir {data} \"*)\n\
+             {pattern})\n\
              \x20 touch {gate}/started\n\
              \x20 n=0; while [ ! -e {gate}/go ] && [ $n -lt 12000 ]; do sleep 0.01; n=$((n+1)); done ;;\n\
              esac\n\
-             exec /usr/bin/etcdctl \"$@\"\n",
-            data = data_dir.display(),
-            gate = dir.path().display()
+             exec {real} \"$@\"\n",
+            gate = dir.path().display(),
+            real = real.display(),
         );
-        let path = dir.path().join("etcdctl");
+        let path = dir.path().join(program);
         std::fs::write(&path, script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         BackupGate { dir }
     }
 
-    /// PATH with the gated etcdctl first.
+    /// PATH with the gated program first.
     fn path(&self) -> String {
         format!(
             "{}:{}",
@@ -453,7 +474,7 @@ impl Drop for BackupGate {
 }
 
 #[test]
-fn the_disk_filling_during_the_backup() {
+fn the_disk_filling_during_the_backup_of_a_running_member() {
     let lab = TestLab::up(&["--tls", "--keys", KEYS]);
     let inventory = lab.inventory();
     // Room for the data, the free-space check (twice the data) and the rebuild.
@@ -461,7 +482,9 @@ fn the_disk_filling_during_the_backup() {
     let before = before(&lab);
     let dir = lab.data_dir("etcd-2");
     let gate = BackupGate::new(&dir);
-    let mut run = Running::start(migration(&inventory).env("PATH", gate.path()));
+    // The classic order backs up the running members with `etcdctl backup`.
+    let classic = |run: Runbook| run.args(["-e", "runbook_outage=classic"]);
+    let mut run = Running::start(classic(migration(&inventory)).env("PATH", gate.path()));
     run.wait_for_step_start("back up every member", STEP_WAIT);
     // Something else fills the disk once etcd-2's backup has passed its free-space
     // check and starts writing.
@@ -473,7 +496,7 @@ fn the_disk_filling_during_the_backup() {
     let filler = fill(&dir);
     gate.open();
     let stopped = run.finish(RUN_WAIT);
-    assert_stopped_at(&stopped, "back up every member", &inventory);
+    assert_failed_step(&stopped, "back up every member");
     let said = stopped.stderr_unwrapped();
     for needle in [
         "the backup failed on 1 of 3 etcd member(s); the migration must not go on",
@@ -490,6 +513,67 @@ fn the_disk_filling_during_the_backup() {
         BTreeSet::from(["member".to_string(), "filler".to_string()])
     );
     // The operator frees the space.
+    std::fs::remove_file(&filler).unwrap();
+    let resumed = classic(migration(&inventory)).arg("--resume").run();
+    assert_eq!(resumed.code, 0, "{}", show(&resumed));
+    assert_migrated(&lab, &before);
+}
+
+#[test]
+fn the_disk_filling_while_the_stopped_first_member_is_copied() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    let _tmpfs = data_dir_on_tmpfs(&lab, "etcd-1", 520);
+    let before = before(&lab);
+    let dir = lab.data_dir("etcd-1");
+    let gate = BackupGate::on_copy(&dir);
+    let mut run = Running::start(migration(&inventory).env("PATH", gate.path()));
+    run.wait_for_step_start("back up every member", STEP_WAIT);
+    assert!(
+        wait_until(STEP_WAIT, || gate.started()),
+        "etcd-1's copy never started: {}",
+        run.stderr()
+    );
+    let filler = fill(&dir);
+    gate.open();
+    let stopped = run.finish(RUN_WAIT);
+    assert_stopped_at(&stopped, "back up every member", &inventory);
+    let said = stopped.stderr_unwrapped();
+    for needle in [
+        "the backup failed on 1 of 3 etcd member(s); the migration must not go on",
+        "etcd-1: FAILED: etcd-1: copying the stopped member's data failed (exit 1)",
+        "No space left on device",
+        "(the unfinished backup directory",
+        "the data left where it was)",
+        "etcd.backup(#{stopped: true, hosts: [\"etcd-1\"]})",
+        "etcd-1: the disk filled up while the backup was written: free space on etcd-1",
+    ] {
+        assert!(says(&said, needle), "lacks {needle:?}\n{}", show(&stopped));
+    }
+    // etcd-1's data is where it was and its unfinished copy is gone; the others' data is
+    // in their backups, each with a manifest that says it was moved there.
+    assert_eq!(
+        entries(&dir),
+        BTreeSet::from(["member".to_string(), "filler".to_string()])
+    );
+    for member in ["etcd-2", "etcd-3"] {
+        let data = lab.data_dir(member);
+        let names = entries(&data);
+        assert!(!names.contains("member"), "{member}: {names:?}");
+        let backup = names
+            .iter()
+            .find(|n| n.starts_with("openshift-backup-pre-migration"))
+            .unwrap_or_else(|| panic!("{member}: no backup in {names:?}"));
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(data.join(backup).join("runbook-backup-manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest["method"], "move", "{member}");
+        assert!(
+            data.join(backup).join("member/snap/db").is_file(),
+            "{member}"
+        );
+    }
     std::fs::remove_file(&filler).unwrap();
     resume(&inventory);
     assert_migrated(&lab, &before);

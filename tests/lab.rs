@@ -433,3 +433,55 @@ fn a_failed_up_stops_what_it_started_and_removes_the_directory() {
         .stderr_has("fake etcd: refusing to run");
     assert!(!dir.exists(), "a failed up left {}", dir.display());
 }
+
+/// `lab up --master-writes`: the master's API stand-in writes to etcd every 100 ms, v2 and
+/// then (restarted on etcd3) v3, and its log gives the outage as the master saw it.
+#[test]
+fn the_masters_writes_show_the_outage_from_the_masters_side() {
+    use crate::support::lab::TestLab;
+    let lab = TestLab::up(&["--tls", "--keys", "300", "--master-writes"]);
+    let env = lab.env();
+    let written = |api: u8| {
+        let args: &[&str] = if api == 2 {
+            &["get", "/runbook-lab/master-writes"]
+        } else {
+            &["get", "/runbook-lab/master-writes", "--print-value-only"]
+        };
+        etcdctl(&env, api, args).stdout.trim().to_string()
+    };
+    // Each write stores its own start time: a later read shows a later value.
+    assert!(wait_until(Duration::from_secs(10), || !written(2).is_empty()));
+    let first = written(2);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(written(2) > first, "{first} then {}", written(2));
+
+    Runbook::new()
+        .args(["run", "v2-to-v3.rhai", "-i"])
+        .arg(lab.inventory())
+        .run()
+        .success();
+    let v3 = written(3);
+    assert!(v3.ends_with('Z') && v3 > first, "v3 value {v3:?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(written(3) > v3, "the restarted master keeps writing v3");
+
+    let log = std::fs::read_to_string(
+        lab.host_dir("master-1")
+            .join("var/log/atomic-openshift-master-api.log"),
+    )
+    .unwrap();
+    let writes = crate::bench_master_writes::read(&log).unwrap_or_else(|e| panic!("{e}\n{log}"));
+    // The masters were down for the migration: seconds, not milliseconds or minutes.
+    assert!(
+        writes.outage > 1.0 && writes.outage < 120.0,
+        "{writes:?}\n{log}"
+    );
+    assert_eq!((writes.failed, writes.slow), (0, 0), "{log}");
+    // The other master service does not write.
+    let controllers = std::fs::read_to_string(
+        lab.host_dir("master-1")
+            .join("var/log/atomic-openshift-master-controllers.log"),
+    )
+    .unwrap();
+    assert!(!controllers.contains("writer:"), "{controllers}");
+}

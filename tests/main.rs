@@ -4,6 +4,10 @@
 
 mod support;
 
+/// The bench's reading of the master writer's log, run with the tests.
+#[path = "../benches/support/master_writes.rs"]
+mod bench_master_writes;
+
 mod architecture;
 mod bad_input;
 mod check;

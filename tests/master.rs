@@ -196,3 +196,68 @@ fn a_master_config_that_is_not_yaml_is_refused_and_left_alone() {
         "no copy, no temp file"
     );
 }
+
+/// While the masters are down, a terminal's last line is the outage clock with the running
+/// step; once they are back, a line says how long the API was down. Without a terminal the
+/// same shows as lines, and `--output json` as events.
+#[test]
+fn the_outage_clock_counts_while_the_masters_are_down() {
+    use crate::support::command::Runbook;
+    use crate::support::terminal::Terminal;
+    let lab = TestLab::up(&["--keys", "10"]);
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "clock.rhai",
+        "step(\"stop the masters\", || master.stop());\n\
+         step(\"wait a while\", || inventory.host(\"master-1\").run(\"sleep 4\"));\n\
+         step(\"restart the masters\", || master.restart());\n",
+    );
+    let inventory = lab.inventory();
+    let inventory = inventory.to_str().unwrap();
+    let t = Terminal::start(
+        &["run", "clock.rhai", "-i", inventory, "--yes"],
+        dir.path(),
+        &[],
+    );
+    let screen = t.wait_for("(step: wait a while, 2 s)");
+    assert!(screen.contains("API down 00:0"), "{screen}");
+    let screen = t.wait_for("[exit 0]");
+    assert!(screen.contains("API back after "), "{screen}");
+    let last_lines: Vec<&str> = screen.lines().rev().take(3).collect();
+    assert!(
+        !last_lines.iter().any(|l| l.contains("API down")),
+        "the clock is gone once the masters are back: {screen}"
+    );
+
+    let json = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "clock.rhai", "--output", "json", "-i", inventory])
+        .run()
+        .success();
+    let events: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let up = events.iter().find(|e| e["event"] == "api_up").unwrap();
+    let seconds = up["outage_seconds"].as_f64().unwrap();
+    assert!((4.0..30.0).contains(&seconds), "{up}");
+    assert!(
+        events.iter().any(|e| e["event"] == "api_down"),
+        "{}",
+        json.stdout
+    );
+
+    let plain = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "clock.rhai", "-i", inventory])
+        .run()
+        .success();
+    assert!(plain.stderr.contains("API down since "), "{}", plain.stderr);
+    assert!(plain.stderr.contains("API back after "), "{}", plain.stderr);
+    assert!(
+        !plain.stderr.contains("\x1b[2K"),
+        "no terminal codes in a log"
+    );
+}

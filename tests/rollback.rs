@@ -5,7 +5,7 @@
 //! run. Without a backup it refuses before anything is stopped or changed.
 
 use crate::support::command::{run_script, Runbook};
-use crate::support::etcd::etcdctl;
+use crate::support::etcd::{etcdctl, member_identities};
 use crate::support::files::entries;
 use crate::support::lab::TestLab;
 use crate::support::migration::{
@@ -84,6 +84,8 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .host_dir("master-1")
         .join("etc/origin/master/master-config.yaml");
     let original_config = std::fs::read(&master_config).unwrap();
+    let members_before = member_identities(&lab.env());
+    assert_eq!(members_before.len(), 3, "{members_before:?}");
 
     Runbook::new()
         .args(["run", "v2-to-v3.rhai", "-i"])
@@ -91,6 +93,25 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .run()
         .success();
     assert_eq!(v3_keys(&lab).len(), 1500, "migrated");
+
+    // The minimal order's backups are the stopped data dirs: etcd-1's copied, the others'
+    // moved, as their manifests on disk say.
+    for (member, method) in [("etcd-1", "copy"), ("etcd-2", "move"), ("etcd-3", "move")] {
+        let data = lab.data_dir(member);
+        let backups: Vec<String> = entries(&data)
+            .into_iter()
+            .filter(|n| n.starts_with("openshift-backup-pre-migration"))
+            .collect();
+        assert_eq!(backups.len(), 1, "{member}: {backups:?}");
+        let backup = data.join(&backups[0]);
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(backup.join("runbook-backup-manifest.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest["method"], method, "{member}");
+        assert!(backup.join("member/snap/db").is_file(), "{member}");
+        assert!(backup.join("etcd.conf").is_file(), "{member}");
+    }
 
     // While the cluster holds the migrated data, its records stay.
     let work = tempfile::tempdir().unwrap();
@@ -150,6 +171,8 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
     }
     assert!(v3_keys(&lab).is_empty(), "v3 keys remain");
     assert_hashkv_agree(&lab);
+    // Each member restored from its own data dir: the cluster itself, same member IDs.
+    assert_eq!(member_identities(&lab.env()), members_before);
 
     // The masters: original config bytes, restarted on etcd2 after running on etcd3.
     assert_eq!(std::fs::read(&master_config).unwrap(), original_config);

@@ -6,9 +6,9 @@
 //! the members agree, the masters run on etcd3, the backups verify, and a second run refuses.
 
 use crate::support::command::{repo_root, write_file, Runbook};
-use crate::support::etcd::etcdctl;
+use crate::support::etcd::{etcdctl, member_identities};
 use crate::support::lab::TestLab;
-use crate::support::migration::{assert_migrated, before_with, lease_ttl, v3_keys};
+use crate::support::migration::{assert_migrated, before_with, lease_ttl, v2_leaves, v3_keys};
 
 #[test]
 fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
@@ -60,6 +60,63 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
         "{result}"
     );
     assert!(result["leases"].as_i64().unwrap() > 5, "{result}");
+    // The closing report's data: the outage, each step's phase, the backups, the way back.
+    let events: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let up = events
+        .iter()
+        .find(|e| e["event"] == "api_up")
+        .expect("an api_up event");
+    assert!(events.iter().any(|e| e["event"] == "api_down"));
+    let outage = result["outage"]["seconds"].as_f64().unwrap();
+    assert!(outage > 0.5, "{result}");
+    assert!(
+        (up["outage_seconds"].as_f64().unwrap() - outage).abs() < 0.01,
+        "{up}"
+    );
+    let phase_of = |name: &str| {
+        result["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no step {name}: {result}"))["phase"]
+            .clone()
+    };
+    assert_eq!(phase_of("preflight"), "before");
+    assert_eq!(phase_of("stop the masters"), "outage");
+    assert_eq!(phase_of("migrate etcd-1"), "outage");
+    assert_eq!(phase_of("restart the masters"), "outage");
+    assert_eq!(phase_of("join etcd-2"), "online");
+    assert_eq!(phase_of("restore TTLs as leases"), "online");
+    let methods: Vec<(String, String)> = result["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["host"].as_str().unwrap().into(),
+                b["method"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [("etcd-1", "copy"), ("etcd-2", "move"), ("etcd-3", "move")]
+            .map(|(h, m)| (h.to_string(), m.to_string()))
+    );
+    let journal = lab.dir.join(".runbook/v2-to-v3.journal");
+    assert_eq!(result["journal"], journal.display().to_string());
+    let rollback = result["rollback"].as_str().unwrap();
+    assert!(
+        rollback.starts_with("runbook run ")
+            && rollback.contains("/runbooks/rollback.rhai -i ")
+            && rollback.ends_with("inventory.ini"),
+        "{rollback}"
+    );
 
     assert_migrated(&lab, &before);
     let after = v3_keys(&lab);
@@ -106,6 +163,7 @@ fn steps_started(output: &str) -> Vec<&str> {
 fn the_classic_order_rebuilds_every_member_before_the_masters_return() {
     let lab = TestLab::up(&["--tls", "--keys", "500"]);
     let before = before_with(&lab, &[]);
+    let members_before = member_identities(&lab.env());
     let refused = Runbook::new()
         .args(["run", "v2-to-v3.rhai", "-e", "runbook_outage=fast", "-i"])
         .arg(lab.inventory())
@@ -126,13 +184,35 @@ fn the_classic_order_rebuilds_every_member_before_the_masters_return() {
     );
 
     let run = Runbook::new()
-        .args(["run", "v2-to-v3.rhai", "-e", "runbook_outage=classic", "-i"])
+        .args(["run", "v2-to-v3.rhai", "--outage", "classic", "-i"])
         .arg(lab.inventory())
         .current_dir(repo_root())
         .run()
         .success();
     let output = format!("{}{}", run.stdout, run.stderr);
     assert!(output.contains("order: classic"), "{output}");
+    // The closing report is one table: in the classic order the joins are in the outage.
+    let report = &run.stdout[run.stdout.find("WHAT").expect("the report table")..];
+    for row in [
+        "API outage ",
+        "step: join etcd-3 ",
+        "backup: etcd-1 ",
+        "journal ",
+        "rollback ",
+    ] {
+        assert!(report.contains(row), "{row:?} in {report}");
+    }
+    let join = report
+        .lines()
+        .find(|l| l.starts_with("step: join etcd-3"))
+        .unwrap();
+    assert!(join.ends_with("(outage)"), "{join}");
+    let backup = report
+        .lines()
+        .find(|l| l.starts_with("backup: etcd-2"))
+        .unwrap();
+    assert!(backup.contains("(etcdctl_backup, "), "{backup}");
+    assert!(!run.stdout.contains("#{"), "no raw map: {}", run.stdout);
     assert_eq!(
         steps_started(&run.stderr),
         [
@@ -157,4 +237,36 @@ fn the_classic_order_rebuilds_every_member_before_the_masters_return() {
         run.stderr
     );
     assert_migrated(&lab, &before);
+
+    // Its backups are `etcdctl backup`s: the rollback starts the first member's as a new
+    // cluster and the others join it, under their own names and peer URLs.
+    let rollback = Runbook::new()
+        .args(["run", "rollback.rhai", "-i"])
+        .arg(lab.inventory())
+        .current_dir(repo_root())
+        .run()
+        .success();
+    let said = format!("{}{}", rollback.stdout, rollback.stderr);
+    assert!(said.contains("taken by etcdctl_backup"), "{said}");
+    assert!(said.contains("==> step join etcd-3"), "{said}");
+    assert!(
+        v2_leaves(&lab, None, &[]) == before.leaves,
+        "v2 data after the rollback"
+    );
+    assert!(
+        v3_keys(&lab).is_empty(),
+        "v3 keys remain after the rollback"
+    );
+    let names_and_peers = |members: Vec<(String, String, Vec<String>)>| {
+        let mut kept: Vec<(String, Vec<String>)> = members
+            .into_iter()
+            .map(|(_, name, peers)| (name, peers))
+            .collect();
+        kept.sort();
+        kept
+    };
+    assert_eq!(
+        names_and_peers(member_identities(&lab.env())),
+        names_and_peers(members_before)
+    );
 }

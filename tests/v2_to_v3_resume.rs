@@ -15,8 +15,8 @@ const STEPS: [&str; 16] = [
     "preflight",
     "stop the masters",
     "wait for raft convergence",
-    "back up every member",
     "stop etcd",
+    "back up every member",
     "migrate etcd-1",
     "start etcd-1 as a new cluster",
     "copy the keys etcdctl migrate left out on etcd-1",
@@ -157,6 +157,15 @@ fn killed_at_every_step_boundary() {
         assert!(resumed.stderr.contains(&skipped), "{}", resumed.stderr);
     }
     assert_migrated(&lab, &before);
+}
+
+#[test]
+fn killed_while_backing_up_the_stopped_members() {
+    kill_and_resume(
+        "step_started",
+        "back up every member",
+        Duration::from_millis(300),
+    );
 }
 
 #[test]

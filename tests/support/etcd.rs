@@ -82,6 +82,36 @@ pub fn learners(env: &[(String, String)]) -> (Vec<serde_json::Value>, serde_json
     (learners, listed)
 }
 
+/// Every member as plain `etcdctl member list -w json` names it: `(ID in hex, name, peer
+/// URLs)`, sorted by ID.
+pub fn member_identities(env: &[(String, String)]) -> Vec<(String, String, Vec<String>)> {
+    let listed = etcdctl(env, 3, &["member", "list", "-w", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).expect(&listed.stderr);
+    let mut members: Vec<(String, String, Vec<String>)> = listed["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let peers = m["peerURLs"]
+                .as_array()
+                .map(|urls| {
+                    urls.iter()
+                        .filter_map(|u| u.as_str())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                format!("{:x}", m["ID"].as_u64().unwrap()),
+                m["name"].as_str().unwrap_or_default().to_string(),
+                peers,
+            )
+        })
+        .collect();
+    members.sort();
+    members
+}
+
 /// Polls `check` every 200 ms until it is true or `timeout` passes; returns the last result.
 pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
