@@ -5,7 +5,14 @@
 //! once etcd.conf is back every later start (systemd, `docker run`, runc) reads it without
 //! the flag, so the restart only costs a second load of the whole store.
 //! The member keeps the peer URL its data holds; changing it is `member update`, asked for
-//! on its own. One exception puts the member's own URL back: data restored from an
+//! on its own.
+//!
+//! After `etcdctl migrate` the v3 backend's consistent index is the last entry of the WAL,
+//! committed or not; force-new-cluster drops the uncommitted ones and goes on from the
+//! commit index. etcd applies no v3 request at an index at or below the consistent index
+//! and never answers it, so the first writes after the start would hang and be lost. Such
+//! a gap is filled first, with `member update`s that change nothing (a conf change is
+//! applied and answered at any index). One exception puts the member's own URL back: data restored from an
 //! `etcdctl backup` forgets it and advertises etcd's default, `http://localhost:2380`.
 
 use crate::duration::format_duration;
@@ -42,6 +49,7 @@ pub async fn force_new_cluster(
     first: &MemberHost,
     others: &[MemberHost],
     restart: bool,
+    migrated_index: Option<u64>,
     readiness: Readiness,
     reporter: &Reporter,
     cancel: &CancellationToken,
@@ -59,7 +67,8 @@ pub async fn force_new_cluster(
         });
     }
     if first.is_running(cancel).await? {
-        return resume(access, first, restart, readiness, reporter, cancel).await;
+        let forced = resume(access, first, restart, readiness, reporter, cancel).await?;
+        return past_migrated_index(access, first, forced, migrated_index, reporter).await;
     }
 
     let stamp = stamp();
@@ -98,7 +107,60 @@ pub async fn force_new_cluster(
             first.name()
         ));
     }
-    settle(access, first, backup, false, reporter).await
+    let forced = settle(access, first, backup, false, reporter).await?;
+    past_migrated_index(access, first, forced, migrated_index, reporter).await
+}
+
+/// The most no-op conf changes spent to close the gap (each is one raft entry).
+const MAX_FILLERS: u64 = 100_000;
+
+/// Fills the raft log up past `migrated_index` (the consistent index `etcdctl migrate` gave
+/// the backend), so the next write is applied.
+async fn past_migrated_index(
+    access: &EtcdAccess,
+    first: &MemberHost,
+    forced: ForcedCluster,
+    migrated_index: Option<u64>,
+    reporter: &Reporter,
+) -> Result<ForcedCluster, MembershipError> {
+    let Some(migrated_index) = migrated_index else {
+        return Ok(forced);
+    };
+    let via = first.member.endpoint.client_url.clone();
+    let mut client = access.v3_member(&first.member).await?;
+    let id = u64::from_str_radix(&forced.member_id, 16).unwrap_or(0);
+    let mut fillers = 0;
+    loop {
+        let status = client
+            .status()
+            .await
+            .map_err(|e| request("status", &via, e))?;
+        let at = status.raft_index();
+        if at > migrated_index {
+            break;
+        }
+        if fillers >= MAX_FILLERS {
+            return Err(MembershipError::Request {
+                operation: "member update",
+                endpoints: via,
+                reason: format!(
+                    "the raft index is still {at} after {fillers} updates, at or below {migrated_index}"
+                ),
+            });
+        }
+        client
+            .member_update(id, forced.peer_urls.clone())
+            .await
+            .map_err(|e| request("member update", &via, e))?;
+        fillers += 1;
+    }
+    if fillers > 0 {
+        reporter.status(&format!(
+            "{}: the raft log restarted at or below index {migrated_index}, which etcdctl migrate gave the migrated data: etcd would apply no write there, so {fillers} member update(s) that change nothing filled it",
+            first.name()
+        ));
+    }
+    Ok(forced)
 }
 
 /// `first` already runs: if it is alone in its cluster, an interrupted run got this far;

@@ -7,6 +7,7 @@ use crate::ops::etcd::membership::force_new_cluster::force_new_cluster;
 use crate::ops::etcd::membership::join::join;
 use crate::ops::etcd::membership::members::{self as membership, client_through};
 use crate::ops::etcd::membership::ready::Readiness;
+use crate::ops::etcd::migrate::migrated_store::{migrated_store, MigratedStoreError};
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::error::to_rhai;
@@ -103,6 +104,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
     }
     let forced = ctx.block_on(async {
         let first = on_host(ctx, &member).await?;
+        let migrated_index = migrated_index(ctx, &first).await?;
         let mut rest = Vec::new();
         for other in &others {
             rest.push(on_host(ctx, other).await?);
@@ -112,6 +114,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
             &first,
             &rest,
             restart,
+            migrated_index,
             readiness,
             &ctx.reporter,
             &ctx.cancel.token(),
@@ -127,6 +130,32 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
         conf_backup: &forced.conf_backup,
         resumed: forced.resumed,
     })
+}
+
+/// The consistent index `etcdctl migrate` gave the member's backend (the last entry of the
+/// WAL it migrated), if this member was migrated by `etcd.migrate`.
+async fn migrated_index(
+    ctx: &RunContext,
+    first: &MemberHost,
+) -> Result<Option<u64>, MembershipError> {
+    let found = migrated_store(
+        &ctx.v2_stores,
+        &first.transport,
+        &first.member,
+        &ctx.cancel.token(),
+    )
+    .await;
+    match found {
+        Ok(store) => Ok(Some(store.last_index)),
+        Err(MigratedStoreError::NotMigrated { .. } | MigratedStoreError::OtherMember { .. }) => {
+            Ok(None)
+        }
+        Err(error) => Err(MembershipError::Request {
+            operation: "reading the migrated v2 store",
+            endpoints: first.member.host_name().to_string(),
+            reason: crate::ops::etcd::host::step::error_chain(&error),
+        }),
+    }
 }
 
 fn join_member(
