@@ -42,18 +42,31 @@ pub struct ForcedCluster {
     pub resumed: bool,
 }
 
+/// How to start the new cluster.
+#[derive(Debug, Clone, Copy)]
+pub struct ForceOptions {
+    /// Restart etcd once etcd.conf no longer has the force flag.
+    pub restart: bool,
+    /// The consistent index `etcdctl migrate` gave the backend, when the data was migrated.
+    pub migrated_index: Option<u64>,
+    pub readiness: Readiness,
+}
+
 /// Runs force-new-cluster on `first`; `others` are the cluster's other members,
-/// which must all be stopped. With `restart`, etcd is restarted once etcd.conf is back.
+/// which must all be stopped.
 pub async fn force_new_cluster(
     access: &EtcdAccess,
     first: &MemberHost,
     others: &[MemberHost],
-    restart: bool,
-    migrated_index: Option<u64>,
-    readiness: Readiness,
+    options: ForceOptions,
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<ForcedCluster, MembershipError> {
+    let ForceOptions {
+        restart,
+        migrated_index,
+        readiness,
+    } = options;
     let mut running = Vec::new();
     for other in others {
         if other.is_running(cancel).await? {

@@ -3,7 +3,7 @@
 use super::ScriptEtcd;
 use crate::ops::etcd::host::member_host::MemberHost;
 use crate::ops::etcd::membership::error::MembershipError;
-use crate::ops::etcd::membership::force_new_cluster::force_new_cluster;
+use crate::ops::etcd::membership::force_new_cluster::{force_new_cluster, ForceOptions};
 use crate::ops::etcd::membership::join::join;
 use crate::ops::etcd::membership::members::{self as membership, client_through};
 use crate::ops::etcd::membership::ready::Readiness;
@@ -113,9 +113,11 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
             &ctx.etcd,
             &first,
             &rest,
-            restart,
-            migrated_index,
-            readiness,
+            ForceOptions {
+                restart,
+                migrated_index,
+                readiness,
+            },
             &ctx.reporter,
             &ctx.cancel.token(),
         )
