@@ -119,6 +119,19 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
     );
 
     assert_migrated(&lab, &before);
+    // The v2 copies of the masters' data are gone from the cluster (the backups keep them).
+    for prefix in ["/kubernetes.io", "/openshift.io"] {
+        let listed = etcdctl(&env, 2, &["ls", prefix]);
+        assert!(
+            listed.stderr.contains("Key not found"),
+            "{prefix}: {}",
+            listed.stdout
+        );
+    }
+    assert_eq!(
+        phase_of("drop the v2 copies of the masters' data on etcd-1"),
+        "outage"
+    );
     let after = v3_keys(&lab);
     for key in &hidden {
         assert!(after.contains_key(*key), "{key}");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// The steps of `v2-to-v3.rhai` on a three-member lab, in order (the default, minimal
 /// order: the masters return before the other members are rebuilt).
-const STEPS: [&str; 16] = [
+const STEPS: [&str; 17] = [
     "preflight",
     "stop the masters",
     "wait for raft convergence",
@@ -21,6 +21,7 @@ const STEPS: [&str; 16] = [
     "start etcd-1 as a new cluster",
     "copy the keys etcdctl migrate left out on etcd-1",
     "verify the migrated data on etcd-1",
+    "drop the v2 copies of the masters' data on etcd-1",
     "switch the masters to etcd3",
     "restart the masters",
     "join etcd-2",

@@ -266,6 +266,16 @@ impl V2Client {
         self.send("PUT", key, &[], Some(&form)).await.map(|_| ())
     }
 
+    /// Deletes the directory `key` and everything under it; `false` if it did not exist.
+    pub async fn delete_dir(&self, key: &str) -> Result<bool, V2Error> {
+        let query = [("recursive", "true"), ("dir", "true")];
+        match self.send("DELETE", key, &query, None).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.error_code() == Some(ERROR_KEY_NOT_FOUND) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Reads `key` (a value, or a directory with its children when `recursive`).
     pub async fn get(&self, key: &str, recursive: bool) -> Result<V2Node, V2Error> {
         let query: &[(&str, &str)] = if recursive {

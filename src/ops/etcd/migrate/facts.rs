@@ -64,6 +64,9 @@ pub struct RunFacts {
     /// The last API outage of this run: the masters stopped, and restarted if they were.
     #[serde(default)]
     api_outage: Option<ApiOutage>,
+    /// Members whose migrated v3 data `etcd.verify` found equal to their v2 store.
+    #[serde(default)]
+    verified_migrations: Vec<String>,
 }
 
 impl RunFacts {
@@ -102,6 +105,19 @@ impl RunFacts {
     /// Records a successful migration.
     pub fn record_migration(&mut self, migration: MigrationFact) {
         self.migrations.push(migration);
+    }
+
+    /// `etcd.verify` found every v2 key of `host`'s migration in v3.
+    pub fn record_verified_migration(&mut self, host: &str) {
+        if !self.verified_migrations.iter().any(|h| h == host) {
+            self.verified_migrations.push(host.to_string());
+        }
+    }
+
+    /// Whether `host` was migrated and verified in this run (or the runs it resumed).
+    pub fn migration_verified(&self, host: &str) -> bool {
+        self.migrations.iter().any(|m| m.host == host)
+            && self.verified_migrations.iter().any(|h| h == host)
     }
 
     /// The migrations of this run.

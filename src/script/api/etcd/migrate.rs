@@ -13,11 +13,12 @@ use crate::ops::etcd::migrate::{key_count, missing as migrate_missing, snapshot_
 use crate::ops::etcd::v2store::{V2Store, V2StoreError};
 use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
+use crate::script::api::error::ScriptError;
 use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use chrono::Utc;
 use rhai::plugin::*;
-use rhai::{Dynamic, EvalAltResult, Map};
+use rhai::{Array, Dynamic, EvalAltResult, Map};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -144,7 +145,42 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Dynamic> {
         now,
         &ctx.cancel.token(),
     ))?;
+    ctx.facts().record_verified_migration(name);
     rhai::serde::to_dynamic(verify_view(name, &report))
+}
+
+fn run_drop_v2_copies(ctx: &RunContext, host: &Dynamic, prefixes: Array) -> RhaiResult<Dynamic> {
+    let (member, _) = args::member(ctx, host)?;
+    let prefixes: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
+    if ctx.planned_change("etcd.drop_v2_copies", || {
+        format!(
+            "drop the v2 copies under {} on {} (v3 and the backups keep the data)",
+            prefixes.join(", "),
+            member.host_name()
+        )
+    })? {
+        return Ok(Map::new().into());
+    }
+    if !ctx.facts().migration_verified(member.host_name()) {
+        return Err(ScriptError::new(
+            format!(
+                "{}: no migration verified in this run: the v2 copies stay",
+                member.host_name()
+            ),
+            "runbook::etcd::v2_drop::unverified",
+            Some("run etcd.migrate and etcd.verify on this member first; the v2 data is dropped only once every key is known to be in v3".into()),
+        )
+        .into_rhai());
+    }
+    let v2 = ctx.block_on(ctx.etcd.v2_member(&member))?;
+    let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
+    let dropped = ctx.block_on(crate::ops::etcd::migrate::v2_drop::drop_v2_copies(
+        member.host_name(),
+        &v2,
+        &v3,
+        &prefixes,
+    ))?;
+    rhai::serde::to_dynamic(dropped)
 }
 
 #[export_module]
@@ -268,6 +304,19 @@ pub mod migrate_api {
     /// only). Throws, naming the first mismatches, if any key is missing or different; else
     /// returns `#{member, v2_keys, hidden, v3_checked, expired, missing, different_value,
     /// different_revision, mismatches}`.
+    /// After `etcd.migrate` and `etcd.verify` on `host` in this run: drops the v2 directories
+    /// `prefixes` (the masters' storage prefixes) there, each only if v3 holds keys under it.
+    /// The backups keep the v2 data; a joining member's snapshot and etcd's memory no longer
+    /// carry it. Returns `[#{prefix, v2_keys, v3_keys, dropped}]`.
+    #[rhai_fn(pure, return_raw)]
+    pub fn drop_v2_copies(
+        etcd: &mut ScriptEtcd,
+        host: Dynamic,
+        prefixes: Array,
+    ) -> RhaiResult<Dynamic> {
+        run_drop_v2_copies(&etcd.ctx, &host, prefixes)
+    }
+
     #[rhai_fn(pure, return_raw)]
     pub fn verify(etcd: &mut ScriptEtcd, host: Dynamic) -> RhaiResult<Dynamic> {
         let shown = host
