@@ -204,6 +204,20 @@ fn the_classic_order_rebuilds_every_member_before_the_masters_return() {
         .success();
     let output = format!("{}{}", run.stdout, run.stderr);
     assert!(output.contains("order: classic"), "{output}");
+    // Long steps say how far they are: the verification counts its keys.
+    let verified = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("verify etcd-1: "))
+        .unwrap_or_else(|| panic!("no progress of the verification: {}", run.stderr));
+    let (done, total) = verified["verify etcd-1: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    assert_eq!(done, total, "{verified}");
+    assert!(total.parse::<u64>().unwrap() >= 500, "{verified}");
     // The closing report is one table: in the classic order the joins are in the outage.
     let report = &run.stdout[run.stdout.find("WHAT").expect("the report table")..];
     for row in [

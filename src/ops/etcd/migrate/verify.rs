@@ -158,9 +158,13 @@ fn missing(leaf: &Leaf, now_ns: i64, report: &mut VerifyReport) {
     }
 }
 
+/// How many keys are compared between two progress reports.
+const PROGRESS_EVERY: usize = 10_000;
+
 /// Compares every leaf of `store` (what `member` was migrated from) with `v3` (the same
-/// member, or the cluster) at `now_ns` (Unix ns, for expiries), until `cancel`. Fails with
-/// [`VerifyError::Mismatch`] if any key is missing or different.
+/// member, or the cluster) at `now_ns` (Unix ns, for expiries), until `cancel`, telling
+/// `progress` how many keys of how many are done. Fails with [`VerifyError::Mismatch`] if
+/// any key is missing or different.
 pub async fn verify(
     member: &str,
     store: &V2Store,
@@ -168,6 +172,7 @@ pub async fn verify(
     page_size: usize,
     now_ns: i64,
     cancel: &CancellationToken,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<VerifyReport, VerifyError> {
     let leaves = &store.leaves;
     let mut report = VerifyReport {
@@ -183,9 +188,14 @@ pub async fn verify(
         page_size,
         false,
         cancel,
-        |i, kv| match kv {
-            Some(kv) => compare(&leaves[i], kv, &mut report),
-            None => missing(&leaves[i], now_ns, &mut report),
+        |i, kv| {
+            match kv {
+                Some(kv) => compare(&leaves[i], kv, &mut report),
+                None => missing(&leaves[i], now_ns, &mut report),
+            }
+            if (i + 1) % PROGRESS_EVERY == 0 {
+                progress((i + 1) as u64, leaves.len() as u64);
+            }
         },
     )
     .await
@@ -193,6 +203,7 @@ pub async fn verify(
         JoinError::Paging(e) => VerifyError::Paging(e),
         JoinError::Cancelled => VerifyError::Cancelled,
     })?;
+    progress(leaves.len() as u64, leaves.len() as u64);
     if report.passed() {
         return Ok(report);
     }

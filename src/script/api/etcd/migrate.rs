@@ -137,6 +137,9 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Dynamic> {
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
     let name = member.host_name();
     let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let reporter = ctx.reporter.clone();
+    let label = format!("verify {name}");
+    let mut progress = move |done: u64, total: u64| reporter.progress(&label, done, total);
     let report = ctx.block_on(verify(
         name,
         &store,
@@ -144,6 +147,7 @@ fn run_verify(ctx: &RunContext, host: &Dynamic) -> RhaiResult<Dynamic> {
         VERIFY_PAGE_SIZE,
         now,
         &ctx.cancel.token(),
+        &mut progress,
     ))?;
     ctx.facts().record_verified_migration(name);
     rhai::serde::to_dynamic(verify_view(name, &report))
