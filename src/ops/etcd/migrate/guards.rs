@@ -137,13 +137,14 @@ pub async fn check_no_record(
     Ok(())
 }
 
-/// Checks every guard for migrating `target`; returns its backup as verified just now.
-pub async fn check(
+/// Checks every guard for migrating `target` but the backup's re-hash, which
+/// [`reverify_backup`] makes; returns the backup to re-hash.
+pub async fn check_but_backup(
     members: &[(EtcdMember, Arc<Transport>)],
     target: &EtcdMember,
     facts: &GuardFacts,
     cancel: &CancellationToken,
-) -> Result<BackupSummary, MigrateRefusal> {
+) -> Result<VerifiedBackup, MigrateRefusal> {
     check_no_record(members, cancel).await?;
 
     // etcd stopped: the target fully, the others as far as service and port go
@@ -182,6 +183,16 @@ pub async fn check(
             host: target.host_name().to_string(),
         });
     };
+    Ok(backup.clone())
+}
+
+/// The backup of `target` verified in this run still matches its manifest now.
+pub async fn reverify_backup(
+    transport: &Transport,
+    target: &EtcdMember,
+    backup: &VerifiedBackup,
+    cancel: &CancellationToken,
+) -> Result<BackupSummary, MigrateRefusal> {
     match backup_verify::verify_backup(transport, &backup.dir, cancel).await {
         Ok((_, summary)) => Ok(summary),
         Err(cause) => Err(MigrateRefusal::BackupChanged {

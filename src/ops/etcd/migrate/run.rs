@@ -125,15 +125,21 @@ pub async fn migrate_member(
     facts: &GuardFacts,
     cancel: &CancellationToken,
 ) -> Result<MigrateOutcome, MigrateError> {
-    let backup = migrate_guards::check(members, target, facts, cancel).await?;
+    let backup = migrate_guards::check_but_backup(members, target, facts, cancel).await?;
     let transport = migrate_guards::transport_of(members, target)?;
     let host = target.host_name().to_string();
 
     // What `etcdctl migrate` is about to read, read from etcd's files (hidden keys too) and
     // kept: a store this reader cannot read refuses the migration before anything changes.
-    // A backup that copies the stopped data dir is those files, verified just now.
+    // A backup that copies the stopped data dir is those files; it is read while its files
+    // are hashed once more against its manifest (both only read), and both must pass.
     let stopped_copy = (backup.method == BackupMethod::Copy).then_some(backup.dir.as_str());
-    let (v2_store_dir, store) = capture::capture(transport, target, stopped_copy, cancel).await?;
+    let (verified, captured) = tokio::join!(
+        migrate_guards::reverify_backup(transport, target, &backup, cancel),
+        capture::capture(transport, target, stopped_copy, cancel),
+    );
+    verified?;
+    let (v2_store_dir, store) = captured?;
     let store = Arc::new(store);
     tracing::info!(
         host = %host,

@@ -6,7 +6,50 @@
 
 use crate::ops::etcd::client::paging::prefix_range;
 use crate::ops::etcd::client::v2::{V2Client, V2Error};
+use crate::ops::etcd::v2store::V2Store;
 use etcd_client::GetOptions;
+use std::collections::BTreeMap;
+
+/// The most leaves one v2 delete takes: etcd applies a recursive delete as one entry, and a
+/// bigger one keeps it from applying anything else (and outlasts a client's timeout).
+const LEAVES_PER_DELETE: u64 = 20_000;
+
+/// The directories to delete, deepest first, so that no delete takes more than
+/// [`LEAVES_PER_DELETE`] leaves unless a directory holds that many leaves itself: a
+/// directory too big is split into its subdirectories, and deleted after them.
+fn delete_plan(prefix: &str, keys: &[&str]) -> Vec<String> {
+    // Leaves under each directory, the prefix and every directory below it.
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for key in keys {
+        let mut end = key.len();
+        while let Some(at) = key[..end].rfind('/') {
+            let dir = &key[..at];
+            if dir.len() < prefix.len() {
+                break;
+            }
+            *counts.entry(dir).or_default() += 1;
+            end = at;
+        }
+    }
+    fn plan<'a>(dir: &'a str, counts: &BTreeMap<&'a str, u64>, out: &mut Vec<String>) {
+        if counts.get(dir).copied().unwrap_or(0) > LEAVES_PER_DELETE {
+            let under = format!("{dir}/");
+            let children: Vec<&str> = counts
+                .range::<str, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
+                .map(|(d, _)| *d)
+                .take_while(|d| d.starts_with(&under))
+                .filter(|d| !d[under.len()..].contains('/'))
+                .collect();
+            for child in children {
+                plan(child, counts, out);
+            }
+        }
+        out.push(dir.to_string());
+    }
+    let mut out = Vec::new();
+    plan(prefix, &counts, &mut out);
+    out
+}
 
 /// One prefix's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -51,9 +94,11 @@ pub enum DropError {
 }
 
 /// Drops the v2 directories `prefixes` on `host` (reached through `v2` and `v3`) whose keys
-/// v3 has too; every prefix is checked before any is dropped.
+/// v3 has too; every prefix is checked before any is dropped. The v2 keys are counted in
+/// `store`, the v2 store the member was migrated from (etcd is never asked for a whole tree).
 pub async fn drop_v2_copies(
     host: &str,
+    store: &V2Store,
     v2: &V2Client,
     v3: &etcd_client::Client,
     prefixes: &[String],
@@ -66,7 +111,12 @@ pub async fn drop_v2_copies(
                 prefix: prefix.clone(),
             });
         }
-        let v2_keys = v2.count_leaves(trimmed).await?;
+        let under = format!("{trimmed}/");
+        let v2_keys = store
+            .leaves
+            .iter()
+            .filter(|l| l.key.starts_with(&under))
+            .count() as u64;
         let (start, end) = prefix_range(trimmed);
         let counted = v3
             .kv_client()
@@ -96,7 +146,43 @@ pub async fn drop_v2_copies(
         });
     }
     for entry in &mut found {
-        entry.dropped = v2.delete_dir(&entry.prefix).await?;
+        let under = format!("{}/", entry.prefix);
+        let keys: Vec<&str> = store
+            .leaves
+            .iter()
+            .map(|l| l.key.as_str())
+            .filter(|k| k.starts_with(&under))
+            .collect();
+        for dir in delete_plan(&entry.prefix, &keys) {
+            let deleted = v2.delete_dir(&dir).await?;
+            entry.dropped |= dir == entry.prefix && deleted;
+        }
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_big_directory_goes_in_parts_deepest_first() {
+        let big: Vec<String> = (0..LEAVES_PER_DELETE + 1)
+            .map(|i| format!("/k/events/ns{}/e{i}", i % 3))
+            .chain(["/k/pods/p".to_string()])
+            .collect();
+        let keys: Vec<&str> = big.iter().map(String::as_str).collect();
+        assert_eq!(
+            delete_plan("/k", &keys),
+            [
+                "/k/events/ns0",
+                "/k/events/ns1",
+                "/k/events/ns2",
+                "/k/events",
+                "/k/pods",
+                "/k"
+            ]
+        );
+        assert_eq!(delete_plan("/k", &["/k/a/b", "/k/c"]), ["/k"]);
+    }
 }

@@ -176,10 +176,12 @@ fn run_drop_v2_copies(ctx: &RunContext, host: &Dynamic, prefixes: Array) -> Rhai
         )
         .into_rhai());
     }
+    let store = migrated_store(ctx, &member)?;
     let v2 = ctx.block_on(ctx.etcd.v2_member(&member))?;
     let v3 = ctx.block_on(ctx.etcd.v3_member(&member))?;
     let dropped = ctx.block_on(crate::ops::etcd::migrate::v2_drop::drop_v2_copies(
         member.host_name(),
+        &store,
         &v2,
         &v3,
         &prefixes,
