@@ -542,7 +542,7 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         &[
             "no hosts in [etcd]",
             "embedded in its master",
-            "rollback.rhai:17",
+            "rollback.rhai:19",
         ],
     );
 

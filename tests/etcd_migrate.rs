@@ -185,12 +185,19 @@ fn refuses_with_v3_keys_a_held_data_dir_an_open_port_or_no_snapshot() {
         .success()
     };
 
-    // Service stopped, but another process holds the backend open.
+    // Service stopped, but another process holds the backend open for writing, as etcd
+    // does (a process that only reads it, such as a backup's hashing, changes nothing).
     let db = Path::new(&etcd1.data_dir).join("member/snap/db");
     let holder = Killed(
         Command::new("sleep")
             .arg("60")
-            .stdin(std::fs::File::open(&db).unwrap())
+            .stdin(
+                std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&db)
+                    .unwrap(),
+            )
             .spawn()
             .unwrap(),
     );

@@ -214,7 +214,11 @@ fn a_joining_member_killed_mid_join() {
         assert_eq!(written.code, 0, "{args:?}: {}", written.stderr);
     }
     // The masters are back on etcd3 before the joins (the minimal order).
-    assert_rerun_refuses(&inventory, "restart the masters", "join etcd-2");
+    assert_rerun_refuses(
+        &inventory,
+        "drop the v2 copies of the masters' data on etcd-1",
+        "join etcd-2",
+    );
 
     // The resume starts etcd-2 with the data it has; etcd-3 is killed the same way.
     let mut run = Running::start(migration(&inventory).arg("--resume"));

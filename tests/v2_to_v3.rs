@@ -130,7 +130,7 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
     }
     assert_eq!(
         phase_of("drop the v2 copies of the masters' data on etcd-1"),
-        "outage"
+        "online"
     );
     let after = v3_keys(&lab);
     for key in &hidden {

@@ -32,7 +32,7 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
             "etcd",
             rhai::exported_module!(etcd::membership::membership_api),
         ),
-        ("etcd", rhai::exported_module!(etcd::services::services_api)),
+        ("etcd", rhai::exported_module!(etcd::host::services_api)),
         ("etcd", rhai::exported_module!(etcd::backup::backup_api)),
         ("etcd", rhai::exported_module!(etcd::migrate::migrate_api)),
         ("etcd", rhai::exported_module!(etcd::rollback::rollback_api)),

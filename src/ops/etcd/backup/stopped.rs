@@ -15,11 +15,11 @@ use crate::ops::etcd::backup::manifest::{
     self, BackupMethod, FileEntry, Manifest, MANIFEST_FORMAT,
 };
 use crate::ops::etcd::backup::take::{
-    check_dir, dir_created, gate_with, BackupError, BackupGateError, Outcome,
+    check_dir, dir_created, gate_with, outcomes, BackupError, BackupGateError,
 };
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::client::member::EtcdMember;
-use crate::ops::etcd::host::step::{self as host_step, StepError};
+use crate::ops::etcd::host::step as host_step;
 use crate::ops::etcd::host::stopped as etcd_stopped;
 use crate::transport::{shell_quote, ConnectionTarget, RunOptions, Transport, TransportPool};
 use chrono::{SecondsFormat, Utc};
@@ -62,7 +62,7 @@ fn prepare_script(member: &EtcdMember, dir: &str) -> String {
 [ -d "$d/member" ] || exit 10
 [ ! -e "$b" ] && [ ! -L "$b" ] || exit 11
 mkdir -p -- "$(dirname -- "$b")" && mkdir -m 0700 -- "$b" || exit 1
-if [ -f "$c" ]; then cp -p -- "$c" "$b/{BACKUP_CONF}" || exit 1; fi
+if [ -f "$c" ]; then cp -- "$c" "$b/{BACKUP_CONF}" && chmod 0600 -- "$b/{BACKUP_CONF}" || exit 1; fi
 [ "$(stat -c %d -- "$d")" = "$(stat -c %d -- "$b")" ] && echo same-filesystem
 exit 0"#,
         data = shell_quote(member.data_dir.trim_end_matches('/')),
@@ -288,21 +288,8 @@ pub async fn backup_stopped_members(
             backup_stopped_member(&transport, &member, &dir, keep, &cancel).await
         }));
     }
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(tasks.len());
-    for (member, task) in members.iter().zip(tasks) {
-        outcomes.push(match task.await {
-            Ok(outcome) => outcome,
-            Err(join) => Err(StepError::Failed {
-                host: member.host_name().to_string(),
-                step: "backup".into(),
-                code: -1,
-                detail: join.to_string(),
-            }
-            .into()),
-        });
-    }
     // Run again, the moved members find their backups; the kept ones are copied anew.
-    gate_with(members, outcomes, "stopped: true, ")
+    gate_with(members, outcomes(members, tasks).await, "stopped: true, ")
 }
 
 #[cfg(test)]

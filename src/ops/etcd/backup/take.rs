@@ -333,6 +333,15 @@ pub async fn backup_members(
             backup_member(&transport, &member, &dir, &cancel).await
         }));
     }
+    gate(members, outcomes(members, tasks).await)
+}
+
+/// Each member's outcome from its backup task, in member order (a task that panicked
+/// counts as a failed backup).
+pub(crate) async fn outcomes(
+    members: &[EtcdMember],
+    tasks: Vec<tokio::task::JoinHandle<Outcome>>,
+) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(tasks.len());
     for (member, task) in members.iter().zip(tasks) {
         outcomes.push(match task.await {
@@ -346,7 +355,7 @@ pub async fn backup_members(
             .into()),
         });
     }
-    gate(members, outcomes)
+    outcomes
 }
 
 /// All backups, or the gate error that lists every host's outcome.

@@ -1,5 +1,5 @@
 //! Proving etcd is stopped on a member before its data dir is rewritten:
-//! the service is not active, no process holds files of the data dir
+//! the service is not active, no process holds files of the data dir open for writing
 //! (a `/proc/*/fd` scan, which needs nothing beyond `ls`), the v3 backend is
 //! not locked (when `flock` exists) and the client port accepts no connection
 //! (tried from the control machine, and from the host when it has bash).
@@ -135,11 +135,26 @@ pub fn candidates(listing: &str, data_dirs: &[&str]) -> Vec<(u32, String)> {
     found
 }
 
-/// The pids of `candidates` whose file is really one of ours: `inodes` lists
-/// `<dev>:<ino>` of the data dir's files, `stats` has `fd /proc/<pid>/fd/<n> <dev>:<ino>`
-/// lines for the candidates' files.
+/// The pids of `candidates` whose file is really one of ours and open for writing: `inodes`
+/// lists `<dev>:<ino>` of the data dir's files, `stats` has `fd /proc/<pid>/fd/<n>
+/// <dev>:<ino>` lines for the candidates' files and `flags /proc/<pid>/fd/<n> <octal>` lines
+/// with their open flags. A process that only reads (a backup's hashing, say) changes
+/// nothing etcd would; one whose flags cannot be read counts.
 pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
     let ours: std::collections::HashSet<&str> = inodes.lines().map(str::trim).collect();
+    let read_only: std::collections::HashSet<&str> = stats
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (Some("flags"), Some(path), Some(flags)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            let flags = u32::from_str_radix(flags, 8).ok()?;
+            (flags & 0o3 == 0).then_some(path)
+        })
+        .collect();
     let mut pids = Vec::new();
     for line in stats.lines() {
         let mut fields = line.split_whitespace();
@@ -152,7 +167,7 @@ pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
             .and_then(|rest| rest.split('/').next())
             .and_then(|pid| pid.parse().ok());
         if let Some(pid) = pid {
-            if ours.contains(id) && !pids.contains(&pid) {
+            if ours.contains(id) && !read_only.contains(path) && !pids.contains(&pid) {
                 pids.push(pid);
             }
         }
@@ -193,6 +208,10 @@ find "$r" -maxdepth 0 -printf '%D:%i\n' 2>/dev/null
 find "$r/member" -printf '%D:%i\n' 2>/dev/null
 echo ---
 stat -L -c 'fd %n %d:%i' {files} 2>/dev/null
+for f in {files}; do
+  i=$(printf '%s' "$f" | sed 's|/fd/|/fdinfo/|')
+  printf 'flags %s %s\n' "$f" "$(sed -n 's/^flags:[[:space:]]*//p' "$i" 2>/dev/null)"
+done
 exit 0"#,
             real = shell_quote(real),
             files = files.join(" ")
@@ -303,5 +322,8 @@ lrwx------ 1 root root 64 Nov 24 10:28 7 -> /data/etcd/member/snap/db (deleted)
         // pid 20 shows the same path in another mount namespace, for another directory.
         assert_eq!(holders(inodes, stats), vec![10]);
         assert!(holders(inodes, "").is_empty());
+        // Open for reading only (O_RDONLY, with O_LARGEFILE): a reader, not etcd.
+        let reading = "fd /proc/30/fd/3 2049:100\nflags /proc/30/fd/3 0100000\nfd /proc/31/fd/3 2049:100\nflags /proc/31/fd/3 0100002\n";
+        assert_eq!(holders(inodes, reading), vec![31]);
     }
 }

@@ -3,11 +3,11 @@
 
 pub mod backup;
 pub mod cluster;
+pub mod host;
 pub mod lease;
 pub mod membership;
 pub mod migrate;
 pub mod rollback;
-pub mod services;
 
 use crate::script::context::RunContext;
 use std::sync::Arc;

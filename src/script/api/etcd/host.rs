@@ -1,4 +1,4 @@
-//! Rhai methods of `etcd` that stop or start every member's etcd service at once.
+//! Rhai methods of `etcd` for the members' hosts: stop or start every member's etcd service at once.
 
 use super::ScriptEtcd;
 use crate::ops::etcd::host::member_host::MemberHost;
