@@ -15,7 +15,7 @@ use crate::ops::etcd::backup::manifest::{
     self, BackupMethod, FileEntry, Manifest, MANIFEST_FORMAT,
 };
 use crate::ops::etcd::backup::take::{
-    check_dir, dir_created, gate_with, outcomes, BackupError, BackupGateError,
+    aborted, check_dir, dir_created, gate_with, outcomes, BackupError, BackupGateError,
 };
 use crate::ops::etcd::backup::verify::{self as backup_verify, BackupSummary, VerifyError};
 use crate::ops::etcd::client::member::EtcdMember;
@@ -124,16 +124,8 @@ rm -rf -- "$b""#,
                 data = shell_quote(member.data_dir.trim_end_matches('/')),
                 dir = shell_quote(dir),
             );
-            let cleanup = match host_step::run_ok(transport, "removing", &restore, cancel).await {
-                Ok(_) => "was removed, the data left where it was".to_string(),
-                Err(e) => format!("could not be removed: {e}"),
-            };
-            Err(BackupError::Aborted {
-                host,
-                dir: dir.to_string(),
-                cleanup,
-                error: Box::new(error),
-            })
+            let done = "was removed, the data left where it was";
+            Err(aborted(transport, &host, dir, &restore, done, error, cancel).await)
         }
     }
 }

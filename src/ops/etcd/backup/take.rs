@@ -232,17 +232,31 @@ mkdir -p -- "$(dirname -- "$b")" && mkdir -m 0700 -- "$b""#
         Err(error) => {
             // The directory is ours (created above) and unfinished: a half backup must not be mistaken for one.
             let remove = format!("rm -rf -- {quoted_dir}");
-            let cleanup = match host_step::run_ok(transport, "removing", &remove, cancel).await {
-                Ok(_) => "was removed".to_string(),
-                Err(e) => format!("could not be removed: {e}"),
-            };
-            Err(BackupError::Aborted {
-                host,
-                dir: dir.to_string(),
-                cleanup,
-                error: Box::new(error),
-            })
+            Err(aborted(transport, &host, dir, &remove, "was removed", error, cancel).await)
         }
+    }
+}
+
+/// `error` after running `cleanup` (a script that removes the unfinished backup `dir`),
+/// saying how the cleanup went (`done` when it succeeded).
+pub(crate) async fn aborted(
+    transport: &Transport,
+    host: &str,
+    dir: &str,
+    cleanup: &str,
+    done: &str,
+    error: BackupError,
+    cancel: &CancellationToken,
+) -> BackupError {
+    let cleanup = match host_step::run_ok(transport, "removing", cleanup, cancel).await {
+        Ok(_) => done.to_string(),
+        Err(e) => format!("could not be removed: {e}"),
+    };
+    BackupError::Aborted {
+        host: host.to_string(),
+        dir: dir.to_string(),
+        cleanup,
+        error: Box::new(error),
     }
 }
 
