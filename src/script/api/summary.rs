@@ -9,7 +9,7 @@ use crate::ops::master::outage::{timestamp, ApiOutage};
 use crate::script::context::RunContext;
 use crate::script::runbooks;
 use crate::transport::shell_quote;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use rhai::{Array, Dynamic, Map};
 use serde::Serialize;
 use std::path::Path;
@@ -67,9 +67,15 @@ fn phase(step: &StepTime, outage: Option<&ApiOutage>) -> &'static str {
     };
     let started = started.with_timezone(&Utc);
     let ended = started + chrono::Duration::milliseconds((step.seconds * 1000.0) as i64);
-    if ended <= outage.stopped_at {
+    // The journal keeps milliseconds: a step that began in the millisecond the masters
+    // returned reads as begun before it unless both sides are cut to milliseconds.
+    let to_millis = |at: DateTime<Utc>| at.trunc_subsecs(3);
+    if ended <= to_millis(outage.stopped_at) {
         "before"
-    } else if outage.restarted_at.is_some_and(|at| started >= at) {
+    } else if outage
+        .restarted_at
+        .is_some_and(|at| started >= to_millis(at))
+    {
         "online"
     } else {
         "outage"
@@ -147,4 +153,43 @@ pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
         text: text.to_string(),
         data: data.into(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(started: &str, seconds: f64) -> StepTime {
+        StepTime {
+            name: "a step".to_string(),
+            started: started.to_string(),
+            seconds,
+        }
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_step_is_placed_by_the_outage_at_the_journals_millisecond_precision() {
+        let outage = ApiOutage {
+            stopped_at: at("2026-12-01T19:07:12.628400Z"),
+            restarted_at: Some(at("2026-12-01T19:08:49.131456Z")),
+        };
+        let phase_of = |started, seconds| phase(&step(started, seconds), Some(&outage));
+        assert_eq!(phase_of("2026-12-01T19:07:11.700+00:00", 0.9), "before");
+        assert_eq!(phase_of("2026-12-01T19:07:12.600+00:00", 0.2), "outage");
+        assert_eq!(phase_of("2026-12-01T19:08:48.040+00:00", 1.09), "outage");
+        // Begun in the millisecond the masters returned in (journaled as .131).
+        assert_eq!(phase_of("2026-12-01T19:08:49.131+00:00", 53.2), "online");
+        assert_eq!(phase_of("2026-12-01T20:08:49.131+01:00", 53.2), "online");
+        // No outage recorded: everything ran before one.
+        assert_eq!(
+            phase(&step("2026-12-01T19:08:50.000+00:00", 1.0), None),
+            "before"
+        );
+    }
 }
