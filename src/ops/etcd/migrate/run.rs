@@ -13,6 +13,7 @@ use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::ops::etcd::migrate::capture::{self, CaptureError};
 use crate::ops::etcd::migrate::facts::MigrationFact;
+use crate::ops::etcd::migrate::gc_room;
 use crate::ops::etcd::migrate::guards::{self as migrate_guards, GuardFacts, MigrateRefusal};
 use crate::ops::etcd::migrate::record::{
     self as migration_record, MigrationRecord, RecordError, RecordState,
@@ -171,8 +172,12 @@ pub async fn migrate_member(
         migration_record::write(transport, member, &record, cancel).await?;
     }
 
+    let gogc = gc_room::gogc_on_host(transport, &target.data_dir, cancel)
+        .await
+        .map(|g| format!("GOGC={g} "))
+        .unwrap_or_default();
     let command = format!(
-        "umask 077; ETCDCTL_API=3 etcdctl migrate --data-dir={}",
+        "umask 077; ETCDCTL_API=3 {gogc}etcdctl migrate --data-dir={}",
         shell_quote(&target.data_dir)
     );
     let options = RunOptions {
