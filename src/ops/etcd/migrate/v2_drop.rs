@@ -10,15 +10,18 @@ use crate::ops::etcd::v2store::V2Store;
 use etcd_client::GetOptions;
 use std::collections::BTreeMap;
 
-/// The most leaves one v2 delete takes: etcd applies a recursive delete as one entry and
-/// applies nothing else meanwhile (7,400 leaves a second were measured at 450,000 keys), so
-/// a part this size holds the masters' writes up for a fraction of a second.
-const LEAVES_PER_DELETE: u64 = 2_000;
+/// The most leaves one v2 delete takes. etcd applies a recursive delete as one entry and
+/// applies nothing else meanwhile: 43,198 leaves took 96 ms at 450,000 keys (measured on a
+/// migrated lab member), so a part this size holds the masters' writes up for about a
+/// quarter of a second. Every delete is also a raft entry and a WAL sync, which is why the
+/// parts are as large as that allows: thousands of small deletes took 53 s.
+const LEAVES_PER_DELETE: u64 = 100_000;
 
-/// The directories to delete, deepest first, so that no delete takes more than
-/// [`LEAVES_PER_DELETE`] leaves unless a directory holds that many leaves itself: a
-/// directory too big is split into its subdirectories, and deleted after them.
-fn delete_plan(prefix: &str, keys: &[&str]) -> Vec<String> {
+/// The directories to delete, deepest first, so that no delete takes more than `limit`
+/// leaves unless a directory holds that many leaves itself. A directory too big loses its
+/// largest subdirectories first (each planned the same way), only until what is left of it
+/// fits in one delete, and is deleted after them.
+fn delete_plan(prefix: &str, keys: &[&str], limit: u64) -> Vec<String> {
     // Leaves under each directory, the prefix and every directory below it.
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for key in keys {
@@ -32,23 +35,30 @@ fn delete_plan(prefix: &str, keys: &[&str]) -> Vec<String> {
             end = at;
         }
     }
-    fn plan<'a>(dir: &'a str, counts: &BTreeMap<&'a str, u64>, out: &mut Vec<String>) {
-        if counts.get(dir).copied().unwrap_or(0) > LEAVES_PER_DELETE {
+    fn plan<'a>(dir: &'a str, counts: &BTreeMap<&'a str, u64>, limit: u64, out: &mut Vec<String>) {
+        let mut left = counts.get(dir).copied().unwrap_or(0);
+        if left > limit {
             let under = format!("{dir}/");
-            let children: Vec<&str> = counts
+            let mut children: Vec<(&str, u64)> = counts
                 .range::<str, _>((std::ops::Bound::Excluded(dir), std::ops::Bound::Unbounded))
-                .map(|(d, _)| *d)
-                .take_while(|d| d.starts_with(&under))
-                .filter(|d| !d[under.len()..].contains('/'))
+                .take_while(|(d, _)| d.starts_with(&under))
+                .filter(|(d, _)| !d[under.len()..].contains('/'))
+                .map(|(d, n)| (*d, *n))
                 .collect();
-            for child in children {
-                plan(child, counts, out);
+            // Largest first; equal sizes in key order, so the plan is the same every time.
+            children.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            for (child, leaves) in children {
+                if left <= limit {
+                    break;
+                }
+                plan(child, counts, limit, out);
+                left -= leaves;
             }
         }
         out.push(dir.to_string());
     }
     let mut out = Vec::new();
-    plan(prefix, &counts, &mut out);
+    plan(prefix, &counts, limit, &mut out);
     out
 }
 
@@ -154,7 +164,7 @@ pub async fn drop_v2_copies(
             .map(|l| l.key.as_str())
             .filter(|k| k.starts_with(&under))
             .collect();
-        for dir in delete_plan(&entry.prefix, &keys) {
+        for dir in delete_plan(&entry.prefix, &keys, LEAVES_PER_DELETE) {
             let deleted = v2.delete_dir(&dir).await?;
             entry.dropped |= dir == entry.prefix && deleted;
         }
@@ -168,22 +178,25 @@ mod tests {
 
     #[test]
     fn a_big_directory_goes_in_parts_deepest_first() {
-        let big: Vec<String> = (0..LEAVES_PER_DELETE + 1)
-            .map(|i| format!("/k/events/ns{}/e{i}", i % 3))
-            .chain(["/k/pods/p".to_string()])
+        let keys: Vec<String> = (0..10)
+            .map(|i| format!("/k/events/ns0/e{i}"))
+            .chain((0..6).map(|i| format!("/k/events/ns1/e{i}")))
+            .chain((0..2).map(|i| format!("/k/events/ns2/e{i}")))
+            .chain(["/k/events/ns3/e".to_string(), "/k/pods/p".to_string()])
             .collect();
-        let keys: Vec<&str> = big.iter().map(String::as_str).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        // /k has 20 leaves, /k/events 19: ns0 (10) alone goes first, ns1 (6) next, and the
+        // rest of /k/events (3) and of /k (1) go with their directories.
         assert_eq!(
-            delete_plan("/k", &keys),
-            [
-                "/k/events/ns0",
-                "/k/events/ns1",
-                "/k/events/ns2",
-                "/k/events",
-                "/k/pods",
-                "/k"
-            ]
+            delete_plan("/k", &keys, 5),
+            ["/k/events/ns0", "/k/events/ns1", "/k/events", "/k"]
         );
-        assert_eq!(delete_plan("/k", &["/k/a/b", "/k/c"]), ["/k"]);
+        // A directory with too many leaves of its own is still one delete.
+        assert_eq!(
+            delete_plan("/k", &keys, 9),
+            ["/k/events/ns0", "/k/events", "/k"]
+        );
+        assert_eq!(delete_plan("/k", &keys, 20), ["/k"]);
+        assert_eq!(delete_plan("/k", &["/k/a/b", "/k/c"], 1), ["/k/a", "/k"]);
     }
 }
