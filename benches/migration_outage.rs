@@ -305,6 +305,8 @@ struct MemberRow {
     run_peak: u64,
     /// The step running when the run's peak was read.
     peak_step: String,
+    /// The largest `RssAnon` read during the run, and the `RssFile` beside it.
+    run_anon_peak: (u64, u64),
 }
 
 /// Each member's memory: after seeding, its peak while seeding, and its peak during the run.
@@ -331,6 +333,8 @@ fn member_rows(
                     .map_or(0, |p| p.0),
                 run_peak,
                 peak_step,
+                run_anon_peak: member_memory::anon_peak(samples, &member, run.0, run.1)
+                    .unwrap_or((0, 0)),
                 member,
             }
         })
@@ -611,20 +615,22 @@ fn report(runs: &[Run], keys: usize, data_bytes: u64, member_bytes: u64) {
     println!(
         "each member's resident memory (MiB; VmRSS read every 200 ms, and VmHWM rises between readings); target: peak during the run <= 1.5x after seeding\n"
     );
-    println!("| procedure | member | after seeding | peak while seeding | peak during the run | step at the peak | run peak / after seeding |");
-    println!("|---|---|---:|---:|---:|---|---:|");
+    println!("| procedure | member | after seeding | peak while seeding | peak during the run | step at the peak | run peak / after seeding | largest heap (RssAnon) during the run + mapped files beside it |");
+    println!("|---|---|---:|---:|---:|---|---:|---:|");
     for run in runs {
         for row in &run.memory {
             let mib = |kib: u64| kib as f64 / 1024.0;
             println!(
-                "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {:.2}x |",
+                "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {:.2}x | {:.0} + {:.0} |",
                 run.name,
                 row.member,
                 mib(row.after_seeding),
                 mib(row.seeding_peak),
                 mib(row.run_peak),
                 row.peak_step,
-                row.run_peak as f64 / row.after_seeding.max(1) as f64
+                row.run_peak as f64 / row.after_seeding.max(1) as f64,
+                mib(row.run_anon_peak.0),
+                mib(row.run_anon_peak.1),
             );
         }
     }

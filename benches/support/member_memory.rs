@@ -1,6 +1,8 @@
 //! Each lab member's memory through a bench: a thread reads `VmRSS` and `VmHWM` of every
 //! etcd process the lab recorded, every 200 ms, so a peak is seen even in a member that is
-//! stopped and started again (its new process starts a new high-water mark).
+//! stopped and started again (its new process starts a new high-water mark). `RssAnon` (the
+//! Go heap, the v2 store among it) and `RssFile` (mapped files: the v3 backend's db) are read
+//! too, since a migrated member holds both copies for a while.
 
 use runbook::lab::layout::LabLayout;
 use runbook::lab::pidfile::recorded_processes;
@@ -21,6 +23,8 @@ pub struct Sample {
     pub pid: i32,
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    pub anon_kib: u64,
+    pub file_kib: u64,
 }
 
 /// The sampling thread; `stop` returns what it read.
@@ -52,13 +56,15 @@ impl MemberMemory {
                         if process.service != service {
                             continue;
                         }
-                        if let Some((rss_kib, hwm_kib)) = read_status(process.pid) {
+                        if let Some(status) = read_status(process.pid) {
                             samples.lock().expect("not poisoned").push(Sample {
                                 at,
                                 member: process.host.clone(),
                                 pid: process.pid,
-                                rss_kib,
-                                hwm_kib,
+                                rss_kib: status.0,
+                                hwm_kib: status.1,
+                                anon_kib: status.2,
+                                file_kib: status.3,
                             });
                         }
                     }
@@ -82,8 +88,8 @@ impl MemberMemory {
     }
 }
 
-/// `VmRSS` and `VmHWM` of `pid`, in KiB.
-fn read_status(pid: i32) -> Option<(u64, u64)> {
+/// `VmRSS`, `VmHWM`, `RssAnon` and `RssFile` of `pid`, in KiB.
+fn read_status(pid: i32) -> Option<(u64, u64, u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         text.lines()
@@ -91,7 +97,12 @@ fn read_status(pid: i32) -> Option<(u64, u64)> {
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
     };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((
+        field("VmRSS:")?,
+        field("VmHWM:")?,
+        field("RssAnon:").unwrap_or(0),
+        field("RssFile:").unwrap_or(0),
+    ))
 }
 
 /// A member's highest resident memory within `[from, to]`, and when it was reached: the
@@ -137,4 +148,13 @@ pub fn members(samples: &[Sample]) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// A member's largest `RssAnon` read within `[from, to]`, with the `RssFile` of that reading.
+pub fn anon_peak(samples: &[Sample], member: &str, from: f64, to: f64) -> Option<(u64, u64)> {
+    samples
+        .iter()
+        .filter(|s| s.member == member && s.at >= from && s.at <= to)
+        .max_by_key(|s| s.anon_kib)
+        .map(|s| (s.anon_kib, s.file_kib))
 }
