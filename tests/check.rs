@@ -81,8 +81,8 @@ fn check_prints_the_plan_and_changes_nothing() {
     for expected in [
         "changes; the checks before the first change passed, nothing was changed",
         "step stop the masters:\n   1. stop atomic-openshift-master-controllers, atomic-openshift-master-api on master-1",
-        "step wait for raft convergence:\n   2. check: wait until the raft indexes converge\nstep stop etcd:\n   3. stop etcd on etcd-1, etcd-2, etcd-3 at once\nstep back up every member:\n   4. back up etcd (the stopped data dirs, sha256 manifest) on etcd-1: member copied into",
-        ": member moved into",
+        "step wait for raft convergence:\n   2. check: wait until the raft indexes converge\nstep stop etcd:\n   3. stop etcd on etcd-1, etcd-2, etcd-3 at once\nstep back up every member:\n   4. back up etcd (the stopped data dirs, sha256 manifest) on etcd-1: member moved into",
+        ", a copy put back, etcd-2: member moved into",
         "(ETCD_FORCE_NEW_CLUSTER=true, then taken out of etcd.conf)",
         "drop the v2 copies under /kubernetes.io, /openshift.io on etcd-1 (v3 and the backups keep the data)",
         "etcdctl migrate --data-dir=",

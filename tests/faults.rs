@@ -424,7 +424,7 @@ impl BackupGate {
     fn on_copy(data_dir: &Path) -> BackupGate {
         BackupGate::on(
             "cp",
-            &format!("*\" --reflink=auto -- {}/member \"*", data_dir.display()),
+            &format!("*\" --reflink=auto -- {}/\"*", data_dir.display()),
         )
     }
 
@@ -441,7 +441,8 @@ impl BackupGate {
              case \" $* \" in\n\
              {pattern})\n\
              \x20 touch {gate}/started\n\
-             \x20 n=0; while [ ! -e {gate}/go ] && [ $n -lt 12000 ]; do sleep 0.01; n=$((n+1)); done ;;\n\
+             \x20 n=0; while [ ! -e {gate}/go ] && [ $n -lt 12000 ]; do sleep 0.01; n=$((n+1)); done\n\
+             \x20 if [ -e {gate}/refuse ]; then touch {gate}/refused; exit 1; fi ;;\n\
              esac\n\
              exec {real} \"$@\"\n",
             gate = dir.path().display(),
@@ -468,6 +469,21 @@ impl BackupGate {
 
     fn open(&self) {
         let _ = std::fs::write(self.dir.path().join("go"), "");
+    }
+
+    /// Lets the held call go, failing instead of running the real program (for a call
+    /// whose runbook was killed meanwhile); returns once it has.
+    fn refuse(&self) {
+        let _ = std::fs::write(self.dir.path().join("refuse"), "");
+        self.open();
+        assert!(
+            wait_until(Duration::from_secs(10), || self
+                .dir
+                .path()
+                .join("refused")
+                .exists()),
+            "the held call never ended"
+        );
     }
 }
 
@@ -581,6 +597,58 @@ fn the_disk_filling_while_the_stopped_first_member_is_copied() {
     std::fs::remove_file(&filler).unwrap();
     resume(&inventory);
     assert_migrated(&lab, &before);
+}
+
+#[test]
+fn killed_while_the_first_members_data_is_copied_back_from_its_backup() {
+    let lab = TestLab::up(&["--tls", "--keys", KEYS]);
+    let inventory = lab.inventory();
+    let before = before(&lab);
+    let dir = lab.data_dir("etcd-1");
+    let gate = BackupGate::on_copy(&dir);
+    let mut run = Running::start(migration(&inventory).env("PATH", gate.path()));
+    run.wait_for_step_start("back up every member", STEP_WAIT);
+    assert!(
+        wait_until(STEP_WAIT, || gate.started()),
+        "etcd-1's copy never started: {}",
+        run.stderr()
+    );
+    run.kill();
+    gate.refuse();
+    // etcd-1's data is in its backup only, with its manifest; a half-made copy is left.
+    let names = entries(&dir);
+    assert!(!names.contains("member"), "{names:?}");
+    let backup = names
+        .iter()
+        .find(|n| n.starts_with("openshift-backup-pre-migration"))
+        .unwrap_or_else(|| panic!("no backup in {names:?}"));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(backup).join("runbook-backup-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["method"], "move");
+    let half = dir.join(".member.runbook-copy/snap");
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::write(half.join("db"), b"half a copy").unwrap();
+
+    // Resumed, the step finds the moved backup, verifies it, and copies it back anew.
+    resume(&inventory);
+    assert_migrated(&lab, &before);
+    assert!(!dir.join(".member.runbook-copy").exists());
+    assert_eq!(
+        std::fs::read(dir.join(backup).join("member/snap/db"))
+            .unwrap()
+            .len() as u64,
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == "member/snap/db")
+            .unwrap()["size"]
+            .as_u64()
+            .unwrap(),
+        "the backup is untouched"
+    );
 }
 
 /// pid -> (parent pid, command name) of every process.

@@ -94,9 +94,9 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .success();
     assert_eq!(v3_keys(&lab).len(), 1500, "migrated");
 
-    // The minimal order's backups are the stopped data dirs: etcd-1's copied, the others'
-    // moved, as their manifests on disk say.
-    for (member, method) in [("etcd-1", "copy"), ("etcd-2", "move"), ("etcd-3", "move")] {
+    // The minimal order's backups are the stopped data dirs, moved there (etcd-1 migrated a
+    // copy of its own), as their manifests on disk say.
+    for (member, method) in [("etcd-1", "move"), ("etcd-2", "move"), ("etcd-3", "move")] {
         let data = lab.data_dir(member);
         let backups: Vec<String> = entries(&data)
             .into_iter()
@@ -111,7 +111,33 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         assert_eq!(manifest["method"], method, "{member}");
         assert!(backup.join("member/snap/db").is_file(), "{member}");
         assert!(backup.join("etcd.conf").is_file(), "{member}");
+        // Every file is as hashed before the move (coreutils' sha256sum, not runbook's).
+        for file in manifest["files"].as_array().unwrap() {
+            let path = backup.join(file["path"].as_str().unwrap());
+            let out = std::process::Command::new("sha256sum")
+                .arg(&path)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                text.split_whitespace().next(),
+                file["sha256"].as_str(),
+                "{member}: {}",
+                path.display()
+            );
+        }
     }
+    // etcd-1 migrated a copy: its backup's db is still the v2 member's, not the migrated one.
+    let etcd1 = lab.data_dir("etcd-1");
+    let backup_dir = entries(&etcd1)
+        .into_iter()
+        .find(|n| n.starts_with("openshift-backup-pre-migration"))
+        .unwrap();
+    assert_ne!(
+        std::fs::read(etcd1.join(&backup_dir).join("member/snap/db")).unwrap(),
+        std::fs::read(etcd1.join("member/snap/db")).unwrap(),
+        "etcd-1's backup was migrated"
+    );
 
     // While the cluster holds the migrated data, its records stay.
     let work = tempfile::tempdir().unwrap();

@@ -105,7 +105,7 @@ fn the_migration_runbook_migrates_a_tls_lab_end_to_end() {
         .collect();
     assert_eq!(
         methods,
-        [("etcd-1", "copy"), ("etcd-2", "move"), ("etcd-3", "move")]
+        [("etcd-1", "move"), ("etcd-2", "move"), ("etcd-3", "move")]
             .map(|(h, m)| (h.to_string(), m.to_string()))
     );
     let journal = lab.dir.join(".runbook/v2-to-v3.journal");

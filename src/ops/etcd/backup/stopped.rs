@@ -1,13 +1,15 @@
 //! The backup of a cluster whose members are all stopped: what etcd left on disk is the
-//! backup. The member about to be migrated has its `member` directory copied (it stays in
-//! place for `etcdctl migrate`); the others have theirs moved into the backup directory,
-//! which costs a rename: they are rebuilt empty anyway. Both are each member's own data,
-//! so restoring all of them gives back the cluster itself, same member IDs and peer URLs.
+//! backup. Every member's `member` directory is hashed where it is, its manifest written, and
+//! then renamed into the backup directory: the backup is the original files, untouched, at
+//! the cost of a rename. The member about to be migrated (`keep`) then gets a copy of them
+//! back in place for `etcdctl migrate` to work on; that copy needs no flush to disk, since
+//! if it is lost the backup still holds the original. Restoring every member gives back the
+//! cluster itself, same member IDs and peer URLs.
 //!
-//! A copy counts once the copy and the live files hash alike; a move is hashed in place
-//! and its manifest written before the rename, so an interrupted move leaves a complete,
-//! verifiable backup, which a second call finds and returns. A backup directory on another
-//! filesystem than the data (where `mv` would copy) gets a copy instead.
+//! The manifest is written before the rename, so an interrupted move leaves a complete,
+//! verifiable backup, which a second call finds and returns (making the kept member's copy
+//! again if it is missing). A backup directory on another filesystem than the data (where
+//! `mv` would copy) gets a copy instead, hashed side by side with the live files.
 
 use crate::ops::etcd::backup::disk_space;
 use crate::ops::etcd::backup::location::{BackupPlan, BACKUP_CONF};
@@ -79,9 +81,9 @@ fn sync_script(dir: &str) -> String {
     )
 }
 
-/// Backs up the stopped `member` into `dir`: a copy when `keep` (or when `dir` is on another
-/// filesystem), else a move. A member whose data is already in a moved backup (an
-/// interrupted call) gets that backup back, verified.
+/// Backs up the stopped `member` into `dir`: a move, with a copy of the data put back in
+/// place when `keep`; a copy when `dir` is on another filesystem. A member whose data is
+/// already in a moved backup (an interrupted call) gets that backup back, verified.
 pub async fn backup_stopped_member(
     transport: &Transport,
     member: &EtcdMember,
@@ -94,10 +96,11 @@ pub async fn backup_stopped_member(
     etcd_stopped::check_stopped(transport, member, cancel)
         .await
         .map_err(|e| BackupError::Running(Box::new(e)))?;
-    if !keep {
-        if let Some(moved) = earlier_move(transport, member, cancel).await? {
-            return Ok(moved);
+    if let Some(moved) = earlier_move(transport, member, cancel).await? {
+        if keep {
+            copy_back(transport, member, &moved.dir, cancel).await?;
         }
+        return Ok(moved);
     }
     let output = host_step::run(
         transport,
@@ -108,8 +111,10 @@ pub async fn backup_stopped_member(
     .await?;
     dir_created(member, dir, &output)?;
     let same_filesystem = output.stdout_text().contains("same-filesystem");
-    let filled = if keep || !same_filesystem {
+    let filled = if !same_filesystem {
         copy(transport, member, dir, cancel).await
+    } else if keep {
+        move_and_copy_back(transport, member, dir, cancel).await
     } else {
         move_aside(transport, member, dir, cancel).await
     };
@@ -130,8 +135,58 @@ rm -rf -- "$b""#,
     }
 }
 
-/// The copy: `cp -a` (reflinked where the filesystem can), then the live `member` and the
-/// copy hashed side by side; the copy counts only if every file matches.
+/// Where the kept member's copy is made, inside its data dir, before it is renamed to
+/// `member`: a `member` directory is only ever complete.
+const WORKING_COPY: &str = ".member.runbook-copy";
+
+/// `sh` that copies `<dir>/member` back to the member's `member` (never over one), through
+/// [`WORKING_COPY`]; a failed copy is removed.
+fn copy_back_script(member: &EtcdMember, dir: &str) -> String {
+    format!(
+        r#"umask 077; d={data}; b={dir}; w="$d/{WORKING_COPY}"
+[ ! -e "$d/member" ] || exit 12
+rm -rf -- "$w" || exit 1
+if ! cp -a --reflink=auto -- "$b/member" "$w"; then rm -rf -- "$w"; exit 1; fi
+mv -- "$w" "$d/member""#,
+        data = shell_quote(member.data_dir.trim_end_matches('/')),
+        dir = shell_quote(dir),
+    )
+}
+
+/// Puts a copy of the moved backup in `dir` back in place, for `etcdctl migrate`.
+async fn copy_back(
+    transport: &Transport,
+    member: &EtcdMember,
+    dir: &str,
+    cancel: &CancellationToken,
+) -> Result<(), BackupError> {
+    host_step::run_ok(
+        transport,
+        "copying the stopped member's data",
+        &copy_back_script(member, dir),
+        cancel,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The kept member: room for a second copy checked, its data moved into `dir` as the others'
+/// are, then a copy put back in place.
+async fn move_and_copy_back(
+    transport: &Transport,
+    member: &EtcdMember,
+    dir: &str,
+    cancel: &CancellationToken,
+) -> Result<BackupSummary, BackupError> {
+    disk_space::check(transport, &member.data_dir, dir, cancel).await?;
+    let summary = move_aside(transport, member, dir, cancel).await?;
+    copy_back(transport, member, dir, cancel).await?;
+    Ok(summary)
+}
+
+/// The copy (a backup on another filesystem): `cp -a` (reflinked where the filesystem can),
+/// then the live `member` and the copy hashed side by side; the copy counts only if every
+/// file matches.
 async fn copy(
     transport: &Transport,
     member: &EtcdMember,
@@ -258,8 +313,8 @@ async fn earlier_move(
     Ok(Some(summary))
 }
 
-/// Backs up every member (all stopped) concurrently: those in `keep` by a copy, the others
-/// by a move. Fails, listing each host's outcome, if any failed.
+/// Backs up every member (all stopped) concurrently, each by a move, those in `keep` with a
+/// copy of their data put back in place. Fails, listing each host's outcome, if any failed.
 pub async fn backup_stopped_members(
     members: &[EtcdMember],
     keep: &[String],
@@ -280,7 +335,7 @@ pub async fn backup_stopped_members(
             backup_stopped_member(&transport, &member, &dir, keep, &cancel).await
         }));
     }
-    // Run again, the moved members find their backups; the kept ones are copied anew.
+    // Run again, the moved members find their backups (the kept ones their copy too).
     gate_with(members, outcomes(members, tasks).await, "stopped: true, ")
 }
 

@@ -3,8 +3,9 @@
 //! data, into `<data_dir>/runbook-v2-store/member/{snap,wal}` (owner-only). Once etcd starts
 //! on the migrated data its own files move on (new entries, new snapshots, expired keys), so
 //! `etcd.verify`, `etcd.migrate_missing` and `lease.restore_ttls` read this copy instead,
-//! in the same run or in a resumed one. When the member's backup is already a verified copy
-//! of its stopped data dir, that backup is read and kept as the copy: no second copy is made.
+//! in the same run or in a resumed one. When the member's backup is already its stopped data
+//! dir, verified (the files moved there, or copied), that backup is read and kept as the
+//! copy: no second copy is made.
 
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
@@ -48,8 +49,8 @@ pub fn member_dir_of(capture: &str) -> String {
 }
 
 /// Reads the store of `member`'s (stopped) data dir and copies the files it came from into
-/// [`capture_dir`], replacing an earlier copy; or, given `stopped_copy` (a verified backup that
-/// copies the stopped data dir), reads that backup and keeps it as the copy. Returns the
+/// [`capture_dir`], replacing an earlier copy; or, given `stopped_copy` (a verified backup made
+/// of the stopped data dir), reads that backup and keeps it as the copy. Returns the
 /// copy's directory and the store.
 pub async fn capture(
     transport: &Transport,

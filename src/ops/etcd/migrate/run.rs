@@ -132,9 +132,11 @@ pub async fn migrate_member(
 
     // What `etcdctl migrate` is about to read, read from etcd's files (hidden keys too) and
     // kept: a store this reader cannot read refuses the migration before anything changes.
-    // A backup that copies the stopped data dir is those files; it is read while its files
-    // are hashed once more against its manifest (both only read), and both must pass.
-    let stopped_copy = (backup.method == BackupMethod::Copy).then_some(backup.dir.as_str());
+    // A backup made of the stopped data dir (its files moved there, or copied) holds those
+    // very files; it is read while they are hashed once more against its manifest (both only
+    // read), and both must pass.
+    let stopped_copy = matches!(backup.method, BackupMethod::Copy | BackupMethod::Move)
+        .then_some(backup.dir.as_str());
     let (verified, captured) = tokio::join!(
         migrate_guards::reverify_backup(transport, target, &backup, cancel),
         capture::capture(transport, target, stopped_copy, cancel),

@@ -147,6 +147,7 @@ async fn read_once(
 ) -> Result<V2Store, V2StoreError> {
     let host = transport.host_name().to_string();
     let dir = dir.trim_end_matches('/').to_string();
+    let started = std::time::Instant::now();
     let listing = list(transport, &dir, cancel).await?;
     let mut segments = Vec::with_capacity(listing.wals.len());
     for name in listing.wals.iter().filter(|n| wal::parse_name(n).is_some()) {
@@ -163,6 +164,7 @@ async fn read_once(
         dir: dir.clone(),
         source,
     };
+    let wal_read = started.elapsed();
     let named = wal::valid_snapshots(&segments).map_err(wal_error)?;
 
     let mut tried = Vec::new();
@@ -187,7 +189,17 @@ async fn read_once(
             detail: tried.join("; "),
         });
     }
-    assemble(&host, &dir, snapshot, segments)
+    let snapshot_read = started.elapsed();
+    let store = assemble(&host, &dir, snapshot, segments);
+    tracing::debug!(
+        host = %host,
+        dir = %dir,
+        wal_read_s = wal_read.as_secs_f64(),
+        snapshot_read_s = (snapshot_read - wal_read).as_secs_f64(),
+        assembled_s = (started.elapsed() - snapshot_read).as_secs_f64(),
+        "v2 store read from the files"
+    );
+    store
 }
 
 /// The store from a chosen snapshot (or none: an empty store at index 0) and the WAL.
@@ -211,6 +223,7 @@ pub fn assemble(
         dir: dir.to_string(),
         source,
     };
+    let tree_built = std::time::Instant::now();
     let selected = wal::select(segments, start_index).map_err(wal_error)?;
     let contents = wal::read_all(&selected, start_index, start_term).map_err(wal_error)?;
     drop(selected);
@@ -222,6 +235,15 @@ pub fn assemble(
         })?;
     let last_index = contents.entries.last().map_or(start_index, |e| e.index);
     let store_index = tree.index;
+    let replayed = std::time::Instant::now();
+    let leaves = leaves::collect(tree);
+    tracing::debug!(
+        host = %host,
+        wal_and_replay_s = (replayed - tree_built).as_secs_f64(),
+        leaves_s = replayed.elapsed().as_secs_f64(),
+        entries = contents.entries.len(),
+        "v2 store assembled"
+    );
     Ok(V2Store {
         source: format!("{host}:{dir}"),
         snapshot: snapshot.map(|s| s.name),
@@ -229,6 +251,6 @@ pub fn assemble(
         last_index,
         store_index,
         replay: stats,
-        leaves: leaves::collect(tree),
+        leaves,
     })
 }

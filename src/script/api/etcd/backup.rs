@@ -100,7 +100,7 @@ fn check_backup(
 }
 
 /// How `backup` takes the backups: `etcdctl backup` of running members, or the stopped
-/// members' data dirs themselves (copied on the hosts in `keep`, moved on the others).
+/// members' data dirs themselves (moved, with a copy put back on the hosts in `keep`).
 enum Taking {
     Running,
     Stopped { keep: Vec<String> },
@@ -204,7 +204,7 @@ fn run_backup(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Array> {
             .map(|(host, dir)| match &taking {
                 Taking::Running => format!("{host}: {dir}"),
                 Taking::Stopped { keep } if keep.contains(host) => {
-                    format!("{host}: member copied into {dir}")
+                    format!("{host}: member moved into {dir}, a copy put back")
                 }
                 Taking::Stopped { .. } => format!("{host}: member moved into {dir}"),
             })
