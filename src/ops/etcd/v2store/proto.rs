@@ -8,15 +8,17 @@
 pub struct SnapFile {
     #[prost(uint32, tag = "1")]
     pub crc: u32,
-    #[prost(bytes = "vec", tag = "2")]
-    pub data: Vec<u8>,
+    // `Bytes`, so that decoding a file read into `Bytes` slices it instead of copying
+    // (a large store's snapshot is hundreds of MiB).
+    #[prost(bytes = "bytes", tag = "2")]
+    pub data: bytes::Bytes,
 }
 
 /// `raftpb.Snapshot`: the v2 store as JSON, and where in the raft log it was taken.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct RaftSnapshot {
-    #[prost(bytes = "vec", tag = "1")]
-    pub data: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "1")]
+    pub data: bytes::Bytes,
     #[prost(message, optional, tag = "2")]
     pub metadata: Option<SnapshotMetadata>,
 }

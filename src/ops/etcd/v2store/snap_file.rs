@@ -23,7 +23,8 @@ pub struct Snapshot {
     pub index: u64,
     pub term: u64,
     pub voters: Vec<u64>,
-    pub data: Vec<u8>,
+    /// The store as JSON.
+    pub data: bytes::Bytes,
 }
 
 /// `<term>-<index>.snap` -> (term, index).
@@ -39,8 +40,9 @@ pub fn parse_name(name: &str) -> Option<(u64, u64)> {
     ))
 }
 
-/// Decodes a snapshot file, checking its CRC as etcd's `Read` does.
-pub fn decode(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapError> {
+/// Decodes a snapshot file, checking its CRC as etcd's `Read` does. The store's JSON is a
+/// slice of `bytes`, not a copy.
+pub fn decode(name: &str, bytes: bytes::Bytes) -> Result<Snapshot, SnapError> {
     let corrupt = |reason: String| SnapError::Corrupt {
         name: name.to_string(),
         reason,
@@ -52,7 +54,7 @@ pub fn decode(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapError> {
     if crc32c::crc32c(&file.data) != file.crc {
         return Err(corrupt("CRC mismatch".into()));
     }
-    let snapshot = RaftSnapshot::decode(file.data.as_slice())
+    let snapshot = RaftSnapshot::decode(file.data)
         .map_err(|e| corrupt(format!("undecodable raft snapshot: {e}")))?;
     let metadata = snapshot.metadata.unwrap_or_default();
     Ok(Snapshot {
@@ -106,7 +108,7 @@ mod tests {
 
     pub(crate) fn encode(index: u64, term: u64, json: &str) -> Vec<u8> {
         let data = RaftSnapshot {
-            data: json.as_bytes().to_vec(),
+            data: json.as_bytes().to_vec().into(),
             metadata: Some(SnapshotMetadata {
                 conf_state: Some(ConfState {
                     voters: vec![1, 2],
@@ -119,7 +121,7 @@ mod tests {
         .encode_to_vec();
         SnapFile {
             crc: crc32c::crc32c(&data),
-            data,
+            data: data.into(),
         }
         .encode_to_vec()
     }
@@ -128,7 +130,11 @@ mod tests {
     fn decodes_and_checks_the_crc() {
         let json = r#"{"Root":{"Children":{"1":{"Children":{"a":{"CreatedIndex":3,"ModifiedIndex":3,"ExpireTime":"0001-01-01T00:00:00Z","Value":"x","Children":null}}}}},"CurrentIndex":3}"#;
         let bytes = encode(12, 2, json);
-        let snapshot = decode("0000000000000002-000000000000000c.snap", &bytes).unwrap();
+        let snapshot = decode(
+            "0000000000000002-000000000000000c.snap",
+            bytes.clone().into(),
+        )
+        .unwrap();
         assert_eq!(
             (snapshot.index, snapshot.term, snapshot.voters.clone()),
             (12, 2, vec![1, 2])
@@ -140,7 +146,7 @@ mod tests {
         let at = broken.len() - 5;
         broken[at] ^= 1;
         assert!(matches!(
-            decode("x.snap", &broken),
+            decode("x.snap", broken.into()),
             Err(SnapError::Corrupt { .. })
         ));
         assert_eq!(

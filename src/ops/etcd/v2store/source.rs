@@ -173,7 +173,7 @@ async fn read_once(
         let bytes = transport
             .read_file(&format!("{dir}/snap/{name}"), cancel)
             .await?;
-        match snap_file::decode(&name, &bytes) {
+        match snap_file::decode(&name, bytes.into()) {
             Ok(found) if snap_file::named_by(&found, &named) => {
                 snapshot = Some(found);
                 break;
