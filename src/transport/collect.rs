@@ -9,6 +9,19 @@ use tokio::task::JoinHandle;
 /// process it started may still hold open.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
+/// The pipe buffer asked for a command's output: at Linux's default 64 KiB, reading a large
+/// file (a snapshot of hundreds of MiB) took a wake-up of each side per 64 KiB.
+const PIPE_BYTES: libc::c_int = 1 << 20;
+
+/// Asks for a larger buffer on the pipe `fd` (its read end); keeps the default if the
+/// system refuses (`/proc/sys/fs/pipe-max-size`).
+pub fn widen_pipe(fd: Option<std::os::fd::RawFd>) {
+    if let Some(fd) = fd {
+        // SAFETY: fcntl on a descriptor the caller holds open; no memory is passed.
+        let _ = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_BYTES) };
+    }
+}
+
 /// Reads one output pipe in the background into a shared buffer, so what was
 /// read so far survives if the reader has to be abandoned.
 pub struct Collector {

@@ -1,12 +1,13 @@
 //! The local transport: `sh -c` on this machine, in its own process group; through sudo
 //! when the host has `ansible_become` and runbook runs as another user.
 
-use super::collect::{Collector, DRAIN_GRACE};
+use super::collect::{self, Collector, DRAIN_GRACE};
 use super::escalation::Escalation;
 use super::process_group::{self, GroupGuard};
 use super::sudo_handshake::{handshake, Handshake};
 use super::{recorded_group, stdin_feed};
 use super::{CommandOutput, RunOptions, TransportError};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
@@ -107,6 +108,7 @@ impl LocalTransport {
             }
         };
         let mut guard = GroupGuard::new(pgid);
+        collect::widen_pipe(child.stdout.as_ref().map(|p| p.as_raw_fd()));
         let stdout = Collector::start(child.stdout.take());
         let timer = super::deadline::expires(options.timeout);
         tokio::pin!(timer);

@@ -6,7 +6,7 @@
 //! cancellation a second command reads that file and kills the whole group on
 //! the host (as the same user).
 
-use super::collect::{Collector, DRAIN_GRACE};
+use super::collect::{self, Collector, DRAIN_GRACE};
 use super::control_dir::ControlDir;
 use super::escalation::Escalation;
 use super::host_key;
@@ -15,6 +15,7 @@ use super::stdin_feed;
 use super::sudo_handshake::{handshake, Handshake};
 use super::{CommandOutput, RunOptions, SshTarget, TransportError};
 use openssh::{KnownHosts, Session, SessionBuilder, Stdio};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::time::Duration;
@@ -165,6 +166,7 @@ impl SshTransport {
                 command: command.to_string(),
                 reason: error_chain(&err),
             })?;
+        collect::widen_pipe(child.stdout().as_ref().map(|p| p.as_raw_fd()));
         let stdout = Collector::start(child.stdout().take());
         let timer = super::deadline::expires(options.timeout);
         tokio::pin!(timer);
