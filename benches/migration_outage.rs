@@ -9,7 +9,7 @@
 //! - `RUNBOOK_BENCH_BASELINES` (`txn,per-key`): which TTL variants of the manual procedure run;
 //! - `RUNBOOK_BENCH_DIR` (the system temp dir): where the labs go;
 //! - `RUNBOOK_BENCH_LOGS` (a temp dir): where the procedures' output is kept (the runbook
-//!   runs with `-vv`).
+//!   runs with `-vv`), and the master API stand-in's log of its writes.
 //!
 //! Each lab is started just before its procedure and brought down right after it (also on
 //! failure), so only one lab runs at a time. Every member's resident memory is read through
@@ -529,6 +529,8 @@ fn main() -> BenchResult<()> {
         };
         let samples = memory.stop();
         let api_log = lab.join("hosts/master-1/var/log/atomic-openshift-master-api.log");
+        // Kept with the procedures' output: the lab goes once the procedure is measured.
+        let _ = std::fs::copy(&api_log, logs.join(format!("{procedure}-master-api.log")));
         run.master = master_writes::read(&std::fs::read_to_string(&api_log)?)
             .map_err(|e| format!("{}: {e} (in {})", run.name, api_log.display()))?;
         eprintln!("{}: the master's writes: {:?}", run.name, run.master);
@@ -602,6 +604,21 @@ fn report(runs: &[Run], keys: usize, data_bytes: u64, member_bytes: u64) {
             ));
         }
         println!("{line}");
+    }
+    for run in runs {
+        for (after, long) in &run.master.stalls {
+            let at = run.master.first_v3_at + after;
+            let step = run
+                .steps
+                .iter()
+                .rev()
+                .find(|s| s.started <= at)
+                .map_or("(before the first step)", |s| s.name.as_str());
+            println!(
+                "{}: a stall of {long:.1} s, {after:.1} s after the first v3 write, during `{step}`",
+                run.name
+            );
+        }
     }
     for run in runs {
         println!();

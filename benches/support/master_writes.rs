@@ -17,6 +17,8 @@ pub struct MasterWrites {
     pub slow: usize,
     /// Each stall after the first v3 write: (seconds since that write, seconds long).
     pub stalls: Vec<(f64, f64)>,
+    /// When the first v3 write succeeded, in seconds since the epoch.
+    pub first_v3_at: f64,
 }
 
 impl MasterWrites {
@@ -60,6 +62,7 @@ pub fn read(log: &str) -> Result<MasterWrites, String> {
     let stopped = last_stop.ok_or("the master's writer logged no stop before its v3 writes")?;
     let mut writes = MasterWrites {
         outage: first_at - stopped,
+        first_v3_at: first_at,
         ..MasterWrites::default()
     };
     // (start, end) of every bad write after the first v3 one.
