@@ -107,7 +107,48 @@ fn lab_up(dir: &Path, keys: usize) -> BenchResult<LabDown> {
         dir.display(),
         t.elapsed().as_secs_f64()
     );
+    let settled = Instant::now();
+    wait_for_snapshots_to_settle(dir);
+    eprintln!(
+        "members' snapshot files unchanged for {SETTLED:?} after {:.1}s",
+        settled.elapsed().as_secs_f64()
+    );
     Ok(guard)
+}
+
+/// How long every member's `member/snap` must stay unchanged before a procedure starts.
+const SETTLED: Duration = Duration::from_secs(10);
+
+/// Waits (at most 2 minutes) until no member's `member/snap` changes (names and sizes of its
+/// files) for [`SETTLED`] (etcd marshals the store for seconds before it writes a byte of the
+/// file). The last seeded writes set off a v2 snapshot on every member, and
+/// a procedure started while one is written waits for it (an etcd being stopped finishes its
+/// snapshot first: 11.4 s once at 100,000 keys), which measures the seeding, not the
+/// procedure. A cluster in service is not seconds past a burst of 100,000 writes.
+fn wait_for_snapshots_to_settle(lab: &Path) {
+    let state = || -> Vec<(String, u64)> {
+        let mut files = Vec::new();
+        for host in ["etcd-1", "etcd-2", "etcd-3"] {
+            let snap = lab.join(format!("hosts/{host}/var/lib/etcd/member/snap"));
+            for entry in std::fs::read_dir(&snap).into_iter().flatten().flatten() {
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                files.push((entry.path().display().to_string(), size));
+            }
+        }
+        files.sort();
+        files
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = state();
+    let mut since = Instant::now();
+    while since.elapsed() < SETTLED && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        let now = state();
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
 }
 
 /// Bytes under `path` (files only, as `du --apparent-size` counts them).
