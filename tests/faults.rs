@@ -8,7 +8,7 @@
 
 use crate::support::command::{repo_root, says, Finished, Runbook};
 use crate::support::etcd::{etcdctl, wait_until};
-use crate::support::files::entries;
+use crate::support::files::{assert_files_as_in_manifest, entries};
 use crate::support::lab::TestLab;
 use crate::support::migration::{
     assert_migrated, assert_v2_as_seeded, before, migration, v3_keys, Before,
@@ -578,17 +578,7 @@ fn the_disk_filling_while_the_stopped_first_member_is_copied() {
     );
     for member in ["etcd-2", "etcd-3"] {
         let data = lab.data_dir(member);
-        let names = entries(&data);
-        assert!(!names.contains("member"), "{member}: {names:?}");
-        let backup = names
-            .iter()
-            .find(|n| n.starts_with("openshift-backup-pre-migration"))
-            .unwrap_or_else(|| panic!("{member}: no backup in {names:?}"));
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(data.join(backup).join("runbook-backup-manifest.json")).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(manifest["method"], "move", "{member}");
+        let (backup, _) = moved_backup(&data, member);
         assert!(
             data.join(backup).join("member/snap/db").is_file(),
             "{member}"
@@ -616,17 +606,7 @@ fn killed_while_the_first_members_data_is_copied_back_from_its_backup() {
     run.kill();
     gate.refuse();
     // etcd-1's data is in its backup only, with its manifest; a half-made copy is left.
-    let names = entries(&dir);
-    assert!(!names.contains("member"), "{names:?}");
-    let backup = names
-        .iter()
-        .find(|n| n.starts_with("openshift-backup-pre-migration"))
-        .unwrap_or_else(|| panic!("no backup in {names:?}"));
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join(backup).join("runbook-backup-manifest.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(manifest["method"], "move");
+    let (backup, manifest) = moved_backup(&dir, "etcd-1");
     let half = dir.join(".member.runbook-copy/snap");
     std::fs::create_dir_all(&half).unwrap();
     std::fs::write(half.join("db"), b"half a copy").unwrap();
@@ -636,7 +616,7 @@ fn killed_while_the_first_members_data_is_copied_back_from_its_backup() {
     assert_migrated(&lab, &before);
     assert!(!dir.join(".member.runbook-copy").exists());
     assert_eq!(
-        std::fs::read(dir.join(backup).join("member/snap/db"))
+        std::fs::read(dir.join(&backup).join("member/snap/db"))
             .unwrap()
             .len() as u64,
         manifest["files"]
@@ -649,6 +629,24 @@ fn killed_while_the_first_members_data_is_copied_back_from_its_backup() {
             .unwrap(),
         "the backup is untouched"
     );
+    assert_files_as_in_manifest(&dir.join(&backup), &manifest, "etcd-1");
+}
+
+/// The backup in `data`, a member's data dir whose `member` was moved into it, and the
+/// backup's manifest as read from disk, which must say `move`.
+fn moved_backup(data: &Path, member: &str) -> (String, serde_json::Value) {
+    let names = entries(data);
+    assert!(!names.contains("member"), "{member}: {names:?}");
+    let backup = names
+        .into_iter()
+        .find(|n| n.starts_with("openshift-backup-pre-migration"))
+        .unwrap_or_else(|| panic!("{member}: no backup in {}", data.display()));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join(&backup).join("runbook-backup-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["method"], "move", "{member}");
+    (backup, manifest)
 }
 
 /// pid -> (parent pid, command name) of every process.

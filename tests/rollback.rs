@@ -6,7 +6,7 @@
 
 use crate::support::command::{run_script, Runbook};
 use crate::support::etcd::{etcdctl, member_identities};
-use crate::support::files::entries;
+use crate::support::files::{assert_files_as_in_manifest, entries};
 use crate::support::lab::TestLab;
 use crate::support::migration::{
     assert_hashkv_agree, assert_migrated, before, v2_leaves, v3_keys, V2Key,
@@ -111,21 +111,8 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         assert_eq!(manifest["method"], method, "{member}");
         assert!(backup.join("member/snap/db").is_file(), "{member}");
         assert!(backup.join("etcd.conf").is_file(), "{member}");
-        // Every file is as hashed before the move (coreutils' sha256sum, not runbook's).
-        for file in manifest["files"].as_array().unwrap() {
-            let path = backup.join(file["path"].as_str().unwrap());
-            let out = std::process::Command::new("sha256sum")
-                .arg(&path)
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(
-                text.split_whitespace().next(),
-                file["sha256"].as_str(),
-                "{member}: {}",
-                path.display()
-            );
-        }
+        // Every file is as hashed before the move.
+        assert_files_as_in_manifest(&backup, &manifest, member);
     }
     // etcd-1 migrated a copy: its backup's db is still the v2 member's, not the migrated one.
     let etcd1 = lab.data_dir("etcd-1");

@@ -1,4 +1,5 @@
-//! Files as a test looks at them: a path's permission bits, a directory's entries.
+//! Files as a test looks at them: a path's permission bits, a directory's entries, a
+//! backup's files against its manifest.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -19,4 +20,23 @@ pub fn entries(dir: &Path) -> BTreeSet<String> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect()
+}
+
+/// Asserts that every file `manifest` (a backup manifest read from disk) lists under
+/// `backup` has the sha256 it records, as coreutils' `sha256sum` computes it, not runbook.
+pub fn assert_files_as_in_manifest(backup: &Path, manifest: &serde_json::Value, who: &str) {
+    for file in manifest["files"].as_array().unwrap() {
+        let path = backup.join(file["path"].as_str().unwrap());
+        let out = std::process::Command::new("sha256sum")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.split_whitespace().next(),
+            file["sha256"].as_str(),
+            "{who}: {}",
+            path.display()
+        );
+    }
 }
