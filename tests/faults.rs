@@ -13,6 +13,7 @@ use crate::support::lab::TestLab;
 use crate::support::migration::{
     assert_migrated, assert_v2_as_seeded, before, migration, v3_keys, Before,
 };
+use crate::support::process::Killed;
 use crate::support::running::Running;
 use crate::support::sshd::Sshd;
 use runbook::lab::pidfile::RecordedProcess;
@@ -610,6 +611,35 @@ fn killed_while_the_first_members_data_is_copied_back_from_its_backup() {
     let half = dir.join(".member.runbook-copy/snap");
     std::fs::create_dir_all(&half).unwrap();
     std::fs::write(half.join("db"), b"half a copy").unwrap();
+
+    // A copy still being written (the killed run's `cp`, as it goes on over SSH) makes the
+    // resume refuse, naming the process, with nothing changed.
+    let writer = Killed(
+        Command::new("sleep")
+            .arg("120")
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(half.join("db"))
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap(),
+    );
+    let refused = migration(&inventory).arg("--resume").run();
+    assert_stopped_at(&refused, "back up every member", &inventory);
+    let held = format!(
+        "etcd-1: FAILED: etcd is still running on etcd-1: process(es) {} (sleep) hold files of",
+        writer.0.id()
+    );
+    assert!(
+        says(&refused.stderr_unwrapped(), &held),
+        "{}",
+        show(&refused)
+    );
+    assert_eq!(std::fs::read(half.join("db")).unwrap(), b"half a copy");
+    assert!(!dir.join("member").exists());
+    drop(writer);
 
     // Resumed, the step finds the moved backup, verifies it, and copies it back anew.
     resume(&inventory);

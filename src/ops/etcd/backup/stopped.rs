@@ -137,7 +137,7 @@ rm -rf -- "$b""#,
 
 /// Where the kept member's copy is made, inside its data dir, before it is renamed to
 /// `member`: a `member` directory is only ever complete.
-const WORKING_COPY: &str = ".member.runbook-copy";
+pub const WORKING_COPY: &str = ".member.runbook-copy";
 
 /// `sh` that copies `<dir>/member` back to the member's `member` (never over one), through
 /// [`WORKING_COPY`]; a failed copy is removed.

@@ -7,6 +7,7 @@
 //! `etcdctl migrate` on a data dir that a running etcd holds waits forever for
 //! the lock on `member/snap/db`; these checks say why instead.
 
+use crate::ops::etcd::backup::stopped::WORKING_COPY;
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::ops::service::{ServiceError, ServiceManager};
@@ -104,16 +105,24 @@ pub async fn check_port_from_here(member: &EtcdMember) -> Result<(), EtcdRunning
     Ok(())
 }
 
+/// The directories of a data dir whose files a process must not hold: etcd's `member`,
+/// and the copy a stopped backup puts back (an interrupted run's `cp` may still be
+/// writing it, over SSH or after a SIGKILL).
+const WATCHED: [&str; 2] = ["member", WORKING_COPY];
+
 /// The open files (pid, fd) that `ls -l /proc/[0-9]*/fd` output shows in the data dir
-/// itself or under its `member` directory (not the backups beside it). The paths are as
-/// each process sees them: a process in another mount namespace (a container, another
+/// itself or under its [`WATCHED`] directories (not the backups beside it). The paths are
+/// as each process sees them: a process in another mount namespace (a container, another
 /// lab host) may show the same path for another directory, so these are only candidates.
 pub fn candidates(listing: &str, data_dirs: &[&str]) -> Vec<(u32, String)> {
     let inside = |target: &str| {
         data_dirs.iter().any(|dir| {
             let dir = dir.trim_end_matches('/');
-            let member = format!("{dir}/member");
-            target == dir || target == member || target.starts_with(&format!("{member}/"))
+            target == dir
+                || WATCHED.iter().any(|sub| {
+                    let sub = format!("{dir}/{sub}");
+                    target == sub || target.starts_with(&format!("{sub}/"))
+                })
         })
     };
     let mut found = Vec::new();
@@ -138,11 +147,13 @@ pub fn candidates(listing: &str, data_dirs: &[&str]) -> Vec<(u32, String)> {
 /// The pids of `candidates` whose file is really one of ours and open for writing: `inodes`
 /// lists `<dev>:<ino>` of the data dir's files, `stats` has `fd /proc/<pid>/fd/<n>
 /// <dev>:<ino>` lines for the candidates' files and `flags /proc/<pid>/fd/<n> <octal>` lines
-/// with their open flags. A process that only reads (a backup's hashing, say) changes
-/// nothing etcd would; one whose flags cannot be read counts.
+/// with their open flags, or `closed` when the file was closed (or its process ended)
+/// between the two reads. A process that only reads (a backup's hashing, say) changes
+/// nothing etcd would, nor does one that no longer holds the file; one whose flags cannot
+/// be read counts.
 pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
     let ours: std::collections::HashSet<&str> = inodes.lines().map(str::trim).collect();
-    let read_only: std::collections::HashSet<&str> = stats
+    let not_writing: std::collections::HashSet<&str> = stats
         .lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
@@ -151,6 +162,9 @@ pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
             else {
                 return None;
             };
+            if flags == "closed" {
+                return Some(path);
+            }
             let flags = u32::from_str_radix(flags, 8).ok()?;
             (flags & 0o3 == 0).then_some(path)
         })
@@ -167,7 +181,7 @@ pub fn holders(inodes: &str, stats: &str) -> Vec<u32> {
             .and_then(|rest| rest.split('/').next())
             .and_then(|pid| pid.parse().ok());
         if let Some(pid) = pid {
-            if ours.contains(id) && !read_only.contains(path) && !pids.contains(&pid) {
+            if ours.contains(id) && !not_writing.contains(path) && !pids.contains(&pid) {
                 pids.push(pid);
             }
         }
@@ -205,15 +219,18 @@ exit 0"#
         let compare = format!(
             r#"r={real}
 find "$r" -maxdepth 0 -printf '%D:%i\n' 2>/dev/null
-find "$r/member" -printf '%D:%i\n' 2>/dev/null
+for s in {watched}; do find "$r/$s" -printf '%D:%i\n' 2>/dev/null; done
 echo ---
 stat -L -c 'fd %n %d:%i' {files} 2>/dev/null
 for f in {files}; do
   i=$(printf '%s' "$f" | sed 's|/fd/|/fdinfo/|')
-  printf 'flags %s %s\n' "$f" "$(sed -n 's/^flags:[[:space:]]*//p' "$i" 2>/dev/null)"
+  fl=$(sed -n 's/^flags:[[:space:]]*//p' "$i" 2>/dev/null)
+  if [ -z "$fl" ] && [ ! -e "$f" ]; then fl=closed; fi
+  printf 'flags %s %s\n' "$f" "$fl"
 done
 exit 0"#,
             real = shell_quote(real),
+            watched = WATCHED.map(shell_quote).join(" "),
             files = files.join(" ")
         );
         let output =
@@ -228,18 +245,22 @@ exit 0"#,
             .map(|p| p.to_string())
             .collect::<Vec<_>>()
             .join(" ");
+        // A process that ended since the scan (a killed run's hasher finishing) holds
+        // nothing: only the living are named, and if none is left the check goes on.
         let names = format!(
-            "for p in {list}; do printf '%s (%s)\\n' \"$p\" \"$(cat /proc/$p/comm 2>/dev/null)\"; done"
+            "for p in {list}; do [ -d /proc/$p ] && printf '%s (%s)\\n' \"$p\" \"$(cat /proc/$p/comm 2>/dev/null)\"; done; exit 0"
         );
         let described = host_step::run_ok(transport, "naming processes", &names, cancel)
             .await
             .map(|o| o.stdout_text().lines().collect::<Vec<_>>().join(", "))
             .unwrap_or(list);
-        return Err(EtcdRunning::ProcessHoldsDataDir {
-            host,
-            data_dir: member.data_dir.clone(),
-            processes: described,
-        });
+        if !described.is_empty() {
+            return Err(EtcdRunning::ProcessHoldsDataDir {
+                host,
+                data_dir: member.data_dir.clone(),
+                processes: described,
+            });
+        }
     }
 
     let db = format!("{}/member/snap/db", member.data_dir.trim_end_matches('/'));
@@ -295,6 +316,8 @@ mod tests {
 total 0
 lr-x------ 1 root root 64 Nov 24 10:28 0 -> /dev/null
 l-wx------ 1 root root 64 Nov 24 10:28 11 -> /var/lib/etcd/member/wal/0.tmp
+l-wx------ 1 root root 64 Nov 24 10:28 12 -> /var/lib/etcd/.member.runbook-copy/snap/db
+l-wx------ 1 root root 64 Nov 24 10:28 13 -> /var/lib/etcd/.member.runbook-copy.x
 
 /proc/11/fd:
 lr-x------ 1 root root 64 Nov 24 10:28 3 -> /var/lib/etcd/openshift-backup-pre-migration1/member/snap/db
@@ -305,11 +328,15 @@ lrwx------ 1 root root 64 Nov 24 10:28 7 -> /data/etcd/member/snap/db (deleted)
 ";
         assert_eq!(
             candidates(listing, &["/var/lib/etcd/"]),
-            vec![(10, "11".to_string())]
+            vec![(10, "11".to_string()), (10, "12".to_string())]
         );
         assert_eq!(
             candidates(listing, &["/var/lib/etcd", "/data/etcd"]),
-            vec![(10, "11".to_string()), (12, "7".to_string())]
+            vec![
+                (10, "11".to_string()),
+                (10, "12".to_string()),
+                (12, "7".to_string())
+            ]
         );
         assert!(candidates(listing, &["/srv"]).is_empty());
     }
@@ -325,5 +352,9 @@ lrwx------ 1 root root 64 Nov 24 10:28 7 -> /data/etcd/member/snap/db (deleted)
         // Open for reading only (O_RDONLY, with O_LARGEFILE): a reader, not etcd.
         let reading = "fd /proc/30/fd/3 2049:100\nflags /proc/30/fd/3 0100000\nfd /proc/31/fd/3 2049:100\nflags /proc/31/fd/3 0100002\n";
         assert_eq!(holders(inodes, reading), vec![31]);
+        // Closed between the stat and the flags read (its process ended): not a holder;
+        // flags that cannot be read at all still count.
+        let ended = "fd /proc/40/fd/3 2049:100\nflags /proc/40/fd/3 closed\nfd /proc/41/fd/3 2049:100\nflags /proc/41/fd/3 \n";
+        assert_eq!(holders(inodes, ended), vec![41]);
     }
 }
