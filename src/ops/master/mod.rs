@@ -6,3 +6,4 @@ pub mod diff;
 pub mod outage;
 pub mod services;
 pub mod ttl_durations;
+pub mod yaml;
