@@ -1,7 +1,7 @@
 //! The `master` global on a real lab master: patching master-config.yaml for etcd3 and back,
 //! the TTL durations it implies, and the services restarted in the right order.
 
-use crate::support::command::{run_script, write_file};
+use crate::support::command::{run_script, says, write_file};
 use crate::support::lab::TestLab;
 
 fn yaml(text: &str) -> serde_yaml::Value {
@@ -90,6 +90,37 @@ fn patch_restart_and_unpatch_on_the_lab_master() {
     );
     assert_eq!(std::fs::read_to_string(&copies[0]).unwrap(), original);
 
+    // The change is exactly the four lines of the two arguments, as GNU diff sees it, and
+    // the diff runbook showed is the same hunk.
+    let gnu = std::process::Command::new("diff")
+        .arg("-U2")
+        .arg(&copies[0])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(gnu.status.code(), Some(1), "diff: the files differ");
+    let gnu = String::from_utf8(gnu.stdout).unwrap();
+    let hunk = &gnu[gnu.find("@@").unwrap()..];
+    let changed: Vec<&str> = hunk
+        .lines()
+        .filter(|l| l.starts_with('+') || l.starts_with('-'))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "+    storage-backend:",
+            "+    - etcd3",
+            "+    storage-media-type:",
+            "+    - application/vnd.kubernetes.protobuf",
+        ],
+        "{gnu}"
+    );
+    assert!(
+        patched_run.stderr.contains(hunk.trim_end()),
+        "runbook's diff is not GNU diff's hunk:\n{hunk}\nshown:\n{}",
+        patched_run.stderr
+    );
+
     // The restarted masters read the new config.
     for service in [
         "atomic-openshift-master-api",
@@ -167,34 +198,37 @@ fn services_stop_controllers_first_and_restart_api_first() {
 }
 
 #[test]
-fn a_master_config_that_is_not_yaml_is_refused_and_left_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let config_dir = dir.path().join("master");
-    let config = write_file(
-        &config_dir,
-        "master-config.yaml",
-        "kubernetesMasterConfig:\n  apiServerArguments: [not, a, map]\n",
-    );
-    let inventory = write_file(
-        dir.path(),
-        "inventory.ini",
-        &format!(
-            "[masters]\nm1 ansible_connection=local openshift_master_config_dir=\"{}\"\n",
-            config_dir.display()
+fn a_master_config_of_the_wrong_shape_or_in_flow_style_is_refused_and_left_alone() {
+    for (text, message) in [
+        (
+            "kubernetesMasterConfig:\n  apiServerArguments: [not, a, map]\n",
+            "`apiServerArguments` is a list, expected a mapping",
         ),
-    );
-    run_script(dir.path(), &inventory, "p.rhai", "master.patch();\n")
-        .code(1)
-        .stderr_has("`apiServerArguments` is a list, expected a mapping");
-    assert_eq!(
-        std::fs::read_to_string(&config).unwrap(),
-        "kubernetesMasterConfig:\n  apiServerArguments: [not, a, map]\n"
-    );
-    assert_eq!(
-        std::fs::read_dir(&config_dir).unwrap().count(),
-        1,
-        "no copy, no temp file"
-    );
+        (
+            "apiVersion: v1\nkubernetesMasterConfig: {apiServerArguments: {event-ttl: [1h]}}\n",
+            "master-config.yaml:2: `kubernetesMasterConfig` is written as a flow collection (`{...}` or `[...]`), which runbook does not edit in place",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("master");
+        let config = write_file(&config_dir, "master-config.yaml", text);
+        let inventory = write_file(
+            dir.path(),
+            "inventory.ini",
+            &format!(
+                "[masters]\nm1 ansible_connection=local openshift_master_config_dir=\"{}\"\n",
+                config_dir.display()
+            ),
+        );
+        let refused = run_script(dir.path(), &inventory, "p.rhai", "master.patch();\n").code(1);
+        assert!(says(&refused.stderr, message), "{}", refused.stderr);
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+        assert_eq!(
+            std::fs::read_dir(&config_dir).unwrap().count(),
+            1,
+            "no copy, no temp file"
+        );
+    }
 }
 
 /// While the masters are down, a terminal's last line is the outage clock with the running

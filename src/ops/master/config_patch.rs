@@ -1,36 +1,18 @@
 //! Switching a master-config.yaml between etcd2 and etcd3 storage: set or remove
 //! `kubernetesMasterConfig.apiServerArguments.storage-backend: [etcd3]` and
-//! `storage-media-type: [application/vnd.kubernetes.protobuf]`, keeping every
-//! other key and the key order.
+//! `storage-media-type: [application/vnd.kubernetes.protobuf]` as edits of those lines
+//! only, every other byte of the file kept.
 
-use serde_yaml::{Mapping, Value};
+use super::yaml::edit::{self, Edit};
+use serde_yaml::Value;
+
+pub use super::yaml::edit::YamlEditError as PatchError;
 
 /// The keys the migration adds, with their values.
 pub const STORAGE_ARGUMENTS: [(&str, &str); 2] = [
     ("storage-backend", "etcd3"),
     ("storage-media-type", "application/vnd.kubernetes.protobuf"),
 ];
-
-/// Why a master config could not be patched.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum PatchError {
-    #[error("{path} is not valid YAML: {reason}")]
-    #[diagnostic(
-        code(runbook::master::yaml),
-        help("fix the file (or restore it from its backup) before running again")
-    )]
-    NotYaml { path: String, reason: String },
-    #[error("{path}: `{key}` is a {found}, expected a mapping")]
-    #[diagnostic(
-        code(runbook::master::shape),
-        help("kubernetesMasterConfig and its apiServerArguments must be mappings (key: [values]); fix the file by hand")
-    )]
-    NotAMapping {
-        path: String,
-        key: String,
-        found: &'static str,
-    },
-}
 
 /// The outcome of a patch or unpatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,31 +22,40 @@ pub struct Patched {
     pub changed: bool,
 }
 
-/// Adds the etcd3 storage arguments (idempotent).
-pub fn patch(path: &str, text: &str) -> Result<Patched, PatchError> {
-    edit(path, text, |arguments| {
-        let mut changed = false;
-        for (key, value) in STORAGE_ARGUMENTS {
-            let wanted = Value::Sequence(vec![Value::String(value.to_string())]);
-            if arguments.get(key) != Some(&wanted) {
-                arguments.insert(Value::String(key.to_string()), wanted);
-                changed = true;
-            }
-        }
-        changed
-    })
+fn argument_path(key: &str) -> [&str; 3] {
+    ["kubernetesMasterConfig", "apiServerArguments", key]
 }
 
-/// Removes the storage arguments again (idempotent). Arguments left empty are written as
-/// `apiServerArguments: null`, the way openshift-ansible's template leaves them, so the
-/// result reads the same as the config the patch started from.
+/// Adds the etcd3 storage arguments (idempotent).
+pub fn patch(path: &str, text: &str) -> Result<Patched, PatchError> {
+    let edits: Vec<Edit> = STORAGE_ARGUMENTS
+        .iter()
+        .map(|(key, value)| {
+            Edit::set(
+                &argument_path(key),
+                Value::Sequence(vec![Value::String(value.to_string())]),
+            )
+        })
+        .collect();
+    patched(path, text, &edits)
+}
+
+/// Removes the storage arguments again (idempotent). Arguments left empty read as
+/// `apiServerArguments:` with nothing below, null, the way openshift-ansible's template
+/// leaves them.
 pub fn unpatch(path: &str, text: &str) -> Result<Patched, PatchError> {
-    edit(path, text, |arguments| {
-        let mut changed = false;
-        for (key, _) in STORAGE_ARGUMENTS {
-            changed |= arguments.shift_remove(key).is_some();
-        }
-        changed
+    let edits: Vec<Edit> = STORAGE_ARGUMENTS
+        .iter()
+        .map(|(key, _)| Edit::remove(&argument_path(key)))
+        .collect();
+    patched(path, text, &edits)
+}
+
+fn patched(path: &str, text: &str, edits: &[Edit]) -> Result<Patched, PatchError> {
+    let edited = edit::apply(path, text, edits)?;
+    Ok(Patched {
+        changed: edited != text,
+        text: edited,
     })
 }
 
@@ -75,81 +66,7 @@ pub fn is_patched(path: &str, text: &str) -> Result<bool, PatchError> {
 
 /// Parses the YAML (semantically, to compare configs).
 pub fn parse(path: &str, text: &str) -> Result<Value, PatchError> {
-    serde_yaml::from_str(text).map_err(|e| PatchError::NotYaml {
-        path: path.to_string(),
-        reason: e.to_string(),
-    })
-}
-
-fn edit(
-    path: &str,
-    text: &str,
-    change: impl FnOnce(&mut Mapping) -> bool,
-) -> Result<Patched, PatchError> {
-    let mut document = parse(path, text)?;
-    let root = as_mapping(path, "(the document)", &mut document)?;
-    let master = child_mapping(path, root, "kubernetesMasterConfig")?;
-    let arguments = child_mapping(path, master, "apiServerArguments")?;
-    if !change(arguments) {
-        return Ok(Patched {
-            text: text.to_string(),
-            changed: false,
-        });
-    }
-    if arguments.is_empty() {
-        // Only an unpatch empties them: the patch itself created this mapping, or filled a null.
-        master.insert(Value::String("apiServerArguments".to_string()), Value::Null);
-    }
-    let text = serde_yaml::to_string(&document).map_err(|e| PatchError::NotYaml {
-        path: path.to_string(),
-        reason: e.to_string(),
-    })?;
-    Ok(Patched {
-        text,
-        changed: true,
-    })
-}
-
-fn as_mapping<'a>(
-    path: &str,
-    key: &str,
-    value: &'a mut Value,
-) -> Result<&'a mut Mapping, PatchError> {
-    let found = kind(value);
-    value
-        .as_mapping_mut()
-        .ok_or_else(|| PatchError::NotAMapping {
-            path: path.to_string(),
-            key: key.to_string(),
-            found,
-        })
-}
-
-/// The mapping under `key`, created when absent or null.
-fn child_mapping<'a>(
-    path: &str,
-    parent: &'a mut Mapping,
-    key: &str,
-) -> Result<&'a mut Mapping, PatchError> {
-    let entry = parent
-        .entry(Value::String(key.to_string()))
-        .or_insert(Value::Null);
-    if entry.is_null() {
-        *entry = Value::Mapping(Mapping::new());
-    }
-    as_mapping(path, key, entry)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Sequence(_) => "list",
-        Value::Mapping(_) => "mapping",
-        Value::Tagged(_) => "tagged value",
-    }
+    edit::parse(path, text)
 }
 
 #[cfg(test)]
@@ -230,8 +147,99 @@ mod tests {
             Err(PatchError::NotYaml { .. })
         ));
         assert!(matches!(
+            patch(
+                "m.yaml",
+                "kubernetesMasterConfig: {apiServerArguments: {}}\n"
+            ),
+            Err(PatchError::Unsupported { line: 1, .. })
+        ));
+        assert!(matches!(
             patch("m.yaml", "- a\n- b\n"),
             Err(PatchError::NotAMapping { .. })
         ));
+    }
+
+    const RELEASE_37: &str = include_str!(
+        "../../../tests/fixtures/master-config/openshift-ansible-3.7-external-etcd.yaml"
+    );
+    const RELEASE_36: &str = include_str!(
+        "../../../tests/fixtures/master-config/openshift-ansible-3.6-embedded-etcd.yaml"
+    );
+
+    /// The lines of a unified diff that change, without headers and context.
+    fn changed_lines(before: &str, after: &str) -> Vec<String> {
+        crate::ops::master::diff::unified_diff("m", before, after)
+            .lines()
+            .filter(|l| {
+                (l.starts_with('+') || l.starts_with('-'))
+                    && !l.starts_with("+++")
+                    && !l.starts_with("---")
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn openshift_ansible_files_get_exactly_the_argument_lines_and_lose_them_again() {
+        let added = [
+            "+    storage-backend:",
+            "+    - etcd3",
+            "+    storage-media-type:",
+            "+    - application/vnd.kubernetes.protobuf",
+        ];
+        for (name, text, after) in [
+            (
+                "3.7",
+                RELEASE_37,
+                "    - apis/settings.k8s.io/v1alpha1=true\n",
+            ),
+            ("3.6", RELEASE_36, "  apiServerArguments: \n"),
+        ] {
+            let patched = patch("m.yaml", text).unwrap();
+            assert_eq!(changed_lines(text, &patched.text), added, "{name}");
+            let at = text.find(after).unwrap() + after.len();
+            assert!(
+                patched.text[at..].starts_with("    storage-backend:\n"),
+                "{name}"
+            );
+            let undone = unpatch("m.yaml", &patched.text).unwrap();
+            assert_eq!(undone.text, text, "{name}: byte for byte");
+        }
+    }
+
+    #[test]
+    fn crlf_comments_and_tabs_are_kept() {
+        let crlf = RELEASE_37.replace('\n', "\r\n");
+        let patched = patch("m.yaml", &crlf).unwrap().text;
+        assert_eq!(
+            patched.matches('\n').count(),
+            patched.matches("\r\n").count()
+        );
+        assert_eq!(
+            patched.replace("\r\n", "\n"),
+            patch("m.yaml", RELEASE_37).unwrap().text
+        );
+        assert_eq!(unpatch("m.yaml", &patched).unwrap().text, crlf);
+
+        let commented = RELEASE_37
+            .replace(
+                "  apiServerArguments: \n",
+                "  # arguments for the API server\t(see the docs)\n  apiServerArguments:   # set by the installer\n",
+            )
+            .replace("    - 2h\n", "    - 2h\t\t# two hours\n    # end of the arguments\n");
+        let patched = patch("m.yaml", &commented).unwrap().text;
+        assert_eq!(
+            changed_lines(&commented, &patched),
+            [
+                "+    storage-backend:",
+                "+    - etcd3",
+                "+    storage-media-type:",
+                "+    - application/vnd.kubernetes.protobuf",
+            ]
+        );
+        assert!(patched.contains(
+            "    - 2h\t\t# two hours\n    # end of the arguments\n    runtime-config:\n"
+        ));
+        assert_eq!(unpatch("m.yaml", &patched).unwrap().text, commented);
     }
 }
