@@ -511,13 +511,10 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         FAILED,
         run(&v2v3, &inv),
         &[
-            "no hosts in [etcd]",
-            "embedded in its master (master-1)",
-            &stdlib_line(
-                "openshift.rhai",
-                "throw `the inventory has no hosts in [etcd]: the etcd",
-            ),
-            &shipped_line("os::etcd_hosts()"),
+            "master-1 runs embedded etcd (/var/lib/origin/openshift.local.etcd)",
+            "migrate the embedded etcd into an external etcd first",
+            &stdlib_line("layouts.rhai", "throw `${host.name} runs embedded etcd"),
+            &shipped_line("layouts::check(members)"),
         ],
     );
     let inv = ws.inventory("no-masters", &drop_group(&ws.lab_inventory, "masters"));
@@ -540,9 +537,9 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         FAILED,
         run(&shipped("rollback.rhai"), &inv),
         &[
-            "no hosts in [etcd]",
-            "embedded in its master",
-            "rollback.rhai:19",
+            "master-1 runs embedded etcd",
+            "migrate the embedded etcd into an external etcd first",
+            "rollback.rhai:21",
         ],
     );
 

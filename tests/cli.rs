@@ -149,22 +149,26 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .args(["run", "v2-to-v3", "-i", "inv.ini"])
         .run()
         .code(1)
-        .stderr_has("the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master (m1)");
-    // An empty [etcd] with masters is embedded etcd, to the primitives as to the stdlib.
+        .stderr_has("m1 runs embedded etcd (/var/lib/origin/openshift.local.etcd): migrate the embedded etcd into");
+    // An empty [etcd] with one master is etcd embedded in it, to the primitives as to the
+    // stdlib: its client port, data dir, service and the master's client certificate.
     write_file(
         dir.path(),
         "embedded.ini",
-        "[etcd]\n\n[masters]\nm1 ansible_connection=local\n",
+        "[etcd]\n\n[masters]\nm1 ansible_connection=local openshift_release=v3.6\n",
     );
-    write_file(dir.path(), "health.rhai", "etcd.health();\n");
+    write_file(
+        dir.path(),
+        "health.rhai",
+        "import \"openshift\" as os;\nlet m = os::etcd_hosts()[0];\nprint(`${m.name} ${m.vars.runbook_etcd_layout} ${m.vars.etcd_data_dir} ${m.vars.etcd_service}`);\nlet h = etcd.health().members[0];\nprint(`${h.endpoint} ${h.error}`);\n",
+    );
     Runbook::new()
         .current_dir(dir.path())
         .args(["run", "health.rhai", "-i", "embedded.ini"])
         .run()
-        .code(1)
-        .stderr_has("runbook::inventory::embedded_etcd")
-        .stderr_has("embedded in its master (m1)")
-        .stderr_has("embedded2external.yml");
+        .success()
+        .stdout_has("m1 embedded /var/lib/origin/openshift.local.etcd atomic-openshift-master\n")
+        .stdout_has("https://m1:4001 cannot read the TLS files of m1: /etc/origin/master/ca-bundle.crt does not exist on m1");
     // A file in the current directory wins over the shipped one.
     write_file(dir.path(), "v2-to-v3.rhai", "print(\"local copy\");\n");
     Runbook::new()

@@ -110,7 +110,7 @@ fn an_error_inside_an_imported_stdlib_module_quotes_that_module() {
     write_file(
         dir.path(),
         "inventory.ini",
-        "[masters]\nmaster-1 ansible_connection=local\n",
+        "[masters]\nmaster-1 ansible_connection=local\nmaster-2 ansible_connection=local\n",
     );
     write_file(
         dir.path(),
@@ -127,12 +127,14 @@ fn an_error_inside_an_imported_stdlib_module_quotes_that_module() {
     let module_text = std::fs::read_to_string(repo_root().join("stdlib/openshift.rhai")).unwrap();
     let throw_line = module_text
         .lines()
-        .position(|l| l.contains("throw `the inventory has no hosts in [etcd]: the etcd"))
+        .position(|l| {
+            l.contains("throw `the inventory has no hosts in [etcd] and ${masters.len()} masters")
+        })
         .unwrap()
         + 1;
     let expected_header = format!("╭─[<stdlib>/openshift.rhai:{throw_line}:13]");
     assert!(
-        stderr.contains("× the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master"),
+        stderr.contains("× the inventory has no hosts in [etcd] and 2 masters: etcd embedded in the master serves one"),
         "stderr:\n{stderr}"
     );
     assert!(

@@ -852,6 +852,81 @@ fn crlf_line_endings_parse_like_lf() {
 }
 
 #[test]
+fn masters_without_etcd_hosts_run_etcd_embedded_in_them() {
+    // openshift-ansible's reading: no [etcd] hosts, so etcd runs inside the master, on
+    // openshift_master_etcd_port (4001), peers on 7001, data under openshift_data_dir, and
+    // the master's own etcd client certificate.
+    let vars = [
+        "runbook_etcd_layout",
+        "etcd_data_dir",
+        "etcd_service",
+        "etcd_client_port",
+        "etcd_peer_port",
+        "etcd_peer_ca_file",
+        "etcd_peer_cert_file",
+        "etcd_peer_key_file",
+    ];
+    for (text, expected) in [
+        (
+            "[OSEv3:children]\nmasters\nnodes\n\n[masters]\nm1 openshift_release=v3.6\n\n[nodes]\nm1\n",
+            [
+                "embedded",
+                "/var/lib/origin/openshift.local.etcd",
+                "atomic-openshift-master",
+                "4001",
+                "7001",
+                "/etc/origin/master/ca-bundle.crt",
+                "/etc/origin/master/master.etcd-client.crt",
+                "/etc/origin/master/master.etcd-client.key",
+            ],
+        ),
+        (
+            "[etcd]\n\n[masters]\nm1 openshift_deployment_type=origin openshift_data_dir=/srv/origin/ openshift_master_etcd_port=14001 openshift_master_config_dir=/srv/master\n",
+            [
+                "embedded",
+                "/srv/origin/openshift.local.etcd",
+                "origin-master-api",
+                "14001",
+                "7001",
+                "/srv/master/ca-bundle.crt",
+                "/srv/master/master.etcd-client.crt",
+                "/srv/master/master.etcd-client.key",
+            ],
+        ),
+    ] {
+        let inv = Inventory::from_text("embedded.ini", text, &[]).unwrap();
+        let host = inv.host("m1").unwrap();
+        assert_eq!(
+            vars.map(|v| host.var_str(v).unwrap_or_default()),
+            expected,
+            "{text}"
+        );
+    }
+    // With etcd hosts, a master is no member, and the members keep their own defaults.
+    let inv = Inventory::from_text("external.ini", "[etcd]\ne1\n\n[masters]\nm1\n", &[]).unwrap();
+    assert_eq!(
+        inv.host("m1")
+            .unwrap()
+            .var_str("runbook_etcd_layout")
+            .as_deref(),
+        Some("rpm")
+    );
+    let member = inv.host("e1").unwrap();
+    assert_eq!(
+        vars.map(|v| member.var_str(v).unwrap_or_default())[1..],
+        [
+            "/var/lib/etcd",
+            "etcd",
+            "2379",
+            "2380",
+            "/etc/etcd/ca.crt",
+            "/etc/etcd/peer.crt",
+            "/etc/etcd/peer.key",
+        ]
+    );
+}
+
+#[test]
 fn the_etcd_layout_sets_data_dir_and_service_defaults() {
     // Each line is an install openshift-ansible would make from these variables.
     let inv = Inventory::from_text(
@@ -915,7 +990,7 @@ fn the_etcd_layout_sets_data_dir_and_service_defaults() {
         [
             "embedded",
             "/var/lib/origin/openshift.local.etcd",
-            "origin-master",
+            "origin-master-api",
             "etcdctl"
         ]
     );

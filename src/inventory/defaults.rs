@@ -44,17 +44,34 @@ pub enum Rule {
     /// `openshift_service_type` from the deployment type
     /// (`roles/openshift_facts/library/openshift_facts.py`).
     ServiceType,
+    /// `etcd_client_port`: the master's `openshift_master_etcd_port` for embedded etcd
+    /// (`openshift_facts.py`: `etcd_port` 4001), else 2379.
+    EtcdClientPort,
+    /// `etcd_peer_port`: 7001 for embedded etcd (`master.yaml.v1.j2`'s `peerAddress`),
+    /// else 2380.
+    EtcdPeerPort,
+    /// The TLS files runbook presents as a client: the master's etcd client certificate
+    /// for embedded etcd (`master.yaml.v1.j2`'s `etcdClientInfo`), else the member's peer
+    /// certificate, as openshift-ansible's etcdctl calls do.
+    EtcdPeerCaFile,
+    EtcdPeerCertFile,
+    EtcdPeerKeyFile,
 }
 
 impl Rule {
     /// How the rule reads in the documentation's default column.
     pub fn doc(self) -> &'static str {
         match self {
-            Rule::EtcdLayout => "`runc` if `openshift_use_etcd_system_container` is true, else `docker` if `containerized` (or `openshift_is_containerized`) is true, else `rpm`",
-            Rule::EtcdDataDir => "`/var/lib/etcd` (rpm, docker; runc from 3.7), `/var/lib/etcd/etcd.etcd` (runc before 3.7), `/var/lib/origin/openshift.local.etcd` (embedded)",
-            Rule::EtcdService => "`etcd` (rpm, runc), `etcd_container` (docker), `{openshift_service_type}-master` (embedded)",
+            Rule::EtcdLayout => "`embedded` on the masters of an inventory with no `[etcd]` hosts; else `runc` if `openshift_use_etcd_system_container` is true, else `docker` if `containerized` (or `openshift_is_containerized`) is true, else `rpm`",
+            Rule::EtcdDataDir => "`/var/lib/etcd` (rpm, docker; runc from 3.7), `/var/lib/etcd/etcd.etcd` (runc before 3.7), `{openshift_data_dir}/openshift.local.etcd` (embedded)",
+            Rule::EtcdService => "`etcd` (rpm, runc), `etcd_container` (docker), the master service that runs the API (embedded: `{openshift_service_type}-master` before 3.7, `{openshift_service_type}-master-api` from 3.7)",
             Rule::EtcdctlCommand => "`etcdctl` (rpm, embedded), `docker exec -e ETCDCTL_API etcd_container etcdctl` (docker), `runc exec --env ETCDCTL_API=$ETCDCTL_API etcd etcdctl` (runc)",
             Rule::ServiceType => "`origin` if `openshift_deployment_type` is `origin`, `openshift` if it is `enterprise`, else `atomic-openshift`",
+            Rule::EtcdClientPort => "`{openshift_master_etcd_port}` (embedded), else `2379`",
+            Rule::EtcdPeerPort => "`7001` (embedded), else `2380`",
+            Rule::EtcdPeerCaFile => "`{openshift_master_config_dir}/ca-bundle.crt` (embedded), else `{etcd_conf_dir}/ca.crt`",
+            Rule::EtcdPeerCertFile => "`{openshift_master_config_dir}/master.etcd-client.crt` (embedded), else `{etcd_conf_dir}/peer.crt`",
+            Rule::EtcdPeerKeyFile => "`{openshift_master_config_dir}/master.etcd-client.key` (embedded), else `{etcd_conf_dir}/peer.key`",
         }
     }
 }
@@ -160,23 +177,23 @@ pub const VARIABLES: &[VarSpec] = &[
     // etcd members.
     var("etcd_ip", FirstOf(&["{openshift_ip}", "{ansible_host}"]), Etcd, "The member's address on the cluster network: where it listens and what its certificates are issued for. A running member's own client and peer URLs (`member list`) take precedence (see \"The cluster is the truth\")."),
     var("etcd_hostname", FirstOf(&["{openshift_hostname}", "{inventory_hostname}"]), Etcd, "The member's name (`ETCD_NAME`, the certificate CN). A running member's own name takes precedence."),
-    var("etcd_client_port", Int(2379), Etcd, "Client port."),
-    var("etcd_peer_port", Int(2380), Etcd, "Peer port."),
+    var("etcd_client_port", Derived(Rule::EtcdClientPort), Etcd, "Client port."),
+    var("etcd_peer_port", Derived(Rule::EtcdPeerPort), Etcd, "Peer port."),
     var("etcd_url_scheme", Text("https"), Etcd, "Scheme of client URLs: `https` or `http`."),
     var("etcd_peer_url_scheme", Text("https"), Etcd, "Scheme of peer URLs: `https` or `http`."),
     var("containerized", DefaultValue::None, Etcd, "openshift-ansible's containerized install (`true`/`false`): etcd runs in docker as `etcd_container`."),
     var("openshift_use_etcd_system_container", Template("{openshift_use_system_containers}"), Etcd, "etcd runs as a runc system container (`true`/`false`)."),
     var("openshift_use_system_containers", DefaultValue::None, Etcd, "Every component runs as a system container: the default of `openshift_use_etcd_system_container`."),
-    var("runbook_etcd_layout", Derived(Rule::EtcdLayout), Etcd, "How etcd is installed: `rpm` (the etcd package), `docker` (containerized), `runc` (system container; `system_container` is read as `runc`) or `embedded` (inside the master; must first be moved to an external etcd). Sets the defaults of `etcd_data_dir`, `etcd_service` and `runbook_etcdctl_command`."),
+    var("runbook_etcd_layout", Derived(Rule::EtcdLayout), Etcd, "How etcd is installed: `rpm` (the etcd package), `docker` (containerized), `runc` (system container; `system_container` is read as `runc`) or `embedded` (inside the master: the masters of an inventory with no `[etcd]` hosts, as openshift-ansible reads it). Sets the defaults of `etcd_data_dir`, `etcd_service`, `runbook_etcdctl_command`, the ports and the client TLS files."),
     var("etcd_data_dir", Derived(Rule::EtcdDataDir), Etcd, "etcd's data directory on the host. A member's `ETCD_DATA_DIR` in its `etcd.conf` takes precedence."),
     var("etcd_conf_dir", Text("/etc/etcd"), Etcd, "Directory of etcd's configuration and certificates."),
     var("etcd_conf_file", Template("{etcd_conf_dir}/etcd.conf"), Etcd, "etcd's environment file (`ETCD_*` settings)."),
     var("etcd_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for client TLS."),
     var("etcd_cert_file", Template("{etcd_conf_dir}/server.crt"), Etcd, "The member's serving certificate (openshift-ansible issues it for server authentication only)."),
     var("etcd_key_file", Template("{etcd_conf_dir}/server.key"), Etcd, "Key of `etcd_cert_file`."),
-    var("etcd_peer_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for peer TLS."),
-    var("etcd_peer_cert_file", Template("{etcd_conf_dir}/peer.crt"), Etcd, "Peer certificate; also the client certificate `runbook` presents to the member, as openshift-ansible's own `etcdctl` calls do."),
-    var("etcd_peer_key_file", Template("{etcd_conf_dir}/peer.key"), Etcd, "Key of `etcd_peer_cert_file`."),
+    var("etcd_peer_ca_file", Derived(Rule::EtcdPeerCaFile), Etcd, "CA certificate for peer TLS."),
+    var("etcd_peer_cert_file", Derived(Rule::EtcdPeerCertFile), Etcd, "Peer certificate; also the client certificate `runbook` presents to the member, as openshift-ansible's own `etcdctl` calls do."),
+    var("etcd_peer_key_file", Derived(Rule::EtcdPeerKeyFile), Etcd, "Key of `etcd_peer_cert_file`."),
     var("etcd_service", Derived(Rule::EtcdService), Etcd, "Name of the etcd service."),
     var("runbook_etcdctl_command", Derived(Rule::EtcdctlCommand), Etcd, "How `etcdctl` runs on the member's host while etcd runs (backups), as openshift-ansible's `r_etcd_common_etcdctl_command`; `ETCDCTL_API` is exported first. `etcdctl migrate` needs etcd stopped, so it runs the host's own `etcdctl`, as openshift-ansible does."),
     var("runbook_etcd_tls_insecure_skip_verify", Bool(false), Etcd, "Do NOT check the member's server certificate (`true`/`false`). Off by default; when on, every run logs a warning for each such member. Only for a network you trust, while the CA files are being sorted out."),
@@ -184,6 +201,8 @@ pub const VARIABLES: &[VarSpec] = &[
     var("runbook_etcd_tunnel", DefaultValue::None, Etcd, "Reach the member's client port through a local port forward over its host's ssh session (`true`/`false`); unset means yes for ssh hosts, no for local hosts."),
     // OpenShift masters.
     var("openshift_master_config_dir", Text("/etc/origin/master"), Masters, "Directory of `master-config.yaml`."),
+    var("openshift_data_dir", Text("/var/lib/origin"), Masters, "The master's data directory; embedded etcd keeps its data in `openshift.local.etcd` under it."),
+    var("openshift_master_etcd_port", Int(4001), Masters, "Client port of etcd embedded in the master."),
     var("openshift_service_type", Derived(Rule::ServiceType), Masters, "Prefix of the master services: `atomic-openshift`, `origin` or `openshift`."),
     var("openshift_master_cluster_method", DefaultValue::None, Masters, "`native` for HA masters with separate API and controllers services (before 3.7, the only way to get them)."),
     var("openshift_master_ha", DefaultValue::None, Masters, "The masters are HA (`true`/`false`); unset means more than one host in `[masters]`."),
@@ -272,12 +291,18 @@ fn derive(rule: Rule, get: &dyn Fn(&str) -> Option<Value>) -> Option<String> {
             "runc" if release::of(&text).is_some_and(|r| r < (3, 7)) => {
                 "/var/lib/etcd/etcd.etcd".to_string()
             }
-            "embedded" => "/var/lib/origin/openshift.local.etcd".to_string(),
+            "embedded" => format!(
+                "{}/openshift.local.etcd",
+                text("openshift_data_dir")?.trim_end_matches('/')
+            ),
             _ => "/var/lib/etcd".to_string(),
         },
         Rule::EtcdService => match layout(get).as_str() {
             "docker" => "etcd_container".to_string(),
-            "embedded" => format!("{}-master", text("openshift_service_type")?),
+            "embedded" if release::of(&text).is_some_and(|r| r < (3, 7)) => {
+                format!("{}-master", text("openshift_service_type")?)
+            }
+            "embedded" => format!("{}-master-api", text("openshift_service_type")?),
             _ => "etcd".to_string(),
         },
         Rule::EtcdctlCommand => match layout(get).as_str() {
@@ -285,6 +310,26 @@ fn derive(rule: Rule, get: &dyn Fn(&str) -> Option<Value>) -> Option<String> {
             "runc" => "runc exec --env ETCDCTL_API=$ETCDCTL_API etcd etcdctl".to_string(),
             _ => "etcdctl".to_string(),
         },
+        Rule::EtcdClientPort => match layout(get).as_str() {
+            "embedded" => text("openshift_master_etcd_port")?,
+            _ => "2379".to_string(),
+        },
+        Rule::EtcdPeerPort => match layout(get).as_str() {
+            "embedded" => "7001".to_string(),
+            _ => "2380".to_string(),
+        },
+        Rule::EtcdPeerCaFile | Rule::EtcdPeerCertFile | Rule::EtcdPeerKeyFile => {
+            let (master_file, etcd_file) = match rule {
+                Rule::EtcdPeerCaFile => ("ca-bundle.crt", "ca.crt"),
+                Rule::EtcdPeerCertFile => ("master.etcd-client.crt", "peer.crt"),
+                _ => ("master.etcd-client.key", "peer.key"),
+            };
+            let (dir, file) = match layout(get).as_str() {
+                "embedded" => (text("openshift_master_config_dir")?, master_file),
+                _ => (text("etcd_conf_dir")?, etcd_file),
+            };
+            format!("{}/{file}", dir.trim_end_matches('/'))
+        }
         Rule::ServiceType => match text("openshift_deployment_type").as_deref() {
             Some("origin") => "origin",
             Some("enterprise") => "openshift",

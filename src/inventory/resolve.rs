@@ -71,6 +71,11 @@ pub fn resolve(
         key(a).cmp(&key(b)).then_with(|| a.cmp(b))
     });
 
+    // No [etcd] hosts but masters: openshift-ansible runs etcd inside the master.
+    let no_etcd_hosts = groups.get("etcd").is_none_or(|g| g.members.is_empty());
+    let masters: &[usize] = groups.get("masters").map_or(&[], |g| g.members.as_slice());
+    let embedded = |i: usize| no_etcd_hosts && masters.binary_search(&i).is_ok();
+
     let empty = VarMap::new();
     let mut hosts = Vec::with_capacity(raw.hosts.len());
     let mut declared = Vec::with_capacity(raw.hosts.len());
@@ -94,6 +99,12 @@ pub fn resolve(
         merge(&mut vars, files.hosts.get(name).unwrap_or(&empty));
         merge(&mut vars, &overrides);
         declared.push(vars.clone());
+        if embedded(i) && !vars.contains_key("runbook_etcd_layout") {
+            vars.insert(
+                "runbook_etcd_layout".to_string(),
+                Value::String("embedded".to_string()),
+            );
+        }
         defaults::apply(name, &mut vars);
         hosts.push(Host::new(name.clone(), vars));
     }

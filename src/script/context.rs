@@ -127,24 +127,36 @@ impl RunContext {
     }
 
     /// The members of the inventory's `[etcd]` group, in inventory order. No hosts there
-    /// but masters present is how openshift-ansible reads embedded etcd, and says so.
+    /// but one master is how openshift-ansible reads embedded etcd: that master is the one
+    /// member (its layout `embedded`).
     pub fn etcd_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
-        let hosts = self.inventory.group("etcd").unwrap_or_default();
+        let mut hosts = self.inventory.group("etcd").unwrap_or_default();
         if hosts.is_empty() {
             let masters = self.inventory.group("masters").unwrap_or_default();
-            let error = match masters.first() {
-                Some(master) => super::api::error::ScriptError::new(
-                    format!("the inventory has no hosts in [etcd]: the etcd of this cluster is embedded in its master ({})", master.name),
-                    "runbook::inventory::embedded_etcd",
-                    Some("migration of an embedded etcd is not supported: migrate it into an external etcd first (openshift-ansible's playbooks/byo/openshift-etcd/embedded2external.yml), then list the etcd hosts under [etcd]".into()),
-                ),
-                None => super::api::error::ScriptError::new(
+            let error = match masters.as_slice() {
+                [master] => {
+                    hosts = masters.clone();
+                    let layout = master.var_str("runbook_etcd_layout");
+                    (layout.as_deref() != Some("embedded")).then(|| super::api::error::ScriptError::new(
+                        format!("the inventory has no hosts in [etcd], and its master {} says runbook_etcd_layout={}", master.name, layout.unwrap_or_default()),
+                        "runbook::inventory::no_etcd",
+                        Some("list the etcd members under [etcd], or leave runbook_etcd_layout unset on the master for etcd embedded in it".into()),
+                    ))
+                }
+                [] => Some(super::api::error::ScriptError::new(
                     "the inventory has no hosts in [etcd]",
                     "runbook::inventory::no_etcd",
                     Some("list the etcd members under [etcd]".into()),
-                ),
+                )),
+                several => Some(super::api::error::ScriptError::new(
+                    format!("the inventory has no hosts in [etcd] and {} masters: etcd embedded in the master serves one master only", several.len()),
+                    "runbook::inventory::embedded_etcd",
+                    Some("list the etcd members under [etcd]; openshift-ansible installs embedded etcd only for a single master".into()),
+                )),
             };
-            return Err(error.into_rhai());
+            if let Some(error) = error {
+                return Err(error.into_rhai());
+            }
         }
         let members = hosts
             .into_iter()
