@@ -7,3 +7,4 @@ pub mod manifest;
 pub mod stopped;
 pub mod take;
 pub mod verify;
+pub mod working_copy;

@@ -11,6 +11,7 @@
 //! again if it is missing). A backup directory on another filesystem than the data (where
 //! `mv` would copy) gets a copy instead, hashed side by side with the live files.
 
+use super::working_copy::WORKING_COPY;
 use crate::ops::etcd::backup::disk_space;
 use crate::ops::etcd::backup::location::{BackupPlan, BACKUP_CONF};
 use crate::ops::etcd::backup::manifest::{
@@ -134,10 +135,6 @@ rm -rf -- "$b""#,
         }
     }
 }
-
-/// Where the kept member's copy is made, inside its data dir, before it is renamed to
-/// `member`: a `member` directory is only ever complete.
-pub const WORKING_COPY: &str = ".member.runbook-copy";
 
 /// `sh` that copies `<dir>/member` back to the member's `member` (never over one), through
 /// [`WORKING_COPY`]; a failed copy is removed.

@@ -7,7 +7,7 @@
 //! `etcdctl migrate` on a data dir that a running etcd holds waits forever for
 //! the lock on `member/snap/db`; these checks say why instead.
 
-use crate::ops::etcd::backup::stopped::WORKING_COPY;
+use crate::ops::etcd::backup::working_copy::WORKING_COPY;
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::ops::service::{ServiceError, ServiceManager};
