@@ -1,12 +1,16 @@
 //! How the lab's etcd members are installed: the layouts of `runbook_etcd_layout` that a lab
-//! can rehearse (the etcd package, or openshift-ansible's containerized install).
+//! can rehearse (the etcd package, openshift-ansible's containerized install, or etcd
+//! embedded in a single OpenShift 3.6 master).
 
 use serde::{Deserialize, Serialize};
 
-/// An etcd layout the lab can build. `embedded` (etcd inside the master) is left out: the
-/// migration refuses it, and the lab has no master process that could host etcd. `runc`
-/// is left out too: from 3.7 its paths and service are the package's, and its etcdctl runs
-/// through `runc exec`, which a lab of plain processes cannot offer.
+/// The one master service of an OpenShift 3.6 non-HA master (`roles/openshift_master`),
+/// which runs the master's embedded etcd.
+pub const EMBEDDED_MASTER_SERVICE: &str = "atomic-openshift-master";
+
+/// An etcd layout the lab can build. `runc` is left out: from 3.7 its paths and service are
+/// the package's, and its etcdctl runs through `runc exec`, which a lab of plain processes
+/// cannot offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum EtcdLayout {
@@ -18,6 +22,12 @@ pub enum EtcdLayout {
     /// the `etcd_container` service, data in `/var/lib/etcd`, config `/etc/etcd/etcd.conf`.
     #[value(name = "docker")]
     Docker,
+    /// etcd inside the one master of an OpenShift 3.6 cluster, as openshift-ansible installs
+    /// it when the inventory has no `[etcd]` hosts: the `atomic-openshift-master` service
+    /// runs it from `etcdConfig` in master-config.yaml, data in
+    /// `/var/lib/origin/openshift.local.etcd`.
+    #[value(name = "embedded")]
+    Embedded,
 }
 
 impl EtcdLayout {
@@ -26,6 +36,7 @@ impl EtcdLayout {
         match self {
             EtcdLayout::Rpm => "rpm",
             EtcdLayout::Docker => "docker",
+            EtcdLayout::Embedded => "embedded",
         }
     }
 
@@ -34,13 +45,23 @@ impl EtcdLayout {
         match self {
             EtcdLayout::Rpm => "etcd",
             EtcdLayout::Docker => "etcd_container",
+            EtcdLayout::Embedded => EMBEDDED_MASTER_SERVICE,
         }
     }
 
     /// The member's data directory (`etcd_data_dir`) on a real host, relative to `/`
     /// (a lab host mirrors it under its root).
     pub fn data_dir(self) -> &'static str {
-        "var/lib/etcd"
+        match self {
+            EtcdLayout::Rpm | EtcdLayout::Docker => "var/lib/etcd",
+            // `etcdConfig.storageDirectory`: `{openshift_data_dir}/openshift.local.etcd`.
+            EtcdLayout::Embedded => "var/lib/origin/openshift.local.etcd",
+        }
+    }
+
+    /// Whether etcd runs inside the master rather than on etcd hosts of its own.
+    pub fn is_embedded(self) -> bool {
+        self == EtcdLayout::Embedded
     }
 }
 
@@ -81,5 +102,28 @@ mod tests {
         }
         let json = serde_json::to_string(&EtcdLayout::Docker).unwrap();
         assert_eq!(json, "\"docker\"");
+    }
+
+    /// An embedded etcd is the master's: on a 3.6 single master, the derived etcd service
+    /// is the one master service, and runbook's own master services are that one too.
+    #[test]
+    fn an_embedded_etcd_runs_in_the_one_service_of_a_36_master() {
+        let layout = EtcdLayout::Embedded;
+        let text = "[masters]\nm1 runbook_etcd_layout=embedded openshift_release=v3.6\n";
+        let inventory = Inventory::from_text("hosts", text, &[]).unwrap();
+        let host = inventory.host("m1").unwrap();
+        assert_eq!(
+            host.var_str("etcd_service").as_deref(),
+            Some(layout.service())
+        );
+        assert_eq!(
+            host.var_str("etcd_data_dir"),
+            Some(format!("/{}", layout.data_dir()))
+        );
+        assert_eq!(
+            crate::ops::master::services::master_services(host, 1),
+            [layout.service()]
+        );
+        assert_eq!(serde_json::to_string(&layout).unwrap(), "\"embedded\"");
     }
 }

@@ -1,17 +1,28 @@
 //! Where everything of a lab lives: `DIR/hosts/<name>/` mirrors a real host's
-//! filesystem (`etc/etcd`, `var/lib/etcd`, `etc/origin/master`, `var/log`, `run`); where
-//! etcd's data and service are depends on the lab's `EtcdLayout`.
+//! filesystem (`etc/etcd`, `var/lib/etcd`, `etc/origin/master`, `var/lib/origin`, `var/log`,
+//! `run`); where etcd's data and service are depends on the lab's `EtcdLayout`.
 
-use super::etcd_layout::EtcdLayout;
+use super::etcd_layout::{EtcdLayout, EMBEDDED_MASTER_SERVICE};
 use std::path::{Path, PathBuf};
 
 /// The name of the lab's master host.
 pub const MASTER_HOST: &str = "master-1";
-/// The master's services, in the order they start (API before controllers).
+/// The services of a 3.7 master, in the order they start (API before controllers); a lab
+/// of embedded etcd has one master service instead (`master_services`).
 pub const MASTER_SERVICES: [&str; 2] = [
     "atomic-openshift-master-api",
     "atomic-openshift-master-controllers",
 ];
+
+/// The master's services in start order for a lab whose etcd is installed as `etcd`: a 3.7
+/// master's API and controllers, or the one service of a 3.6 single master, which also
+/// runs the embedded etcd.
+pub fn master_services(etcd: EtcdLayout) -> &'static [&'static str] {
+    match etcd {
+        EtcdLayout::Rpm | EtcdLayout::Docker => &MASTER_SERVICES,
+        EtcdLayout::Embedded => &[EMBEDDED_MASTER_SERVICE],
+    }
+}
 
 /// The name of the `index`-th (0-based) etcd member: `etcd-1`, `etcd-2`, ...
 pub fn member_name(index: usize) -> String {
@@ -92,6 +103,11 @@ impl HostLayout {
     /// `openshift_master_config_dir`.
     pub fn master_config_dir(&self) -> PathBuf {
         self.root.join("etc/origin/master")
+    }
+
+    /// `openshift_data_dir`: the master's state, and an embedded etcd's data below it.
+    pub fn openshift_data_dir(&self) -> PathBuf {
+        self.root.join("var/lib/origin")
     }
 
     pub fn master_config_file(&self) -> PathBuf {

@@ -12,6 +12,7 @@ pub const KIND: &str = "runbook-lab";
 /// One etcd member of the lab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    /// The member's host: `etcd-1`, ..., or the master of an embedded etcd.
     pub name: String,
     pub client_port: u16,
     pub peer_port: u16,
@@ -101,15 +102,24 @@ impl LabState {
         self.layout.service()
     }
 
-    /// Every (host, service) the lab runs, etcd members first.
+    /// The master's services in start order.
+    pub fn master_services(&self) -> &'static [&'static str] {
+        super::layout::master_services(self.layout)
+    }
+
+    /// Every (host, service) the lab runs, etcd members first, each once (an embedded
+    /// etcd's service is the master's).
     pub fn services(&self) -> Vec<(String, String)> {
         let mut services: Vec<(String, String)> = self
             .members
             .iter()
             .map(|m| (m.name.clone(), self.etcd_service().to_string()))
             .collect();
-        for service in super::layout::MASTER_SERVICES {
-            services.push((self.master.clone(), service.to_string()));
+        for service in self.master_services() {
+            let entry = (self.master.clone(), service.to_string());
+            if !services.contains(&entry) {
+                services.push(entry);
+            }
         }
         services
     }

@@ -5,7 +5,6 @@
 
 use super::error::LabError;
 use super::etcd_layout::EtcdLayout;
-use super::layout::MASTER_SERVICES;
 use super::pidfile::recorded_processes;
 use super::services::LabServices;
 use super::state::LabState;
@@ -64,7 +63,8 @@ pub struct LabStatus {
     pub seeded_keys: usize,
     /// How the members are installed.
     pub layout: EtcdLayout,
-    /// The members' etcd service (`etcd`, `etcd_container`).
+    /// The members' etcd service (`etcd`, `etcd_container`, or the master's for an
+    /// embedded etcd).
     pub etcd_service: String,
     pub members: Vec<MemberStatus>,
     pub services: Vec<ServiceStatus>,
@@ -139,7 +139,7 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
         members.push(status);
     }
     let mut master_services = Vec::new();
-    for service in MASTER_SERVICES {
+    for service in state.master_services() {
         master_services.push(ServiceStatus {
             host: state.master.clone(),
             service: service.to_string(),
