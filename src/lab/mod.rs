@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod down;
+pub mod embedded_etcd_config;
 pub mod env_file;
 pub mod error;
 pub mod etcd_conf;
