@@ -2,7 +2,9 @@
 //! (serverAuth + clientAuth, so the peer certificate doubles as a client certificate as in
 //! openshift-ansible), and the master's etcd client certificate. Keys and the CA
 //! certificate are 0600 in 0700 dirs; the CA's key stays in memory, never written, so no
-//! two labs share a CA.
+//! two labs share a CA. A master with embedded etcd is the exception: like the master
+//! openshift-ansible sets up (`oc adm create-master-certs`), it holds its CA, key included,
+//! and the etcd certificates it serves with.
 
 use super::error::LabError;
 use super::fsutil::{write_file, write_private_file};
@@ -125,10 +127,31 @@ impl LabCa {
         Ok(())
     }
 
+    /// What a master with embedded etcd holds in its config dir, as `oc adm
+    /// create-master-certs` writes it (certificates 0644, keys 0600): `ca.crt`/`ca.key` (the
+    /// lab's CA) and `ca-bundle.crt` (the same CA), `etcd.server.crt/key` (serverAuth +
+    /// clientAuth: etcd serves clients and peers with it), `master.etcd-client.crt/key`.
+    pub fn write_embedded_master(&self, host: &HostLayout) -> Result<(), LabError> {
+        let dir = host.master_config_dir();
+        write_file(&dir.join("ca.crt"), self.cert_pem().as_bytes())?;
+        write_private_file(&dir.join("ca.key"), self.key.serialize_pem().as_bytes())?;
+        write_file(&dir.join("ca-bundle.crt"), self.cert_pem().as_bytes())?;
+        let server = self.issue(&host.name, &[&host.name], true)?;
+        write_file(&dir.join("etcd.server.crt"), server.cert_pem.as_bytes())?;
+        write_private_file(&dir.join("etcd.server.key"), server.key_pem.as_bytes())?;
+        self.write_master_client(host)
+    }
+
     /// `master.etcd-ca.crt`, `master.etcd-client.crt/key` in the master's config dir.
     pub fn write_master(&self, host: &HostLayout) -> Result<(), LabError> {
         let dir = host.master_config_dir();
         write_private_file(&dir.join("master.etcd-ca.crt"), self.cert_pem().as_bytes())?;
+        self.write_master_client(host)
+    }
+
+    /// `master.etcd-client.crt/key` in the master's config dir.
+    fn write_master_client(&self, host: &HostLayout) -> Result<(), LabError> {
+        let dir = host.master_config_dir();
         let issued = self.issue(&format!("system:master:{}", host.name), &[], false)?;
         write_file(
             &dir.join("master.etcd-client.crt"),
