@@ -11,6 +11,7 @@ pub const CONTROLLER: &str = include_str!("lab-service.sh");
 const ETCD_START: &str = include_str!("etcd-start.sh");
 const MASTER_START: &str = include_str!("master-start.sh");
 const MASTER_WRITER: &str = include_str!("master-writer.py");
+const EMBEDDED_ETCD: &str = include_str!("embedded-etcd.py");
 
 /// Writes `DIR/bin/lab-service`.
 pub fn write_controller(layout: &LabLayout) -> Result<(), LabError> {
@@ -41,6 +42,16 @@ pub fn write_master_start(host: &HostLayout, service: &str) -> Result<(), LabErr
 pub fn write_master_writer(host: &HostLayout) -> Result<(), LabError> {
     let path = host.service_start_script("master-writer.py");
     write_executable(&path, MASTER_WRITER.as_bytes())
+}
+
+/// Writes the master's embedded etcd (`lib/lab-service/embedded-etcd.py`), which the master
+/// service then runs from master-config.yaml's `etcdConfig`, with the etcd binary at `etcd`.
+pub fn write_embedded_etcd(host: &HostLayout, etcd: &std::path::Path) -> Result<(), LabError> {
+    // A JSON string is a Python string literal.
+    let literal = serde_json::Value::from(etcd.to_string_lossy().into_owned()).to_string();
+    let script = EMBEDDED_ETCD.replace("@ETCD@", &literal);
+    let path = host.service_start_script("embedded-etcd.py");
+    write_executable(&path, script.as_bytes())
 }
 
 /// The `runbook_service_command` template of a lab host (`{action}` and `{service}` filled in
