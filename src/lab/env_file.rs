@@ -7,7 +7,8 @@ use super::layout::LabLayout;
 use super::state::LabState;
 
 /// The variables, in file order. TLS files are the first member's peer certificate,
-/// which has clientAuth like openshift-ansible's.
+/// which has clientAuth like openshift-ansible's, or an embedded etcd's master's client
+/// certificate (`super::client_tls_files`).
 pub fn variables(layout: &LabLayout, state: &LabState) -> Vec<(&'static str, String)> {
     let endpoints = state.client_urls().join(",");
     let mut vars = vec![
@@ -16,15 +17,16 @@ pub fn variables(layout: &LabLayout, state: &LabState) -> Vec<(&'static str, Str
         ("ETCDCTL_ENDPOINTS", endpoints),
     ];
     if state.tls {
-        let first = layout.host(&state.members[0].name);
-        let file = |name: &str| first.etcd_file(name).to_string_lossy().into_owned();
+        let files = super::client_tls_files(layout, state);
+        let [ca, cert, key] = [&files.ca_file, &files.cert_file, &files.key_file]
+            .map(|path| path.to_string_lossy().into_owned());
         vars.extend([
-            ("ETCDCTL_CACERT", file("ca.crt")),
-            ("ETCDCTL_CERT", file("peer.crt")),
-            ("ETCDCTL_KEY", file("peer.key")),
-            ("ETCDCTL_CA_FILE", file("ca.crt")),
-            ("ETCDCTL_CERT_FILE", file("peer.crt")),
-            ("ETCDCTL_KEY_FILE", file("peer.key")),
+            ("ETCDCTL_CACERT", ca.clone()),
+            ("ETCDCTL_CERT", cert.clone()),
+            ("ETCDCTL_KEY", key.clone()),
+            ("ETCDCTL_CA_FILE", ca),
+            ("ETCDCTL_CERT_FILE", cert),
+            ("ETCDCTL_KEY_FILE", key),
         ]);
     }
     vars

@@ -1,5 +1,6 @@
 //! `DIR/inventory.ini`: an openshift-ansible style inventory of the lab, ready for
-//! `runbook run ... -i DIR/inventory.ini` (local connection, lab paths and ports).
+//! `runbook run ... -i DIR/inventory.ini` (local connection, lab paths and ports). A lab of
+//! embedded etcd has no `[etcd]` group, as openshift-ansible's embedded installs have none.
 
 use super::etcd_layout::EtcdLayout;
 use super::layout::{LabLayout, MASTER_HOST};
@@ -31,6 +32,9 @@ fn host_line(name: &str, vars: &[(&str, String)]) -> String {
 
 /// The inventory text.
 pub fn render(layout: &LabLayout, state: &LabState) -> String {
+    if state.layout.is_embedded() {
+        return render_embedded(layout, state);
+    }
     let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
     let scheme = state.scheme();
     let master = layout.host(&state.master);
@@ -93,9 +97,105 @@ pub fn render(layout: &LabLayout, state: &LabState) -> String {
     text
 }
 
+/// The inventory of a single OpenShift 3.6 master whose service runs etcd: masters and
+/// nodes only. `openshift_master_etcd_port` is the embedded etcd's client port (its peer
+/// port has no variable: openshift-ansible's template fixes it at 7001).
+fn render_embedded(layout: &LabLayout, state: &LabState) -> String {
+    let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    let scheme = state.scheme();
+    let master = layout.host(&state.master);
+    let mut text = format!(
+        "# runbook lab in {dir}: etcd embedded in the master (service {service}), {tls}.\n\
+         # Services are controlled by {script} (runbook_service_command).\n\n\
+         [OSEv3:children]\nmasters\nnodes\n\n\
+         [OSEv3:vars]\nansible_connection=local\ndeployment_type=openshift-enterprise\n\
+         openshift_release=v3.6\n\
+         etcd_url_scheme={scheme}\netcd_peer_url_scheme={scheme}\n\n[masters]\n",
+        dir = layout.dir.display(),
+        service = state.etcd_service(),
+        tls = if state.tls {
+            "client and peer TLS"
+        } else {
+            "no TLS"
+        },
+        script = layout.service_script().display(),
+    );
+    // `runbook_etcd_layout` says what the missing [etcd] group means, so the inventory's own
+    // derivation picks the master service as `etcd_service`; the data dir is set because
+    // the lab's paths are not the real ones.
+    text.push_str(&host_line(
+        &state.master,
+        &[
+            (
+                "openshift_master_config_dir",
+                path(master.master_config_dir()),
+            ),
+            ("openshift_data_dir", path(master.openshift_data_dir())),
+            (
+                "openshift_master_etcd_port",
+                state.members[0].client_port.to_string(),
+            ),
+            ("runbook_etcd_layout", state.layout.name().to_string()),
+            ("etcd_data_dir", path(master.etcd_data_dir(state.layout))),
+            ("runbook_service_command", command_template(layout, &master)),
+        ],
+    ));
+    text.push_str("\n\n[nodes]\n");
+    text.push_str(&state.master);
+    text.push('\n');
+    text
+}
+
 #[cfg(test)]
 mod tests {
-    use super::ini_value;
+    use super::*;
+    use crate::inventory::Inventory;
+    use crate::lab::state::{Member, KIND};
+    use crate::ops::master::services::master_services;
+
+    /// The inventory of an embedded etcd has no etcd hosts, and runbook reads its master's
+    /// one service as both the etcd service and the master service.
+    #[test]
+    fn an_embedded_lab_has_one_master_and_no_etcd_hosts() {
+        let layout = LabLayout::new(std::path::Path::new("/my lab"));
+        let state = LabState {
+            kind: KIND.to_string(),
+            version: 1,
+            tls: true,
+            keys: 10,
+            expiring: 0,
+            layout: EtcdLayout::Embedded,
+            members: vec![Member {
+                name: MASTER_HOST.to_string(),
+                client_port: 14001,
+                peer_port: 17001,
+                address: None,
+            }],
+            master: MASTER_HOST.to_string(),
+            ready: true,
+            network: None,
+        };
+        let text = render(&layout, &state);
+        let inventory = Inventory::from_text("inventory.ini", &text, &[]).unwrap();
+        assert!(inventory.group("etcd").unwrap_or_default().is_empty());
+        let masters = inventory.group("masters").unwrap();
+        assert_eq!(masters.len(), 1);
+        let master = masters[0];
+        assert_eq!(master.name, MASTER_HOST);
+        assert_eq!(master_services(master, 1), ["atomic-openshift-master"]);
+        assert_eq!(
+            master.var_str("etcd_service").as_deref(),
+            Some(state.etcd_service())
+        );
+        assert_eq!(
+            master.var_str("openshift_master_etcd_port").as_deref(),
+            Some("14001")
+        );
+        assert_eq!(
+            master.var_str("etcd_data_dir").as_deref(),
+            Some("/my lab/hosts/master-1/var/lib/origin/openshift.local.etcd")
+        );
+    }
 
     #[test]
     fn quotes_values_with_spaces_and_quotes() {

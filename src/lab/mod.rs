@@ -1,4 +1,5 @@
-//! The local rehearsal cluster: real etcd 3.4 members on loopback, a master host, seeded v2 data.
+//! The local rehearsal cluster: real etcd 3.4 members on loopback (or one etcd embedded in
+//! the master), a master host, seeded v2 data.
 //!
 //! A lab lives in one directory (`--dir`): `hosts/<name>/` mirrors each host's filesystem,
 //! `bin/lab-service` controls services like systemctl, `inventory.ini` and `env` point
@@ -56,7 +57,7 @@ pub struct LabOptions {
     pub keys: usize,
     /// Of the seeded keys, how many expire within 2 minutes (a migration meets them expired).
     pub expiring: usize,
-    /// How the members are installed: data dir and service name.
+    /// How the members are installed: data dir and service name, or embedded in the master.
     pub etcd_layout: EtcdLayout,
     /// The master's API stand-in writes to etcd every 100 ms (`master-writer.py`).
     pub master_writes: bool,
@@ -81,14 +82,28 @@ pub async fn status(dir: &std::path::Path, reporter: &Reporter) -> Result<(), La
     status::status(dir, reporter).await
 }
 
-/// The client TLS material of a TLS lab: the CA and the first member's peer certificate.
+/// The files a client of the lab's etcd presents and trusts: the CA and the first member's
+/// peer certificate, or for an embedded etcd the master's own (`etcdClientInfo`).
+pub fn client_tls_files(layout: &LabLayout, state: &LabState) -> TlsFiles {
+    if state.layout.is_embedded() {
+        let master = layout.host(&state.master);
+        return TlsFiles::in_dir(
+            &master.master_config_dir(),
+            "ca-bundle.crt",
+            "master.etcd-client.crt",
+            "master.etcd-client.key",
+        );
+    }
+    let first = layout.host(&state.members[0].name);
+    TlsFiles::in_dir(&first.etcd_conf_dir(), "ca.crt", "peer.crt", "peer.key")
+}
+
+/// The client TLS material of a TLS lab (`client_tls_files`, read).
 pub fn lab_tls(layout: &LabLayout, state: &LabState) -> Result<Option<TlsMaterial>, LabError> {
     if !state.tls {
         return Ok(None);
     }
-    let first = layout.host(&state.members[0].name);
-    let files = TlsFiles::in_dir(&first.etcd_conf_dir(), "ca.crt", "peer.crt", "peer.key");
-    Ok(Some(files.read()?))
+    Ok(Some(client_tls_files(layout, state).read()?))
 }
 
 /// A v2 client for every member of the lab.
