@@ -203,8 +203,13 @@ pub enum LabCommand {
         /// Directory that holds the lab's hosts, data, certificates and inventory.
         #[arg(long)]
         dir: PathBuf,
-        /// Number of etcd members.
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+        /// Number of etcd members (1, the only number it takes, with `--layout embedded`).
+        #[arg(
+            long,
+            default_value_t = 3,
+            default_value_if("layout", "embedded", "1"),
+            value_parser = clap::value_parser!(u16).range(1..=9)
+        )]
         members: u16,
         /// Run every member with client and peer TLS (a fresh CA per lab).
         #[arg(long)]
@@ -216,9 +221,12 @@ pub enum LabCommand {
         /// run right after meets some of them expired.
         #[arg(long, default_value_t = 0)]
         expiring: usize,
-        /// How etcd is installed on the members, written into the inventory as openshift-ansible
-        /// inventories say it: `rpm` (service `etcd`) or `docker` (`containerized=true`: service
-        /// `etcd_container`); data in var/lib/etcd either way.
+        /// How etcd is installed, written into the inventory as openshift-ansible inventories
+        /// say it: `rpm` (service `etcd`) or `docker` (`containerized=true`: service
+        /// `etcd_container`), data in var/lib/etcd either way; or `embedded`: no etcd hosts,
+        /// one OpenShift 3.6 master whose `atomic-openshift-master` service runs etcd from
+        /// master-config.yaml's `etcdConfig`, data in var/lib/origin/openshift.local.etcd
+        /// (one member, loopback hosts only, no --master-writes).
         #[arg(long, value_enum, default_value_t = crate::lab::EtcdLayout::Rpm)]
         layout: crate::lab::EtcdLayout,
         /// Where the hosts run: `loopback` (one filesystem, 127.0.0.1, any user) or `netns`

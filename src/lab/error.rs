@@ -42,6 +42,19 @@ pub enum LabError {
     #[error("invalid lab options: {reason}")]
     #[diagnostic(code(runbook::lab::options))]
     Options { reason: String },
+    #[error("`--layout embedded` does not take {flag}: {reason}")]
+    #[diagnostic(code(runbook::lab::embedded_options), help("{supported}"))]
+    EmbeddedOption {
+        flag: String,
+        reason: String,
+        supported: String,
+    },
+    #[error("`{binary}` was not found on PATH; {needed_for}")]
+    #[diagnostic(
+        code(runbook::lab::tool_missing),
+        help("install it (Debian: `apt-get install {binary}`) or put it on PATH")
+    )]
+    ToolMissing { binary: String, needed_for: String },
     #[error("cannot {action} {path}: {reason}")]
     #[diagnostic(
         code(runbook::lab::io),

@@ -8,6 +8,7 @@
 pub mod certs;
 pub mod down;
 pub mod embedded_etcd_config;
+pub mod embedded_options;
 pub mod env_file;
 pub mod error;
 pub mod etcd_conf;

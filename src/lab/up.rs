@@ -1,17 +1,20 @@
 //! `runbook lab up`: lay out the hosts, make certificates, start the members through the
 //! service controller, wait for health, seed v2 data, start the master stand-ins, and write
-//! `inventory.ini` and `env`. Anything it started is stopped again if a later step fails.
+//! `inventory.ini` and `env`. An embedded etcd is started as its master's service, from the
+//! master's config. Anything it started is stopped again if a later step fails.
 
 use super::certs::LabCa;
+use super::embedded_etcd_config::{EmbeddedEtcd, EMBEDDED_MEMBER_NAME};
 use super::error::LabError;
 use super::fsutil::{create_dir, create_private_dir, shell_quote, write_file};
 use super::layout::{member_name, LabLayout, MASTER_HOST, MASTER_SERVICES};
 use super::pidfile::recorded_processes;
 use super::seed::{seed, SeedStats};
 use super::seed_plan::SeedPlan;
+use super::service_script;
 use super::services::LabServices;
 use super::state::{LabState, Member, KIND};
-use super::{env_file, etcd_conf, inventory_file, master_config, ports, service_script};
+use super::{embedded_options, env_file, etcd_conf, inventory_file, master_config, ports};
 use super::{lab_client, LabOptions};
 use crate::ops::etcd::V2Client;
 use crate::ops::service::ServiceAction;
@@ -40,6 +43,7 @@ pub async fn up(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<(), LabError> {
+    embedded_options::check(options)?;
     if options.members == 0 {
         return Err(LabError::Options {
             reason: "--members must be at least 1".into(),
@@ -62,7 +66,16 @@ pub async fn up(
             return Ok(());
         }
         Existing::Fresh { created } => {
-            let etcd = find_on_path("etcd")?;
+            let etcd = find_on_path("etcd").ok_or_else(|| LabError::EtcdMissing {
+                binary: "etcd".to_string(),
+            })?;
+            if options.etcd_layout.is_embedded() && find_on_path("python3").is_none() {
+                return Err(LabError::ToolMissing {
+                    binary: "python3".to_string(),
+                    needed_for: "the embedded etcd's master service reads its config with it"
+                        .to_string(),
+                });
+            }
             let result = build(options, &layout, &etcd, reporter, cancel).await;
             if let Err(error) = result {
                 reporter.status("lab up failed: stopping what it started");
@@ -109,7 +122,7 @@ async fn inspect(layout: &LabLayout, cancel: &CancellationToken) -> Result<Exist
 }
 
 /// The absolute path of `binary` on PATH.
-fn find_on_path(binary: &str) -> Result<PathBuf, LabError> {
+fn find_on_path(binary: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
@@ -120,9 +133,6 @@ fn find_on_path(binary: &str) -> Result<PathBuf, LabError> {
                 .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
                 .unwrap_or(false)
         })
-        .ok_or_else(|| LabError::EtcdMissing {
-            binary: binary.to_string(),
-        })
 }
 
 async fn build(
@@ -132,7 +142,13 @@ async fn build(
     reporter: &Reporter,
     cancel: &CancellationToken,
 ) -> Result<(), LabError> {
-    let names: Vec<String> = (0..options.members).map(member_name).collect();
+    let embedded = options.etcd_layout.is_embedded();
+    // An embedded etcd's one member lives on the master's host.
+    let names: Vec<String> = if embedded {
+        vec![MASTER_HOST.to_string()]
+    } else {
+        (0..options.members).map(member_name).collect()
+    };
     reporter.status(&format!(
         "creating a lab in {}: {} member(s), {}, etcd layout {} (service {})",
         layout.dir.display(),
@@ -144,7 +160,7 @@ async fn build(
     create_dir(&layout.dir)?;
     service_script::write_controller(layout)?;
     let ca = LabCa::new()?;
-    for name in &names {
+    for name in names.iter().filter(|_| !embedded) {
         let host = layout.host(name);
         create_private_dir(&host.etcd_conf_dir())?;
         create_private_dir(&host.etcd_data_dir(options.etcd_layout))?;
@@ -157,8 +173,15 @@ async fn build(
     create_private_dir(&master.master_config_dir())?;
     create_dir(&master.root.join("run"))?;
     create_dir(&master.root.join("var/log"))?;
-    ca.write_master(&master)?;
-    for service in MASTER_SERVICES {
+    if embedded {
+        create_dir(&master.openshift_data_dir())?;
+        create_private_dir(&master.etcd_data_dir(options.etcd_layout))?;
+        ca.write_embedded_master(&master)?;
+        service_script::write_embedded_etcd(&master, etcd)?;
+    } else {
+        ca.write_master(&master)?;
+    }
+    for service in super::layout::master_services(options.etcd_layout) {
         service_script::write_master_start(&master, service)?;
     }
     if options.master_writes {
@@ -180,12 +203,15 @@ async fn build(
         stats.keys_per_second()
     ));
 
-    master_config::write(&master, &state.client_urls())?;
-    for service in MASTER_SERVICES {
-        check_cancel(cancel)?;
-        services
-            .control(MASTER_HOST, service, ServiceAction::Start, cancel)
-            .await?;
+    // An embedded etcd's master is up already: its service is the etcd seeded above.
+    if !embedded {
+        master_config::write(&master, &state.client_urls())?;
+        for service in MASTER_SERVICES {
+            check_cancel(cancel)?;
+            services
+                .control(MASTER_HOST, service, ServiceAction::Start, cancel)
+                .await?;
+        }
     }
     write_file(
         &layout.inventory_file(),
@@ -209,8 +235,9 @@ pub(crate) fn check_cancel(cancel: &CancellationToken) -> Result<(), LabError> {
     }
 }
 
-/// Picks ports, writes every member's etcd.conf and starts the members; when a port was
-/// taken in the meantime, stops them, wipes their data and tries again with new ports.
+/// Picks ports, writes what the members start from (`write_etcd_config`) and starts them;
+/// when a port was taken in the meantime, stops them, wipes their data and tries again
+/// with new ports.
 async fn start_members(
     options: &LabOptions,
     layout: &LabLayout,
@@ -244,13 +271,7 @@ async fn start_members(
             network: None,
         };
         state.save(layout)?;
-        for member in &state.members {
-            let host = layout.host(&member.name);
-            write_file(
-                &host.etcd_conf_file(),
-                etcd_conf::render(&state, member, &host).as_bytes(),
-            )?;
-        }
+        write_etcd_config(layout, &state)?;
         let service = state.etcd_service();
         let mut failure = None;
         for member in &state.members {
@@ -286,6 +307,23 @@ async fn start_members(
             let _ = std::fs::remove_file(&log);
         }
     }
+}
+
+/// Writes what etcd reads at start: each member's etcd.conf, or for an embedded etcd its
+/// master's master-config.yaml, whose `etcdConfig` the master service runs.
+fn write_etcd_config(layout: &LabLayout, state: &LabState) -> Result<(), LabError> {
+    if state.layout.is_embedded() {
+        let master = layout.host(&state.master);
+        return master_config::write_embedded(&master, &EmbeddedEtcd::of(state, &master));
+    }
+    for member in &state.members {
+        let host = layout.host(&member.name);
+        write_file(
+            &host.etcd_conf_file(),
+            etcd_conf::render(state, member, &host).as_bytes(),
+        )?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn wait_healthy(
@@ -378,9 +416,16 @@ fn print_summary(
     } else {
         format!("lab in {dir} is up\n")
     };
+    let members_text = if state.layout.is_embedded() {
+        format!(
+            "etcd member {EMBEDDED_MEMBER_NAME} embedded in {}",
+            state.master
+        )
+    } else {
+        format!("{} etcd member(s)", state.members.len())
+    };
     text.push_str(&format!(
-        "  {} etcd member(s), {}, {} v2 keys seeded\n  etcd layout {}: service {}, data in {}\n",
-        state.members.len(),
+        "  {members_text}, {}, {} v2 keys seeded\n  etcd layout {}: service {}, data in {}\n",
         if state.tls {
             "client and peer TLS"
         } else {
@@ -407,7 +452,12 @@ fn print_summary(
             "pid": pid,
         }));
     }
-    for service in MASTER_SERVICES {
+    // An embedded etcd's line above is its master service's.
+    let master_only = state
+        .master_services()
+        .iter()
+        .filter(|service| !state.layout.is_embedded() || **service != state.etcd_service());
+    for service in master_only {
         let pid = pid_of(&state.master, service);
         text.push_str(&format!(
             "  {:<8} {service}  pid {}\n",
@@ -426,9 +476,16 @@ fn print_summary(
     let inventory = shell_quote(&layout.inventory_file().to_string_lossy());
     let lab_dir = shell_quote(&layout.dir.to_string_lossy());
     text.push_str(&format!(
-        "next:\n  source {env}        # then: etcdctl endpoint health; ETCDCTL_API=2 etcdctl cluster-health\n  \
-         runbook run runbooks/v2-to-v3.rhai -i {inventory}\n  \
-         runbook lab status --dir {lab_dir}\n  runbook lab down --dir {lab_dir}\n"
+        "next:\n  source {env}        # then: etcdctl endpoint health; ETCDCTL_API=2 etcdctl cluster-health\n"
+    ));
+    // The migration refuses an embedded etcd: it must be moved out first.
+    if !state.layout.is_embedded() {
+        text.push_str(&format!(
+            "  runbook run runbooks/v2-to-v3.rhai -i {inventory}\n"
+        ));
+    }
+    text.push_str(&format!(
+        "  runbook lab status --dir {lab_dir}\n  runbook lab down --dir {lab_dir}\n"
     ));
     reporter.result(
         &text,

@@ -30,6 +30,7 @@ const MASTER_START: &str = include_str!("../master-start.sh");
 /// checks, records the namespaces in lab.json, then creates them. With `management`, every
 /// host gets a second address on a management network, the only one the control side is on.
 pub fn prepare(options: &LabOptions, management: bool) -> Result<(LabLayout, LabState), LabError> {
+    crate::lab::embedded_options::check_separate_hosts(options, management)?;
     // SAFETY: geteuid(2) has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err(LabError::NeedsRoot);
