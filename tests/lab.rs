@@ -1,6 +1,7 @@
 //! `runbook lab up|down|status` against real etcd 3.4 members: TLS, etcdctl v2 and v3 via
 //! the lab's env file, seeded data and TTLs, service control through the inventory's
-//! `runbook_service_command`, idempotent `up`, two labs side by side, clean `down`.
+//! `runbook_service_command`, idempotent `up`, two labs side by side, clean `down`, and an
+//! etcd embedded in its master's service.
 
 use crate::support::command::{json_result, Runbook};
 use crate::support::etcd::{etcdctl, read_env_file, runtime, wait_until};
@@ -11,10 +12,11 @@ use runbook::lab::layout::LabLayout;
 use runbook::lab::pidfile::{recorded_processes, RecordedProcess};
 use runbook::lab::seed_plan::{SeedPlan, EMPTY_DIRS, NON_ASCII_KEYS};
 use runbook::lab::state::LabState;
+use runbook::lab::EtcdLayout;
 use runbook::ops::etcd::{EtcdEndpoint, V2Client, V2Node};
 use runbook::ops::service::{ServiceAction, ServiceManager};
 use runbook::transport::{ConnectionTarget, Transport};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
@@ -484,4 +486,253 @@ fn the_masters_writes_show_the_outage_from_the_masters_side() {
     )
     .unwrap();
     assert!(!controllers.contains("writer:"), "{controllers}");
+}
+
+/// The v2 leaves plain `etcdctl ls --recursive` lists (hidden keys are not listed).
+fn listed_v2_leaves(env: &[(String, String)]) -> BTreeSet<String> {
+    let out = etcdctl(env, 2, &["ls", "--recursive", "-p", "/"]);
+    assert_eq!(out.code, 0, "etcdctl ls: {out:?}");
+    out.stdout
+        .lines()
+        .filter(|line| !line.is_empty() && !line.ends_with('/'))
+        .map(String::from)
+        .collect()
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+fn port_open(port: u16) -> bool {
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_ok()
+}
+
+/// `lab up --layout embedded`: a single 3.6 master whose atomic-openshift-master service runs
+/// etcd from master-config.yaml's etcdConfig, as origin does; no etcd hosts; stopping and
+/// starting the master stops and starts its etcd; without etcdConfig the master runs no etcd.
+#[test]
+fn an_embedded_etcd_runs_inside_the_master_service_from_its_config() {
+    use crate::support::ansible::ansible_inventory_list;
+    use crate::support::lab::TestLab;
+    let keys = 200;
+    let lab = TestLab::up(&["--layout", "embedded", "--tls", "--keys", "200"]);
+    let layout = LabLayout::new(&lab.dir);
+    let state = LabState::load(&layout).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.state_file()).unwrap()).unwrap();
+    assert_eq!(recorded["layout"], "embedded", "{recorded}");
+    assert_eq!(state.layout, EtcdLayout::Embedded);
+    assert_eq!(state.members.len(), 1);
+    let (client_port, peer_port) = (state.members[0].client_port, state.members[0].peer_port);
+    let hosts: Vec<String> = std::fs::read_dir(layout.hosts_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(hosts, ["master-1"], "one host, no etcd hosts");
+    let master = layout.host("master-1");
+    let data_dir = master.root.join("var/lib/origin/openshift.local.etcd");
+    assert!(
+        data_dir.join("member/wal").is_dir(),
+        "no etcd data in {data_dir:?}"
+    );
+    assert_eq!(mode(&data_dir), 0o700);
+    let config_dir = master.master_config_dir();
+    for key in ["ca.key", "etcd.server.key", "master.etcd-client.key"] {
+        assert_eq!(mode(&config_dir.join(key)), 0o600, "{key}");
+    }
+    for cert in [
+        "ca.crt",
+        "ca-bundle.crt",
+        "etcd.server.crt",
+        "master.etcd-client.crt",
+    ] {
+        assert!(config_dir.join(cert).is_file(), "{cert}");
+    }
+
+    // The seeded v2 data, read with plain etcdctl through DIR/env's client certificate.
+    let env = lab.env();
+    let plan = SeedPlan::new(keys);
+    let hidden: BTreeSet<String> = plan.hidden_keys().map(|k| k.key.clone()).collect();
+    let expected: BTreeSet<String> = plan
+        .keys
+        .iter()
+        .map(|k| k.key.clone())
+        .filter(|k| !hidden.contains(k))
+        .collect();
+    assert_eq!(listed_v2_leaves(&env), expected);
+    for key in &hidden {
+        let got = etcdctl(&env, 2, &["get", key]);
+        assert_eq!(got.code, 0, "hidden key {key}: {got:?}");
+    }
+    let non_ascii = etcdctl(&env, 2, &["get", NON_ASCII_KEYS[0]]);
+    assert!(non_ascii.stdout.contains("Grüße"), "{non_ascii:?}");
+    let member = format!("https://127.0.0.1:{peer_port}");
+    assert_eq!(lab.member_list(), [("openshift.local".to_string(), member)]);
+
+    // master-config.yaml: openshift-ansible 3.6's rendering for embedded etcd.
+    let config_file = master.master_config_file();
+    let config_text = std::fs::read_to_string(&config_file).unwrap();
+    let config: serde_yaml::Value = serde_yaml::from_str(&config_text).unwrap();
+    let client_address = format!("127.0.0.1:{client_port}");
+    let peer_address = format!("127.0.0.1:{peer_port}");
+    let serving_info = |bind: &str| {
+        serde_yaml::from_str::<serde_yaml::Value>(&format!(
+            "bindAddress: {bind}\ncertFile: etcd.server.crt\nclientCA: ca-bundle.crt\n\
+             keyFile: etcd.server.key\n"
+        ))
+        .unwrap()
+    };
+    let etcd_config = &config["etcdConfig"];
+    assert_eq!(
+        etcd_config["address"].as_str(),
+        Some(client_address.as_str())
+    );
+    assert_eq!(
+        etcd_config["peerAddress"].as_str(),
+        Some(peer_address.as_str())
+    );
+    assert_eq!(etcd_config["servingInfo"], serving_info(&client_address));
+    assert_eq!(etcd_config["peerServingInfo"], serving_info(&peer_address));
+    assert_eq!(
+        etcd_config["storageDirectory"].as_str(),
+        Some(data_dir.to_str().unwrap())
+    );
+    let client_info: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "ca: ca-bundle.crt\ncertFile: master.etcd-client.crt\nkeyFile: master.etcd-client.key\n\
+         urls:\n- https://{client_address}\n"
+    ))
+    .unwrap();
+    assert_eq!(config["etcdClientInfo"], client_info);
+
+    // The inventory: ansible-inventory reads one master and no etcd hosts; runbook reads the
+    // master's one service from it.
+    let listed = ansible_inventory_list(&lab.inventory());
+    assert_eq!(listed["masters"]["hosts"], serde_json::json!(["master-1"]));
+    assert!(
+        listed["etcd"]["hosts"]
+            .as_array()
+            .is_none_or(|h| h.is_empty()),
+        "{listed}"
+    );
+    let vars = &listed["_meta"]["hostvars"]["master-1"];
+    assert_eq!(vars["openshift_release"], "v3.6");
+    assert_eq!(vars["openshift_master_etcd_port"], client_port);
+    let inventory = Inventory::load(&layout.inventory_file(), &[]).unwrap();
+    let master_host = inventory.host("master-1").unwrap();
+    assert_eq!(
+        runbook::ops::master::services::master_services(master_host, 1),
+        ["atomic-openshift-master"]
+    );
+
+    // `lab up` again: already up, nothing changed.
+    let state_text = std::fs::read(layout.state_file()).unwrap();
+    lab_up(&lab.dir, &["--layout", "embedded", "--tls"])
+        .success()
+        .stdout_has("already up");
+    assert_eq!(std::fs::read(layout.state_file()).unwrap(), state_text);
+
+    // Stopping the master through runbook_service_command stops its etcd; starting it brings
+    // the same data back.
+    let service = "atomic-openshift-master";
+    let manager = ServiceManager::from_host(master_host);
+    let rt = runtime();
+    let cancel = CancellationToken::new();
+    let transport = rt
+        .block_on(Transport::connect(
+            "master-1",
+            &ConnectionTarget::from_host(master_host).unwrap(),
+            &cancel,
+        ))
+        .unwrap();
+    let control = |action: ServiceAction| {
+        rt.block_on(manager.control(&transport, action, service, &cancel))
+            .unwrap_or_else(|e| panic!("{action:?} {service}: {e}"))
+    };
+    let recorded_pid = || RecordedProcess::read(&master.pid_file(service), "master-1", service);
+    let etcd_pid = recorded_pid().expect("the master's pid file");
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", etcd_pid.pid)).unwrap();
+    assert_eq!(comm.trim(), "etcd", "the master service's process is etcd");
+    control(ServiceAction::Stop);
+    assert!(!etcd_pid.is_alive(), "etcd survived the master's stop");
+    assert!(!port_open(client_port), "the client port is still open");
+    let healthy = || etcdctl(&env, 3, &["endpoint", "health"]).code == 0;
+    control(ServiceAction::Start);
+    assert!(wait_until(Duration::from_secs(20), healthy));
+    assert_eq!(listed_v2_leaves(&env), expected, "keys after restart");
+
+    // etcdConfig is read at every start, whoever wrote the file: a config re-serialized in
+    // another style still runs etcd; one without etcdConfig leaves the master without etcd.
+    let restart_with = |text: &str| {
+        control(ServiceAction::Stop);
+        std::fs::write(&config_file, text).unwrap();
+        control(ServiceAction::Start);
+    };
+    restart_with(&serde_yaml::to_string(&config).unwrap());
+    assert!(wait_until(Duration::from_secs(20), healthy));
+    let mut without = config.clone();
+    without.as_mapping_mut().unwrap().remove("etcdConfig");
+    restart_with(&serde_yaml::to_string(&without).unwrap());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!port_open(client_port), "etcd runs without etcdConfig");
+    assert!(rt
+        .block_on(manager.is_active(&transport, service, &cancel))
+        .unwrap());
+    let log = std::fs::read_to_string(master.log_file(service)).unwrap();
+    assert!(log.contains("has no etcdConfig"), "{log}");
+    restart_with(&config_text);
+    assert!(wait_until(Duration::from_secs(20), healthy));
+    assert_eq!(listed_v2_leaves(&env), expected);
+
+    let status = Runbook::new()
+        .args(["--output", "json", "lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    let result = json_result(&status.stdout);
+    assert_eq!(result["layout"], "embedded");
+    let members = result["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1, "{result}");
+    assert_eq!(members[0]["healthy"], true, "{result}");
+    assert_eq!(members[0]["v2_keys"], keys, "{result}");
+
+    let processes = recorded_processes(&layout);
+    assert_eq!(processes.len(), 1, "{processes:?}");
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    assert!(processes.iter().all(|p| !p.is_alive()), "{processes:?}");
+    assert!(!port_open(client_port));
+    assert!(!lab.dir.exists());
+}
+
+/// What an embedded etcd cannot be is refused before anything is made, naming the flag.
+#[test]
+fn an_embedded_lab_refuses_what_one_loopback_master_cannot_be() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("lab");
+    let _guard = LabGuard::new(dir.clone());
+    for (extra, named) in [
+        (&["--members", "3"][..], "--members 3"),
+        (&["--master-writes"][..], "--master-writes"),
+        (&["--hosts", "netns"][..], "--hosts netns"),
+        (
+            &["--hosts", "netns", "--management-network"][..],
+            "--management-network",
+        ),
+        (&["--management-network"][..], "--management-network"),
+    ] {
+        let args: Vec<&str> = ["--layout", "embedded"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        let refused = lab_up(&dir, &args);
+        assert_ne!(refused.code, 0, "{args:?} was accepted: {refused:?}");
+        assert!(
+            refused.stderr_unwrapped().contains(named),
+            "{args:?}: the refusal does not name {named}:\n{}",
+            refused.stderr
+        );
+        assert!(!dir.exists(), "{args:?} made {}", dir.display());
+    }
 }

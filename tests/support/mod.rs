@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: the binary, real sshd, real etcd.
 
+pub mod ansible;
 pub mod command;
 pub mod etcd;
 pub mod files;
