@@ -20,6 +20,9 @@ import shlex
 import sys
 
 ETCD = @ETCD@
+# The lab's own choice, as for its members: small enough that seeding leaves a v2
+# snapshot (*.snap), which the migration reads. Origin keeps etcd's default.
+SNAPSHOT_COUNT = @SNAPSHOT_COUNT@
 MEMBER_NAME = "openshift.local"
 IDLE = ["sleep", "2147483647"]
 NULLS = ("", "~", "null", "Null", "NULL")
@@ -286,6 +289,7 @@ def etcd_args(config, base):
         "--initial-cluster",
         ",".join(f"{MEMBER_NAME}={url}" for url in advertise_peers.split(",")),
         "--enable-v2=true",
+        f"--snapshot-count={SNAPSHOT_COUNT}",
         *client_tls,
         *peer_tls,
     ]

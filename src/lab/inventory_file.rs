@@ -120,9 +120,9 @@ fn render_embedded(layout: &LabLayout, state: &LabState) -> String {
         },
         script = layout.service_script().display(),
     );
-    // `runbook_etcd_layout` says what the missing [etcd] group means, so the inventory's own
-    // derivation picks the master service as `etcd_service`; the data dir is set because
-    // the lab's paths are not the real ones.
+    // The missing [etcd] group is what makes the master's etcd embedded, and the inventory's
+    // own derivation then picks the master service, the data dir under openshift_data_dir
+    // and the master's client certificate; only the lab's address and paths are set.
     text.push_str(&host_line(
         &state.master,
         &[
@@ -135,8 +135,7 @@ fn render_embedded(layout: &LabLayout, state: &LabState) -> String {
                 "openshift_master_etcd_port",
                 state.members[0].client_port.to_string(),
             ),
-            ("runbook_etcd_layout", state.layout.name().to_string()),
-            ("etcd_data_dir", path(master.etcd_data_dir(state.layout))),
+            ("etcd_ip", "127.0.0.1".to_string()),
             ("runbook_service_command", command_template(layout, &master)),
         ],
     ));
@@ -191,6 +190,11 @@ mod tests {
             master.var_str("openshift_master_etcd_port").as_deref(),
             Some("14001")
         );
+        assert_eq!(
+            master.var_str("runbook_etcd_layout").as_deref(),
+            Some("embedded")
+        );
+        assert_eq!(master.var_str("etcd_client_port").as_deref(), Some("14001"));
         assert_eq!(
             master.var_str("etcd_data_dir").as_deref(),
             Some("/my lab/hosts/master-1/var/lib/origin/openshift.local.etcd")

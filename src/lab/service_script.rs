@@ -45,11 +45,18 @@ pub fn write_master_writer(host: &HostLayout) -> Result<(), LabError> {
 }
 
 /// Writes the master's embedded etcd (`lib/lab-service/embedded-etcd.py`), which the master
-/// service then runs from master-config.yaml's `etcdConfig`, with the etcd binary at `etcd`.
-pub fn write_embedded_etcd(host: &HostLayout, etcd: &std::path::Path) -> Result<(), LabError> {
+/// service then runs from master-config.yaml's `etcdConfig`, with the etcd binary at `etcd`
+/// and a v2 snapshot every `snapshot_count` entries.
+pub fn write_embedded_etcd(
+    host: &HostLayout,
+    etcd: &std::path::Path,
+    snapshot_count: u64,
+) -> Result<(), LabError> {
     // A JSON string is a Python string literal.
     let literal = serde_json::Value::from(etcd.to_string_lossy().into_owned()).to_string();
-    let script = EMBEDDED_ETCD.replace("@ETCD@", &literal);
+    let script = EMBEDDED_ETCD
+        .replace("@ETCD@", &literal)
+        .replace("@SNAPSHOT_COUNT@", &snapshot_count.to_string());
     let path = host.service_start_script("embedded-etcd.py");
     write_executable(&path, script.as_bytes())
 }

@@ -177,7 +177,8 @@ async fn build(
         create_dir(&master.openshift_data_dir())?;
         create_private_dir(&master.etcd_data_dir(options.etcd_layout))?;
         ca.write_embedded_master(&master)?;
-        service_script::write_embedded_etcd(&master, etcd)?;
+        let snapshots = super::etcd_conf::snapshot_count(options.keys);
+        service_script::write_embedded_etcd(&master, etcd, snapshots)?;
     } else {
         ca.write_master(&master)?;
     }
