@@ -16,7 +16,9 @@ pub async fn down(dir: &Path, reporter: &Reporter) -> Result<(), LabError> {
     let (dir, layout, state) = LabState::open(dir)?;
     let dir = &dir;
     let cancel = CancellationToken::new();
-    let processes = recorded_processes(&layout);
+    let mut processes = recorded_processes(&layout);
+    // The master's etcd that an interrupted runbook run left running on its own.
+    processes.extend(super::standalone_etcd::running(&layout, &state));
     let services = LabServices::new(&layout);
     // Masters first, as an operator would: clients before the store.
     let mut order = state.services();

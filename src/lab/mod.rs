@@ -24,6 +24,7 @@ pub mod seed;
 pub mod seed_plan;
 pub mod service_script;
 pub mod services;
+pub mod standalone_etcd;
 pub mod state;
 pub mod status;
 pub mod up;

@@ -24,7 +24,11 @@ impl Drop for LabGuard {
         if !self.dir.exists() {
             return;
         }
-        let processes = recorded_processes(&LabLayout::new(&self.dir));
+        let layout = LabLayout::new(&self.dir);
+        let mut processes = recorded_processes(&layout);
+        if let Ok(state) = runbook::lab::state::LabState::load(&layout) {
+            processes.extend(runbook::lab::standalone_etcd::running(&layout, &state));
+        }
         let _ = Runbook::new()
             .args(["lab", "down", "--dir"])
             .arg(&self.dir)

@@ -5,6 +5,7 @@
 pub mod backup;
 pub mod client;
 pub mod cluster;
+pub mod embedded;
 pub mod host;
 pub mod lease;
 pub mod membership;

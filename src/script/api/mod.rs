@@ -36,6 +36,7 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
         ("etcd", rhai::exported_module!(etcd::backup::backup_api)),
         ("etcd", rhai::exported_module!(etcd::migrate::migrate_api)),
         ("etcd", rhai::exported_module!(etcd::rollback::rollback_api)),
+        ("etcd", rhai::exported_module!(etcd::embedded::embedded_api)),
         ("lease", rhai::exported_module!(etcd::lease::lease_api)),
     ]
 }

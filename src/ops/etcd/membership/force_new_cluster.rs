@@ -139,9 +139,31 @@ async fn past_migrated_index(
     let Some(migrated_index) = migrated_index else {
         return Ok(forced);
     };
-    let via = first.member.endpoint.client_url.clone();
-    let mut client = access.v3_member(&first.member).await?;
     let id = u64::from_str_radix(&forced.member_id, 16).unwrap_or(0);
+    fill_past_index(
+        access,
+        &first.member,
+        id,
+        &forced.peer_urls,
+        migrated_index,
+        reporter,
+    )
+    .await?;
+    Ok(forced)
+}
+
+/// Spends `member update`s that change nothing (member `id` keeps `peer_urls`) until the
+/// member's raft index is past `migrated_index`; returns how many it took.
+pub async fn fill_past_index(
+    access: &EtcdAccess,
+    member: &crate::ops::etcd::EtcdMember,
+    id: u64,
+    peer_urls: &[String],
+    migrated_index: u64,
+    reporter: &Reporter,
+) -> Result<u64, MembershipError> {
+    let via = member.endpoint.client_url.clone();
+    let mut client = access.v3_member(member).await?;
     let mut fillers = 0;
     loop {
         let status = client
@@ -162,7 +184,7 @@ async fn past_migrated_index(
             });
         }
         client
-            .member_update(id, forced.peer_urls.clone())
+            .member_update(id, peer_urls.to_vec())
             .await
             .map_err(|e| request("member update", &via, e))?;
         fillers += 1;
@@ -170,10 +192,10 @@ async fn past_migrated_index(
     if fillers > 0 {
         reporter.status(&format!(
             "{}: the raft log restarted at or below index {migrated_index}, which etcdctl migrate gave the migrated data: etcd would apply no write there, so {fillers} member update(s) that change nothing filled it",
-            first.name()
+            member.host_name()
         ));
     }
-    Ok(forced)
+    Ok(fillers)
 }
 
 /// `first` already runs: if it is alone in its cluster, an interrupted run got this far;

@@ -18,7 +18,10 @@ use rhai::plugin::*;
 use rhai::{Array, Dynamic, EvalAltResult, Map};
 use serde::Serialize;
 
-async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, MembershipError> {
+pub(super) async fn on_host(
+    ctx: &RunContext,
+    member: &EtcdMember,
+) -> Result<MemberHost, MembershipError> {
     Ok(MemberHost::new(
         member.clone(),
         ctx.transport(&member.host).await?,
@@ -26,7 +29,7 @@ async fn on_host(ctx: &RunContext, member: &EtcdMember) -> Result<MemberHost, Me
 }
 
 /// The readiness wait, with the `timeout` of a function's options.
-fn readiness(options: &Options) -> Result<Readiness, Box<EvalAltResult>> {
+pub(super) fn readiness(options: &Options) -> Result<Readiness, Box<EvalAltResult>> {
     let mut readiness = Readiness::default();
     if let Some(timeout) = options.duration("timeout")? {
         readiness.timeout = timeout;
@@ -136,7 +139,7 @@ fn force(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
 
 /// The consistent index `etcdctl migrate` gave the member's backend (the last entry of the
 /// WAL it migrated), if this member was migrated by `etcd.migrate`.
-async fn migrated_index(
+pub(super) async fn migrated_index(
     ctx: &RunContext,
     first: &MemberHost,
 ) -> Result<Option<u64>, MembershipError> {

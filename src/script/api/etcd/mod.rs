@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod cluster;
+pub mod embedded;
 pub mod host;
 pub mod lease;
 pub mod membership;
