@@ -511,10 +511,10 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         FAILED,
         run(&v2v3, &inv),
         &[
-            "master-1 runs embedded etcd (/var/lib/origin/openshift.local.etcd)",
-            "migrate the embedded etcd into an external etcd first",
-            &stdlib_line("layouts.rhai", "throw `${host.name} runs embedded etcd"),
-            &shipped_line("layouts::check(members)"),
+            "etcd: embedded in the master master-1",
+            "master-config.yaml has no etcdConfig section: the master runs no embedded etcd",
+            "list the etcd members under [etcd] in the inventory",
+            &shipped_line("let config = etcd.embedded_config(first);"),
         ],
     );
     let inv = ws.inventory("no-masters", &drop_group(&ws.lab_inventory, "masters"));
@@ -537,9 +537,10 @@ fn read_only_cases(lab: &TestLab, ws: &Workspace, sshd: &Sshd) -> Vec<Case> {
         FAILED,
         run(&shipped("rollback.rhai"), &inv),
         &[
-            "master-1 runs embedded etcd",
-            "migrate the embedded etcd into an external etcd first",
-            "rollback.rhai:21",
+            "etcd: embedded in the master master-1",
+            "master-config.yaml has no etcdConfig section: the master runs no embedded etcd",
+            "list the etcd members under [etcd] in the inventory",
+            "rollback.rhai:44",
         ],
     );
 

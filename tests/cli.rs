@@ -137,7 +137,8 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         "{}",
         listed.stdout
     );
-    // By name from anywhere: the shipped preflight refuses an inventory without [etcd].
+    // By name from anywhere: an inventory without [etcd] is embedded etcd, and the shipped
+    // preflight looks for the master's etcdConfig.
     let dir = tempfile::tempdir().unwrap();
     write_file(
         dir.path(),
@@ -149,7 +150,7 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .args(["run", "v2-to-v3", "-i", "inv.ini"])
         .run()
         .code(1)
-        .stderr_has("m1 runs embedded etcd (/var/lib/origin/openshift.local.etcd): migrate the embedded etcd into");
+        .stderr_has("/etc/origin/master/master-config.yaml does not exist on m1");
     // An empty [etcd] with one master is etcd embedded in it, to the primitives as to the
     // stdlib: its client port, data dir, service and the master's client certificate.
     write_file(
@@ -169,7 +170,9 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .success()
         .stdout_has("m1 embedded /var/lib/origin/openshift.local.etcd atomic-openshift-master\n")
         .stdout_has("https://m1:4001 cannot read the TLS files of m1: /etc/origin/master/ca-bundle.crt does not exist on m1");
-    // A file in the current directory wins over the shipped one.
+    // A file in the current directory wins over the shipped one (in a directory of its
+    // own: the failed run above left its journal here).
+    let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "v2-to-v3.rhai", "print(\"local copy\");\n");
     Runbook::new()
         .current_dir(dir.path())

@@ -46,6 +46,7 @@ mod transport_unreachable;
 mod v2_to_v3;
 mod v2_to_v3_become;
 mod v2_to_v3_docker;
+mod v2_to_v3_embedded;
 mod v2_to_v3_resume;
 mod v2_to_v3_ssh;
 mod v2store;

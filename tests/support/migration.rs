@@ -352,26 +352,34 @@ pub fn assert_migrated(lab: &TestLab, before: &Before) {
         patched,
         serde_yaml::from_str::<serde_yaml::Value>(&before.master_config).unwrap()
     );
-    for service in [
-        "atomic-openshift-master-api",
-        "atomic-openshift-master-controllers",
-    ] {
+    for service in lab_master_services(lab) {
         let log = std::fs::read_to_string(
             lab.host_dir("master-1")
                 .join(format!("var/log/{service}.log")),
         )
         .unwrap();
+        // The service's own start lines (an embedded etcd logs after them).
+        let started = format!("{service} started");
+        let last_start = log.lines().rfind(|l| l.contains(&started));
         assert!(
-            log.lines()
-                .last()
-                .unwrap()
-                .contains("storage-backend=etcd3"),
+            last_start.is_some_and(|l| l.contains("storage-backend=etcd3")),
             "{service}: {log}"
         );
     }
 }
 
-/// Asserts the lab's three members are healthy and hold the same data (`endpoint hashkv`).
+/// The lab's state as `lab up` recorded it.
+fn lab_state(lab: &TestLab) -> runbook::lab::state::LabState {
+    runbook::lab::state::LabState::load(&runbook::lab::layout::LabLayout::new(&lab.dir))
+        .expect("lab state")
+}
+
+/// The lab's master services (one for a master with embedded etcd).
+pub fn lab_master_services(lab: &TestLab) -> Vec<&'static str> {
+    runbook::lab::layout::master_services(lab_state(lab).layout).to_vec()
+}
+
+/// Asserts the lab's members are healthy and hold the same data (`endpoint hashkv`).
 pub fn assert_hashkv_agree(lab: &TestLab) {
     let env = lab.env();
     let health = etcdctl(&env, 3, &["endpoint", "health"]);
@@ -384,7 +392,7 @@ pub fn assert_hashkv_agree(lab: &TestLab) {
         .iter()
         .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
         .collect();
-    assert_eq!(hashes.len(), 3);
+    assert_eq!(hashes.len(), lab_state(lab).members.len());
     assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
 }
 
