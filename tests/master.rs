@@ -295,3 +295,86 @@ fn the_outage_clock_counts_while_the_masters_are_down() {
         "no terminal codes in a log"
     );
 }
+
+/// On a master whose service runs etcd from etcdConfig (the embedded lab): pointed at
+/// external etcd, the file changes in exactly the etcdClientInfo lines and loses etcdConfig
+/// (GNU diff against the copy), and the restarted master runs no etcd; put back, the bytes
+/// are the original ones and the restarted master serves the same data again.
+#[test]
+fn the_embedded_etcd_config_moved_out_and_back() {
+    let lab = TestLab::up(&["--layout", "embedded", "--tls", "--keys", "30"]);
+    let work = tempfile::tempdir().unwrap();
+    let config = lab
+        .host_dir("master-1")
+        .join("etc/origin/master/master-config.yaml");
+    let original = std::fs::read(&config).unwrap();
+    let env = lab.env();
+    let client_url = env
+        .iter()
+        .find(|(k, _)| k == "ETCDCTL_ENDPOINTS")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+
+    let moved = run_script(
+        work.path(),
+        &lab.inventory(),
+        "out.rhai",
+        "let r = master.use_external_etcd([\"https://10.0.0.21:2379\", \"https://10.0.0.22:2379\"]);\nprint(`changed=${r[0].changed} backup=${r[0].backup}`);\nmaster.stop();\nmaster.restart();\nprint(`again=${master.use_external_etcd([\"https://10.0.0.21:2379\", \"https://10.0.0.22:2379\"])[0].changed}`);\n",
+    )
+    .success();
+    let backup = moved
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("changed=true backup="))
+        .expect("changed, with a copy")
+        .to_string();
+    assert!(moved.stdout.contains("again=false"), "{}", moved.stdout);
+    assert_eq!(std::fs::read(&backup).unwrap(), original);
+    let gnu = std::process::Command::new("diff")
+        .arg(&backup)
+        .arg(&config)
+        .output()
+        .unwrap();
+    let gnu = String::from_utf8(gnu.stdout).unwrap();
+    let added: Vec<&str> = gnu.lines().filter(|l| l.starts_with("> ")).collect();
+    let removed: Vec<&str> = gnu.lines().filter(|l| l.starts_with("< ")).collect();
+    assert_eq!(
+        added,
+        [
+            ">   ca: master.etcd-ca.crt",
+            ">   - https://10.0.0.21:2379",
+            ">   - https://10.0.0.22:2379",
+        ],
+        "{gnu}"
+    );
+    assert!(removed.contains(&"< etcdConfig:"), "{gnu}");
+    assert!(removed.iter().any(|l| l.contains(&client_url)), "{gnu}");
+    assert!(
+        removed.iter().all(|l| !l.contains("keyFile: master")),
+        "{gnu}"
+    );
+    let now: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert!(now.get("etcdConfig").is_none());
+    assert_eq!(
+        now["etcdClientInfo"]["certFile"].as_str(),
+        Some("master.etcd-client.crt")
+    );
+    // The master runs without its etcd now.
+    let health = crate::support::etcd::etcdctl(&env, 3, &["endpoint", "health"]);
+    assert_ne!(health.code, 0, "{}", health.stdout);
+
+    let back = run_script(
+        work.path(),
+        &lab.inventory(),
+        "back.rhai",
+        "let r = master.use_embedded_etcd();\nprint(`restored=${r[0].restored_original}`);\nmaster.stop();\nmaster.restart();\nprint(`again=${master.use_embedded_etcd()[0].changed}`);\n",
+    )
+    .success();
+    assert!(back.stdout.contains("restored=true"), "{}", back.stdout);
+    assert!(back.stdout.contains("again=false"), "{}", back.stdout);
+    assert_eq!(std::fs::read(&config).unwrap(), original, "byte for byte");
+    let keys = crate::support::etcd::etcdctl(&env, 2, &["ls", "-r", "/kubernetes.io"]);
+    assert_eq!(keys.code, 0, "{}", keys.stderr);
+    assert!(keys.stdout.lines().count() > 5, "{}", keys.stdout);
+}

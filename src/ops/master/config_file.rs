@@ -1,20 +1,27 @@
-//! Patching or unpatching a master's master-config.yaml on its host: a timestamped
-//! copy of the original beside it, an atomic write, and a diff to show.
+//! Changing a master's master-config.yaml on its host (etcd3 storage on or off, etcd
+//! embedded or external): a timestamped copy of the original beside it, an atomic write,
+//! and a diff to show.
 
-use super::config_patch::{self, PatchError};
+use super::config_patch::{self, PatchError, Patched};
 use super::diff::unified_diff;
+use super::etcd_client_config;
 use crate::inventory::Host;
 use crate::transport::files::FileError;
 use crate::transport::{shell_quote, RunOptions, Transport};
 use tokio_util::sync::CancellationToken;
 
-/// Which way to switch the storage backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Switch {
-    /// To etcd3 (`master.patch()`).
+    /// The storage backend to etcd3 (`master.patch()`).
     Etcd3,
-    /// Back to the default (`master.unpatch()`).
+    /// The storage backend back to the default (`master.unpatch()`).
     Default,
+    /// From the embedded etcd to external members (`master.use_external_etcd()`).
+    ExternalEtcd { urls: Vec<String>, ca: String },
+    /// Back to the embedded etcd (`master.use_embedded_etcd()`): the copy taken before the
+    /// move, byte for byte.
+    EmbeddedEtcd,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -25,6 +32,12 @@ pub enum ConfigFileError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Patch(#[from] PatchError),
+    #[error("{host}: {path} has no etcdConfig, and no copy of it beside it is the one the move to external etcd started from")]
+    #[diagnostic(
+        code(runbook::master::no_embedded_original),
+        help("the copies are {path}.runbook-*; put the one with the embedded etcdConfig back by hand, or set etcdConfig as openshift-ansible's master.yaml.v1.j2 writes it")
+    )]
+    NoEmbeddedOriginal { host: String, path: String },
 }
 
 /// What happened to one master's config.
@@ -58,9 +71,32 @@ pub async fn switch(
 ) -> Result<ConfigChange, ConfigFileError> {
     let path = config_path(host);
     let before = String::from_utf8_lossy(&transport.read_file(&path, cancel).await?).into_owned();
-    let patched = match switch {
+    let mut restored_original = false;
+    let patched = match &switch {
         Switch::Etcd3 => config_patch::patch(&path, &before)?,
         Switch::Default => config_patch::unpatch(&path, &before)?,
+        Switch::ExternalEtcd { urls, ca } => {
+            etcd_client_config::use_external(&path, &before, urls, ca)?
+        }
+        Switch::EmbeddedEtcd if etcd_client_config::has_embedded_etcd(&path, &before)? => Patched {
+            text: before.clone(),
+            changed: false,
+        },
+        Switch::EmbeddedEtcd => {
+            let original = matching_copy(transport, &path, cancel, |copy| {
+                etcd_client_config::is_embedded_original_of(&path, copy, &before)
+            })
+            .await?
+            .ok_or_else(|| ConfigFileError::NoEmbeddedOriginal {
+                host: host.name.clone(),
+                path: path.clone(),
+            })?;
+            restored_original = true;
+            Patched {
+                text: original,
+                changed: true,
+            }
+        }
     };
     let mut change = ConfigChange {
         host: host.name.clone(),
@@ -68,7 +104,7 @@ pub async fn switch(
         changed: patched.changed,
         backup: None,
         diff: String::new(),
-        restored_original: false,
+        restored_original,
     };
     if !patched.changed {
         return Ok(change);
@@ -76,7 +112,9 @@ pub async fn switch(
     let mut after = patched.text;
     if switch == Switch::Default {
         // Prefer the exact bytes of a copy taken before a patch, when it says the same.
-        if let Some(original) = matching_copy(transport, &path, &after, cancel).await? {
+        let wanted = config_patch::parse(&path, &after).ok();
+        let same = |copy: &str| wanted.is_some() && config_patch::parse(&path, copy).ok() == wanted;
+        if let Some(original) = matching_copy(transport, &path, cancel, same).await? {
             after = original;
             change.restored_original = true;
         }
@@ -93,14 +131,13 @@ pub async fn switch(
     Ok(change)
 }
 
-/// The newest `master-config.yaml.runbook-*` copy that is semantically `wanted`.
+/// The newest `master-config.yaml.runbook-*` copy that `matches`.
 async fn matching_copy(
     transport: &Transport,
     path: &str,
-    wanted: &str,
     cancel: &CancellationToken,
+    matches: impl Fn(&str) -> bool,
 ) -> Result<Option<String>, FileError> {
-    let wanted = config_patch::parse(path, wanted).ok();
     let list = format!(
         "ls -1 {}.runbook-* 2>/dev/null | sort -r | head -n 20",
         shell_quote(path)
@@ -108,7 +145,7 @@ async fn matching_copy(
     let output = transport.run(&list, &RunOptions::default(), cancel).await?;
     for copy in output.stdout_text().lines().filter(|l| !l.is_empty()) {
         let text = String::from_utf8_lossy(&transport.read_file(copy, cancel).await?).into_owned();
-        if wanted.is_some() && config_patch::parse(path, &text).ok() == wanted {
+        if matches(&text) {
             return Ok(Some(text));
         }
     }

@@ -8,6 +8,7 @@ use crate::duration::format_duration;
 use crate::inventory::Host;
 use crate::ops::etcd::host::member_host::stamp;
 use crate::ops::master::config_file::{config_path, switch, ConfigFileError, Switch};
+use crate::ops::master::etcd_client_config::EXTERNAL_ETCD_CA;
 use crate::ops::master::services::{self, MasterServiceError};
 use crate::ops::master::ttl_durations;
 use crate::ops::service::ServiceError;
@@ -40,11 +41,19 @@ impl ScriptMaster {
     fn switch_all(&self, direction: Switch) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &self.ctx;
         let hosts = self.hosts()?;
-        let what = match direction {
-            Switch::Etcd3 => "set storage-backend: [etcd3] and storage-media-type in",
-            Switch::Default => "remove storage-backend and storage-media-type from",
+        let what = match &direction {
+            Switch::Etcd3 => "set storage-backend: [etcd3] and storage-media-type in".to_string(),
+            Switch::Default => "remove storage-backend and storage-media-type from".to_string(),
+            Switch::ExternalEtcd { urls, ca } => format!(
+                "set etcdClientInfo to urls {} and ca {ca}, and remove etcdConfig, in",
+                urls.join(", ")
+            ),
+            Switch::EmbeddedEtcd => {
+                "put back the copy with the embedded etcdConfig taken before the move to external etcd of"
+                    .to_string()
+            }
         };
-        if ctx.planned_change(switch_primitive(direction), || {
+        if ctx.planned_change(switch_primitive(&direction), || {
             let files: Vec<String> = hosts
                 .iter()
                 .map(|h| format!("{}:{}", h.name, config_path(h)))
@@ -61,7 +70,14 @@ impl ScriptMaster {
                     .transport(&host)
                     .await
                     .map_err(|e| ConfigFileError::File(e.into()))?;
-                switch(&host, &transport, direction, &stamp, &ctx.cancel.token()).await
+                switch(
+                    &host,
+                    &transport,
+                    direction.clone(),
+                    &stamp,
+                    &ctx.cancel.token(),
+                )
+                .await
             })?;
             if change.changed {
                 ctx.reporter.status(&format!(
@@ -78,6 +94,26 @@ impl ScriptMaster {
             results.push(rhai::serde::to_dynamic(&change)?);
         }
         Ok(results)
+    }
+
+    fn use_external(&self, urls: Array, options: &Map) -> Result<Array, Box<EvalAltResult>> {
+        let options = Options::new("master.use_external_etcd", options, &["ca"])?;
+        let ca = options
+            .string("ca")?
+            .unwrap_or_else(|| EXTERNAL_ETCD_CA.to_string());
+        let urls: Vec<String> = urls.into_iter().map(|u| u.to_string()).collect();
+        if urls.is_empty() || urls.iter().any(|u| !u.contains("://")) {
+            return Err(ScriptError::new(
+                format!("master.use_external_etcd needs the members' client URLs, got {urls:?}"),
+                "runbook::master::etcd_urls",
+                Some(
+                    "pass them as scheme://host:port, e.g. [\"https://etcd1.example.com:2379\"]"
+                        .into(),
+                ),
+            )
+            .into_rhai());
+        }
+        self.switch_all(Switch::ExternalEtcd { urls, ca })
     }
 
     fn restart_all(&self, wait: Duration) -> Result<Array, Box<EvalAltResult>> {
@@ -175,6 +211,34 @@ pub mod master_api {
         master.switch_all(Switch::Default)
     }
 
+    /// Points every master's etcdClientInfo at external etcd members (`urls`, the CA
+    /// `master.etcd-ca.crt`) and removes etcdConfig, the embedded etcd's section; a copy of
+    /// the original is kept, the diff shown.
+    #[rhai_fn(pure, return_raw)]
+    pub fn use_external_etcd(
+        master: &mut ScriptMaster,
+        urls: Array,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        master.use_external(urls, &Map::new())
+    }
+
+    /// `use_external_etcd` with options: `#{ca: "file"}` for another CA file name.
+    #[rhai_fn(name = "use_external_etcd", pure, return_raw)]
+    pub fn use_external_etcd_with(
+        master: &mut ScriptMaster,
+        urls: Array,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        master.use_external(urls, &options)
+    }
+
+    /// Puts back, byte for byte, the copy of every master's config taken before
+    /// `use_external_etcd`: the embedded etcd's etcdConfig and etcdClientInfo.
+    #[rhai_fn(pure, return_raw)]
+    pub fn use_embedded_etcd(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        master.switch_all(Switch::EmbeddedEtcd)
+    }
+
     /// The lease duration of each TTL prefix, from the first master's config:
     /// `[#{prefix, duration, source}, ...]` in the procedure's order.
     #[rhai_fn(pure, return_raw)]
@@ -254,9 +318,11 @@ pub mod master_api {
 }
 
 /// The registry's name of the primitive that makes this switch.
-fn switch_primitive(direction: Switch) -> &'static str {
+fn switch_primitive(direction: &Switch) -> &'static str {
     match direction {
         Switch::Etcd3 => "master.patch",
         Switch::Default => "master.unpatch",
+        Switch::ExternalEtcd { .. } => "master.use_external_etcd",
+        Switch::EmbeddedEtcd => "master.use_embedded_etcd",
     }
 }
