@@ -193,6 +193,9 @@ struct Block {
     lines: Range<usize>,
     key_line: Option<usize>,
     indent: Option<usize>,
+    /// A `{}` line that stands for the block while it has no keys (a document that is
+    /// only `{}`): the first key replaces it.
+    placeholder: Option<usize>,
 }
 
 /// The value of an entry, as the text holds it.
@@ -263,12 +266,25 @@ impl<'a> Editor<'a> {
                 lines: first..first,
                 key_line: None,
                 indent: None,
+                placeholder: None,
             }),
             Some(line) if matches!(line.kind, LineKind::Entry { .. }) => Ok(Block {
                 lines: first..self.lines.len(),
                 key_line: None,
                 indent: Some(line.indent),
+                placeholder: None,
             }),
+            Some(_)
+                if self.line_text(first).trim() == "{}"
+                    && !self.lines[first + 1..].iter().any(Line::is_content) =>
+            {
+                Ok(Block {
+                    lines: first..first,
+                    key_line: None,
+                    indent: None,
+                    placeholder: Some(first),
+                })
+            }
             Some(_) => {
                 Err(self.unsupported(first, "(the document)", "a flow mapping or a complex key"))
             }
@@ -362,6 +378,7 @@ impl<'a> Editor<'a> {
                 lines: first..extent.end,
                 key_line: Some(index),
                 indent: Some(line.indent),
+                placeholder: None,
             })),
             _ if self.line_text(first).trim() == "{}" => Ok(Held::Empty),
             _ => Err(self.unsupported(first, key, "a flow collection or a multi-line scalar")),
@@ -455,7 +472,8 @@ impl<'a> Editor<'a> {
         let offset = self.sequence_offset(Some(block));
         let key = format!("{}:", key_text(key));
         let lines = self.render_entry(&" ".repeat(indent), &key, "", value, offset)?;
-        Ok(self.replace(at..at, lines))
+        let range = block.placeholder.map_or(at..at, |line| line..line + 1);
+        Ok(self.replace(range, lines))
     }
 
     /// Gives the entry at `index`, which holds no keys yet (nothing below it, `null`,
@@ -770,6 +788,15 @@ mod tests {
             remove(args, &["k", "apiServerArguments", "storage-backend"]),
             "k:\n  apiServerArguments: \n  masterCount: 1\n"
         );
+    }
+
+    #[test]
+    fn an_empty_document_gets_its_first_key() {
+        for text in ["{}\n", "# only a comment\n{}\n", "---\n{}\n"] {
+            let set = set(text, &["a", "b"], list(&["x"]));
+            assert!(set.ends_with("a:\n  b:\n  - x\n"), "{text:?}: {set:?}");
+            assert!(!set.contains("{}"), "{set:?}");
+        }
     }
 
     #[test]
