@@ -1,5 +1,7 @@
 //! Property tests: the inventory parser, the duration parser and the master-config patcher
-//! never panic on arbitrary input and round-trip valid input; `lease.attach` paging covers
+//! never panic on arbitrary input and round-trip valid input; the patcher changes a file
+//! laid out by hand (indentation, list style, comments, CRLF) in exactly the argument
+//! lines; `lease.attach` paging covers
 //! every key under a prefix exactly once, checked against a model of etcd's limited range
 //! reads and against a real etcd member.
 
@@ -1122,6 +1124,123 @@ fn arbitrary_master_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// How a person (or a template) might lay a master config out: the indentation step,
+/// lists indented under their key or not, comments and blank lines here and there, trailing
+/// spaces after a key whose value follows, `null` written three ways, CRLF line endings.
+#[derive(Debug, Clone)]
+struct HandStyle {
+    unit: usize,
+    indented_lists: bool,
+    crlf: bool,
+    /// One choice per line written, cycled: comments, blank lines, trailing spaces.
+    choices: Vec<u8>,
+}
+
+fn hand_style() -> impl Strategy<Value = HandStyle> {
+    (
+        prop_oneof![Just(2usize), Just(4usize)],
+        any::<bool>(),
+        any::<bool>(),
+        vec(any::<u8>(), 1..64),
+    )
+        .prop_map(|(unit, indented_lists, crlf, choices)| HandStyle {
+            unit,
+            indented_lists,
+            crlf,
+            choices,
+        })
+}
+
+/// Writes `config` in `style`, block style throughout (collections inside lists as JSON,
+/// which YAML reads as flow).
+fn render_by_hand(config: &Yaml, style: &HandStyle) -> String {
+    struct Writer<'a> {
+        style: &'a HandStyle,
+        lines: Vec<String>,
+        next: usize,
+    }
+    impl Writer<'_> {
+        fn choice(&mut self) -> u8 {
+            let c = self.style.choices[self.next % self.style.choices.len()];
+            self.next += 1;
+            c
+        }
+        fn scalar(value: &Yaml) -> String {
+            match value {
+                Yaml::Sequence(_) | Yaml::Mapping(_) | Yaml::Tagged(_) => {
+                    serde_json::to_string(value).unwrap()
+                }
+                _ => serde_yaml::to_string(value)
+                    .unwrap()
+                    .trim_end_matches('\n')
+                    .to_string(),
+            }
+        }
+        fn mapping(&mut self, mapping: &Mapping, indent: usize) {
+            let pad = " ".repeat(indent);
+            for (key, value) in mapping {
+                let key = Self::scalar(key);
+                let c = self.choice();
+                if c % 7 == 0 {
+                    self.lines.push(format!(
+                        "{}# about {key}\t(why)",
+                        " ".repeat(indent.min(c as usize % 3 * 2))
+                    ));
+                }
+                if c % 11 == 0 {
+                    self.lines.push(String::new());
+                }
+                let trailing = if c % 5 == 0 { " " } else { "" };
+                match value {
+                    Yaml::Mapping(inner) if !inner.is_empty() => {
+                        self.lines.push(format!("{pad}{key}:{trailing}"));
+                        self.mapping(inner, indent + self.style.unit);
+                    }
+                    Yaml::Sequence(items) if !items.is_empty() => {
+                        self.lines.push(format!("{pad}{key}:{trailing}"));
+                        let item_pad = if self.style.indented_lists {
+                            " ".repeat(indent + self.style.unit)
+                        } else {
+                            pad.clone()
+                        };
+                        for item in items {
+                            self.lines
+                                .push(format!("{item_pad}- {}", Self::scalar(item)));
+                        }
+                    }
+                    Yaml::Mapping(_) => self.lines.push(format!("{pad}{key}: {{}}")),
+                    Yaml::Sequence(_) => self.lines.push(format!("{pad}{key}: []")),
+                    Yaml::Null => self.lines.push(match c % 3 {
+                        0 => format!("{pad}{key}:{trailing}"),
+                        1 => format!("{pad}{key}: null"),
+                        _ => format!("{pad}{key}: ~"),
+                    }),
+                    scalar => {
+                        let comment = if c % 4 == 0 { "  # as set" } else { "" };
+                        self.lines
+                            .push(format!("{pad}{key}: {}{comment}", Self::scalar(scalar)));
+                    }
+                }
+            }
+        }
+    }
+    let mut writer = Writer {
+        style,
+        lines: vec!["# master-config.yaml, kept by hand".to_string()],
+        next: 0,
+    };
+    match config {
+        Yaml::Mapping(mapping) if !mapping.is_empty() => writer.mapping(mapping, 0),
+        _ => writer.lines.push("{}".to_string()),
+    }
+    let newline = if style.crlf { "\r\n" } else { "\n" };
+    writer
+        .lines
+        .iter()
+        .map(|l| format!("{l}{newline}"))
+        .collect()
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}\n")).collect()
 }
@@ -1150,6 +1269,49 @@ proptest! {
         let _ = config_patch::is_patched(PATH, &text);
         if let Err(e) = ttl_durations(PATH, &text) {
             prop_assert!(e.to_string().starts_with(PATH), "{}", e);
+        }
+    }
+
+    /// On a file laid out by hand, the patch adds exactly the argument lines: every line of
+    /// the original is still there, in order (but for a key line on the path that writes
+    /// its null or `{}` on it), and the file reads as the intended config; unpatched,
+    /// it is the original again, byte for byte where the arguments had a block of their own.
+    #[test]
+    fn patch_edits_a_hand_laid_out_file_in_exactly_the_argument_lines(
+        (config, shape) in master_config(),
+        style in hand_style(),
+    ) {
+        let text = render_by_hand(&config, &style);
+        let ctx = || format!("{shape:?} {style:?}:\n{text}");
+        prop_assert_eq!(&config_patch::parse(PATH, &text).expect("hand-written YAML"), &config, "{}", ctx());
+        let patched = config_patch::patch(PATH, &text).expect("patch");
+        prop_assert!(patched.changed, "{}", ctx());
+        let via_serde = config_patch::patch(PATH, &serde_yaml::to_string(&config).unwrap()).unwrap();
+        prop_assert_eq!(
+            config_patch::parse(PATH, &patched.text).unwrap(),
+            config_patch::parse(PATH, &via_serde.text).unwrap(),
+            "{}\npatched:\n{}", ctx(), patched.text
+        );
+        let newline = if style.crlf { "\r\n" } else { "\n" };
+        prop_assert_eq!(patched.text.matches('\n').count(), patched.text.matches(newline).count());
+        // The original's lines, in order, within the patched file's.
+        let mut kept = patched.text.lines();
+        for line in text.lines() {
+            let on_the_path = ["kubernetesMasterConfig:", "apiServerArguments:"]
+                .iter()
+                .any(|key| line.trim_start().starts_with(key));
+            let inline_empty = on_the_path && !line.trim_end().ends_with(':');
+            // A document that is only `{}` gets its first key in its place.
+            if inline_empty || line == "{}" {
+                continue;
+            }
+            prop_assert!(kept.any(|l| l == line), "lost {:?}\n{}\npatched:\n{}", line, ctx(), patched.text);
+        }
+        let added = patched.text.lines().count() - text.lines().count();
+        prop_assert!(added >= 4, "{}", ctx());
+        let undone = config_patch::unpatch(PATH, &patched.text).expect("unpatch");
+        if matches!(shape, Arguments::Some) && arguments_of(&config).is_some_and(|a| !a.is_empty()) {
+            prop_assert_eq!(&undone.text, &text, "{}", ctx());
         }
     }
 
