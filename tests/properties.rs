@@ -21,6 +21,9 @@ use runbook::ops::etcd::client::paging::{prefix_range, PageCursor};
 use runbook::ops::etcd::client::v3;
 use runbook::ops::etcd::lease::attach::{attach, parse_ttl, AttachOptions};
 use runbook::ops::master::config_patch::{self, STORAGE_ARGUMENTS};
+use runbook::ops::master::etcd_client_config::{
+    is_embedded_original_of, use_external, EXTERNAL_ETCD_CA,
+};
 use runbook::ops::master::ttl_durations::ttl_durations;
 use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value as Yaml};
@@ -1270,6 +1273,67 @@ proptest! {
         if let Err(e) = ttl_durations(PATH, &text) {
             prop_assert!(e.to_string().starts_with(PATH), "{}", e);
         }
+    }
+
+    /// On a file with embedded etcd laid out by hand, the move to external etcd changes the
+    /// etcdClientInfo URLs and CA and drops etcdConfig, and nothing else: every other line
+    /// is still there, in order; the original is recognised as the one it came from.
+    #[test]
+    fn the_move_to_external_etcd_edits_a_hand_laid_out_file_in_its_etcd_lines_only(
+        (config, _) in master_config(),
+        style in hand_style(),
+        urls in vec("https://[a-z][a-z0-9.-]{0,12}:[1-9][0-9]{1,4}", 1..4),
+        at in 0usize..8,
+    ) {
+        // etcdClientInfo and etcdConfig as the 3.6 template writes them, among the keys.
+        let embedded: Yaml = serde_yaml::from_str(
+            "etcdClientInfo:\n  ca: ca-bundle.crt\n  certFile: master.etcd-client.crt\n  keyFile: master.etcd-client.key\n  urls:\n  - https://m1:4001\netcdConfig:\n  address: m1:4001\n  peerAddress: m1:7001\n  servingInfo:\n    bindAddress: 0.0.0.0:4001\n    certFile: etcd.server.crt\n  storageDirectory: /var/lib/origin/openshift.local.etcd\n",
+        ).unwrap();
+        let mut root = Mapping::new();
+        let others = config.as_mapping().cloned().unwrap_or_default();
+        let at = at.min(others.len());
+        for (i, (k, v)) in others.into_iter().enumerate() {
+            if i == at {
+                root.extend(embedded.as_mapping().unwrap().clone());
+            }
+            if k.as_str().is_some_and(|k| k.starts_with("etcd")) {
+                continue;
+            }
+            root.insert(k, v);
+        }
+        if !root.contains_key("etcdConfig") {
+            root.extend(embedded.as_mapping().unwrap().clone());
+        }
+        let config = Yaml::Mapping(root);
+        let text = render_by_hand(&config, &style);
+        let ctx = || format!("{style:?}:\n{text}");
+        prop_assert_eq!(&config_patch::parse(PATH, &text).expect("hand-written YAML"), &config, "{}", ctx());
+        let moved = use_external(PATH, &text, &urls, EXTERNAL_ETCD_CA).expect("move");
+        prop_assert!(moved.changed, "{}", ctx());
+        let after = config_patch::parse(PATH, &moved.text).unwrap();
+        let mut expected = config.clone();
+        expected.as_mapping_mut().unwrap().shift_remove("etcdConfig");
+        expected["etcdClientInfo"]["ca"] = Yaml::String(EXTERNAL_ETCD_CA.to_string());
+        expected["etcdClientInfo"]["urls"] =
+            Yaml::Sequence(urls.iter().map(|u| Yaml::String(u.clone())).collect());
+        prop_assert_eq!(&after, &expected, "{}\nmoved:\n{}", ctx(), moved.text);
+        // Every line outside etcdConfig and the changed values, in order.
+        let mut kept = moved.text.lines();
+        let mut in_etcd_config = false;
+        for line in text.lines() {
+            let top_level = !line.starts_with(' ') && !line.starts_with('#') && !line.is_empty();
+            if top_level {
+                in_etcd_config = line.starts_with("etcdConfig:");
+            }
+            let changed = line.trim_start().starts_with("ca: ")
+                || line.contains("https://m1:4001");
+            if in_etcd_config || changed {
+                continue;
+            }
+            prop_assert!(kept.any(|l| l == line), "lost {:?}\n{}\nmoved:\n{}", line, ctx(), moved.text);
+        }
+        prop_assert!(is_embedded_original_of(PATH, &text, &moved.text), "{}", ctx());
+        prop_assert!(!use_external(PATH, &moved.text, &urls, EXTERNAL_ETCD_CA).unwrap().changed);
     }
 
     /// On a file laid out by hand, the patch adds exactly the argument lines: every line of

@@ -543,7 +543,20 @@ impl<'a> Editor<'a> {
         let indent = " ".repeat(line.indent);
         let key_as_written = &self.text[line.start + line.indent..line.value_at];
         let comment = line.comment.map_or("", |c| &self.text[c..line.end]);
-        let lines = self.render_entry(&indent, key_as_written, comment, value, offset)?;
+        let mut lines = self.render_entry(&indent, key_as_written, comment, value, offset)?;
+        let block_value = match value {
+            Value::Sequence(items) => !items.is_empty(),
+            Value::Mapping(keys) => !keys.is_empty(),
+            _ => false,
+        };
+        if *held == ValueText::Empty && block_value {
+            // The key line stays as it was, trailing spaces and comment included.
+            let rest = lines
+                .split_once('\n')
+                .map_or("", |(_, rest)| rest)
+                .to_string();
+            lines = format!("{}{}{rest}", self.line_text(index), self.newline);
+        }
         Ok(self.replace(extent, lines))
     }
 
