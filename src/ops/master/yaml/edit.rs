@@ -413,11 +413,15 @@ impl<'a> Editor<'a> {
                             return self.fill_empty(index, &block, &nested);
                         }
                     },
-                    Held::Sequence | Held::Scalar => {
+                    held @ (Held::Sequence | Held::Scalar) => {
                         return Err(YamlEditError::NotAMapping {
                             file: self.file.to_string(),
                             key: key.clone(),
-                            found: "value that is not a mapping",
+                            found: if matches!(held, Held::Sequence) {
+                                "list"
+                            } else {
+                                "scalar"
+                            },
                             wanted: self.edit.describe(),
                         })
                     }
