@@ -5,6 +5,7 @@
 //! for some hosts of each file). Where Ansible refuses a file, runbook must refuse it too,
 //! with a diagnostic naming the file and the line Ansible names.
 
+use crate::support::ansible::ansible_inventory_binary;
 use crate::support::command::{repo_root, Runbook};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -43,27 +44,6 @@ const EXPECTED_WARNINGS: &[(&str, &[&str])] = &[
 
 /// How many hosts of each file are also compared one by one with `--host`.
 const HOSTS_PER_FILE: usize = 3;
-
-/// `ansible-inventory` in the virtualenv `.ci/install-deps` makes, found the way CI finds
-/// it: `.ci/fresh-machine-check --ansible` prints the virtualenv (under `CARGO_TARGET_DIR`,
-/// else `target/`).
-fn ansible_inventory() -> PathBuf {
-    let output = Command::new("bash")
-        .arg(repo_root().join(".ci/fresh-machine-check"))
-        .arg("--ansible")
-        .output()
-        .expect("bash runs .ci/fresh-machine-check");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let venv = stdout.split_whitespace().next().unwrap_or_default();
-    let binary = Path::new(venv).join("bin/ansible-inventory");
-    assert!(
-        binary.is_file(),
-        "no ansible-inventory at {} (.ci/fresh-machine-check --ansible said {stdout:?}): run \
-         `bash .ci/install-deps` with the same CARGO_TARGET_DIR",
-        binary.display()
-    );
-    binary
-}
 
 /// The inventory sources: each file of the fixtures directory, and each file at the top of
 /// its subdirectories (their `group_vars/` and `host_vars/` belong to those files).
@@ -372,7 +352,7 @@ fn compare(binary: &Path, home: &Path, source: &Path) -> Outcome {
 
 #[test]
 fn every_fixture_inventory_reads_as_ansible_inventory_reads_it() {
-    let binary = ansible_inventory();
+    let binary = ansible_inventory_binary();
     let home = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(home.path().join("tmp")).expect("temp dir for ansible");
     std::fs::write(home.path().join("no-ansible.cfg"), "[defaults]\n").expect("ansible.cfg");
