@@ -7,6 +7,7 @@
 
 use crate::support::command::{says, Finished, Runbook};
 use crate::support::etcd::etcdctl;
+use crate::support::files::changed_lines;
 use crate::support::lab::TestLab;
 use crate::support::migration::{assert_migrated, assert_v2_as_seeded, before, migration};
 use crate::support::running::Running;
@@ -44,26 +45,6 @@ fn last_master_start(lab: &TestLab) -> String {
         .rfind(|l| l.contains("atomic-openshift-master started"))
         .unwrap_or_default()
         .to_string()
-}
-
-/// The lines GNU diff marks as changed between two files.
-fn changed_lines(before: &Path, after: &Path) -> Vec<String> {
-    let out = std::process::Command::new("diff")
-        .arg("-u")
-        .arg(before)
-        .arg(after)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .map(str::to_string)
-        .collect()
 }
 
 /// Whether `pid` runs (a zombie waiting for a parent that does not reap it has ended).

@@ -1,5 +1,5 @@
 //! Files as a test looks at them: a path's permission bits, a directory's entries, a
-//! backup's files against its manifest.
+//! backup's files against its manifest, the lines GNU diff sees change between two files.
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
@@ -39,4 +39,25 @@ pub fn assert_files_as_in_manifest(backup: &Path, manifest: &serde_json::Value, 
             path.display()
         );
     }
+}
+
+/// The lines GNU `diff -u` marks as removed (`-...`) or added (`+...`) from `before` to
+/// `after`, in its order, without the file headers.
+pub fn changed_lines(before: &Path, after: &Path) -> Vec<String> {
+    let out = std::process::Command::new("diff")
+        .arg("-u")
+        .arg(before)
+        .arg(after)
+        .output()
+        .expect("diff runs");
+    String::from_utf8(out.stdout)
+        .expect("diff prints text")
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .map(str::to_string)
+        .collect()
 }

@@ -74,11 +74,16 @@ impl TestLab {
         self.dir.join("inventory.ini")
     }
 
+    /// The lab's state as `lab up` recorded it.
+    pub fn state(&self) -> runbook::lab::state::LabState {
+        runbook::lab::state::LabState::load(&LabLayout::new(&self.dir)).expect("lab state")
+    }
+
     /// The data dir of a member, as the lab's layout places it.
     pub fn data_dir(&self, host: &str) -> PathBuf {
-        let layout = LabLayout::new(&self.dir);
-        let state = runbook::lab::state::LabState::load(&layout).expect("lab state");
-        layout.host(host).etcd_data_dir(state.layout)
+        LabLayout::new(&self.dir)
+            .host(host)
+            .etcd_data_dir(self.state().layout)
     }
 
     /// `DIR/bin/lab-service HOST ACTION SERVICE`: the lab's own service control.

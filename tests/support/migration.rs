@@ -368,15 +368,9 @@ pub fn assert_migrated(lab: &TestLab, before: &Before) {
     }
 }
 
-/// The lab's state as `lab up` recorded it.
-fn lab_state(lab: &TestLab) -> runbook::lab::state::LabState {
-    runbook::lab::state::LabState::load(&runbook::lab::layout::LabLayout::new(&lab.dir))
-        .expect("lab state")
-}
-
 /// The lab's master services (one for a master with embedded etcd).
 pub fn lab_master_services(lab: &TestLab) -> Vec<&'static str> {
-    runbook::lab::layout::master_services(lab_state(lab).layout).to_vec()
+    runbook::lab::layout::master_services(lab.state().layout).to_vec()
 }
 
 /// Asserts the lab's members are healthy and hold the same data (`endpoint hashkv`).
@@ -392,7 +386,7 @@ pub fn assert_hashkv_agree(lab: &TestLab) {
         .iter()
         .map(|e| e["HashKV"]["hash"].as_u64().unwrap())
         .collect();
-    assert_eq!(hashes.len(), lab_state(lab).members.len());
+    assert_eq!(hashes.len(), lab.state().members.len());
     assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
 }
 

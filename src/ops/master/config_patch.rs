@@ -72,6 +72,7 @@ pub fn parse(path: &str, text: &str) -> Result<Value, PatchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::master::diff::changed_lines;
 
     const CONFIG: &str = "apiVersion: v1\nkubernetesMasterConfig:\n  apiServerArguments:\n    runtime-config:\n    - apis/settings.k8s.io/v1alpha1=true\n  masterCount: 1\nzzz: last\n";
 
@@ -165,19 +166,6 @@ mod tests {
     const RELEASE_36: &str = include_str!(
         "../../../tests/fixtures/master-config/openshift-ansible-3.6-embedded-etcd.yaml"
     );
-
-    /// The lines of a unified diff that change, without headers and context.
-    fn changed_lines(before: &str, after: &str) -> Vec<String> {
-        crate::ops::master::diff::unified_diff("m", before, after)
-            .lines()
-            .filter(|l| {
-                (l.starts_with('+') || l.starts_with('-'))
-                    && !l.starts_with("+++")
-                    && !l.starts_with("---")
-            })
-            .map(str::to_string)
-            .collect()
-    }
 
     #[test]
     fn openshift_ansible_files_get_exactly_the_argument_lines_and_lose_them_again() {

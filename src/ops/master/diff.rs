@@ -12,6 +12,21 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
+/// The lines [`unified_diff`] marks as removed or added, without headers and context (for
+/// tests that assert exactly what a change touches).
+#[cfg(test)]
+pub fn changed_lines(before: &str, after: &str) -> Vec<String> {
+    unified_diff("m", before, after)
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
