@@ -83,8 +83,9 @@ pub async fn switch(
             changed: false,
         },
         Switch::EmbeddedEtcd => {
+            let moved = etcd_client_config::MovedConfig::read(&path, &before);
             let original = matching_copy(transport, &path, cancel, |copy| {
-                etcd_client_config::is_embedded_original_of(&path, copy, &before)
+                moved.as_ref().is_some_and(|m| m.is_moved_from(copy))
             })
             .await?
             .ok_or_else(|| ConfigFileError::NoEmbeddedOriginal {

@@ -41,52 +41,64 @@ pub fn has_embedded_etcd(path: &str, text: &str) -> Result<bool, PatchError> {
     Ok(document.get("etcdConfig").is_some_and(|v| !v.is_null()))
 }
 
-/// Whether `copy` is a config that [`use_external`] turned into `current`: it has its
-/// `etcdConfig`, and the same edits with `current`'s URLs and CA give `current`.
-pub fn is_embedded_original_of(path: &str, copy: &str, current: &str) -> bool {
-    let Ok(now) = parse(path, current) else {
-        return false;
-    };
-    let info = &now["etcdClientInfo"];
-    let urls: Vec<String> = info["urls"]
-        .as_sequence()
-        .map(|s| {
-            s.iter()
-                .filter_map(|u| u.as_str().map(str::to_string))
-                .collect()
+/// What a config moved to external etcd says of the move: its parsed text, URLs and CA,
+/// read once to check the copies beside it.
+pub struct MovedConfig {
+    path: String,
+    document: Value,
+    urls: Vec<String>,
+    ca: String,
+}
+
+impl MovedConfig {
+    /// `None` when `current` does not parse or names no CA.
+    pub fn read(path: &str, current: &str) -> Option<MovedConfig> {
+        let document = parse(path, current).ok()?;
+        let info = &document["etcdClientInfo"];
+        let urls = info["urls"]
+            .as_sequence()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|u| u.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ca = info["ca"].as_str()?.to_string();
+        Some(MovedConfig {
+            path: path.to_string(),
+            document,
+            urls,
+            ca,
         })
-        .unwrap_or_default();
-    let Some(ca) = info["ca"].as_str() else {
-        return false;
-    };
-    if !has_embedded_etcd(path, copy).unwrap_or(false) {
-        return false;
     }
-    use_external(path, copy, &urls, ca)
-        .ok()
-        .and_then(|moved| parse(path, &moved.text).ok())
-        == Some(now)
+
+    /// Whether `copy` is a config that [`use_external`] turned into this one: it has its
+    /// `etcdConfig`, and the same edits with these URLs and CA give this config.
+    pub fn is_moved_from(&self, copy: &str) -> bool {
+        if !has_embedded_etcd(&self.path, copy).unwrap_or(false) {
+            return false;
+        }
+        use_external(&self.path, copy, &self.urls, &self.ca)
+            .ok()
+            .and_then(|moved| parse(&self.path, &moved.text).ok())
+            .as_ref()
+            == Some(&self.document)
+    }
+}
+
+/// Whether `copy` is a config that [`use_external`] turned into `current`.
+pub fn is_embedded_original_of(path: &str, copy: &str, current: &str) -> bool {
+    MovedConfig::read(path, current).is_some_and(|moved| moved.is_moved_from(copy))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::master::diff::changed_lines;
 
     const RELEASE_36: &str = include_str!(
         "../../../tests/fixtures/master-config/openshift-ansible-3.6-embedded-etcd.yaml"
     );
-
-    fn changed_lines(before: &str, after: &str) -> Vec<String> {
-        crate::ops::master::diff::unified_diff("m", before, after)
-            .lines()
-            .filter(|l| {
-                (l.starts_with('+') || l.starts_with('-'))
-                    && !l.starts_with("+++")
-                    && !l.starts_with("---")
-            })
-            .map(str::to_string)
-            .collect()
-    }
 
     #[test]
     fn an_embedded_config_is_pointed_at_external_members_in_exactly_those_lines() {

@@ -174,7 +174,7 @@ fn as_mapping<'a>(
         })
 }
 
-pub fn kind(value: &Value) -> &'static str {
+fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "boolean",
