@@ -189,6 +189,7 @@ pub const VARIABLES: &[VarSpec] = &[
     var("etcd_conf_dir", Text("/etc/etcd"), Etcd, "Directory of etcd's configuration and certificates."),
     var("etcd_conf_file", Template("{etcd_conf_dir}/etcd.conf"), Etcd, "etcd's environment file (`ETCD_*` settings)."),
     var("etcd_ca_file", Template("{etcd_conf_dir}/ca.crt"), Etcd, "CA certificate for client TLS."),
+    var("etcd_ca_dir", Template("{etcd_conf_dir}/ca"), Etcd, "Where the etcd CA lives on the first etcd host (openshift-ansible's `etcd_ca_dir`): `ca.crt`, `ca.key` and the `openssl ca` files it issues the members' and masters' certificates with."),
     var("etcd_cert_file", Template("{etcd_conf_dir}/server.crt"), Etcd, "The member's serving certificate (openshift-ansible issues it for server authentication only)."),
     var("etcd_key_file", Template("{etcd_conf_dir}/server.key"), Etcd, "Key of `etcd_cert_file`."),
     var("etcd_peer_ca_file", Derived(Rule::EtcdPeerCaFile), Etcd, "CA certificate for peer TLS."),
