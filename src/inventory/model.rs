@@ -98,6 +98,20 @@ impl Inventory {
         self.index.get(host).map(|&i| &self.declared[i])
     }
 
+    /// A master whose etcd runs embedded in it, as the inventory would read it had it no
+    /// `[etcd]` hosts: its own variables with `runbook_etcd_layout=embedded` (unless set),
+    /// and the embedded layout's defaults (data dir under `openshift_data_dir`, the master
+    /// service, `openshift_master_etcd_port`, the master's client certificate). How a
+    /// runbook that moves that etcd out reaches it while `[etcd]` already lists the new
+    /// member (openshift-ansible's embedded2external inventory).
+    pub fn as_embedded_etcd(&self, host: &str) -> Option<Host> {
+        let mut vars = self.declared_vars(host)?.clone();
+        vars.entry("runbook_etcd_layout".to_string())
+            .or_insert_with(|| serde_json::Value::String("embedded".to_string()));
+        super::defaults::apply(host, &mut vars);
+        Some(Host::new(host.to_string(), vars))
+    }
+
     /// The hosts listed directly under a group (not through its children), in the order listed.
     pub fn direct_hosts(&self, group: &str) -> Option<Vec<&Host>> {
         let group = self.groups.get(group)?;

@@ -104,7 +104,16 @@ pub fn v2_leaves(
     endpoint: Option<&str>,
     extra_hidden: &[&str],
 ) -> BTreeMap<String, V2Key> {
-    let env = lab.env();
+    v2_leaves_through(lab, &lab.env(), endpoint, extra_hidden)
+}
+
+/// [`v2_leaves`] through the etcdctl environment `env` (another env file of the lab).
+pub fn v2_leaves_through(
+    lab: &TestLab,
+    env: &[(String, String)],
+    endpoint: Option<&str>,
+    extra_hidden: &[&str],
+) -> BTreeMap<String, V2Key> {
     let pinned: Vec<String> = endpoint
         .map(|e| format!("--endpoints={e}"))
         .into_iter()
@@ -118,7 +127,7 @@ pub fn v2_leaves(
     };
     let etcdctl = |api: u8, args: Vec<String>| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        etcdctl(&env, api, &args)
+        etcdctl(env, api, &args)
     };
     let listed = ctl_ok(
         etcdctl(2, with(&["-o", "json", "ls", "--recursive", "/"])),
@@ -179,8 +188,13 @@ pub struct V3Key {
 
 /// Every v3 key, through `etcdctl get "" --from-key -w json`.
 pub fn v3_keys(lab: &TestLab) -> BTreeMap<String, V3Key> {
+    v3_keys_through(&lab.env())
+}
+
+/// [`v3_keys`] through the etcdctl environment `env`.
+pub fn v3_keys_through(env: &[(String, String)]) -> BTreeMap<String, V3Key> {
     let out = ctl_ok(
-        etcdctl(&lab.env(), 3, &["get", "", "--from-key", "-w", "json"]),
+        etcdctl(env, 3, &["get", "", "--from-key", "-w", "json"]),
         "get --from-key",
     );
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();

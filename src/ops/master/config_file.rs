@@ -83,15 +83,7 @@ pub async fn switch(
             changed: false,
         },
         Switch::EmbeddedEtcd => {
-            let moved = etcd_client_config::MovedConfig::read(&path, &before);
-            let original = matching_copy(transport, &path, cancel, |copy| {
-                moved.as_ref().is_some_and(|m| m.is_moved_from(copy))
-            })
-            .await?
-            .ok_or_else(|| ConfigFileError::NoEmbeddedOriginal {
-                host: host.name.clone(),
-                path: path.clone(),
-            })?;
+            let (_, original) = embedded_original(host, transport, &path, &before, cancel).await?;
             restored_original = true;
             Patched {
                 text: original,
@@ -115,7 +107,7 @@ pub async fn switch(
         // Prefer the exact bytes of a copy taken before a patch, when it says the same.
         let wanted = config_patch::parse(&path, &after).ok();
         let same = |copy: &str| wanted.is_some() && config_patch::parse(&path, copy).ok() == wanted;
-        if let Some(original) = matching_copy(transport, &path, cancel, same).await? {
+        if let Some((_, original)) = matching_copy(transport, &path, cancel, same).await? {
             after = original;
             change.restored_original = true;
         }
@@ -132,13 +124,33 @@ pub async fn switch(
     Ok(change)
 }
 
-/// The newest `master-config.yaml.runbook-*` copy that `matches`.
+/// The copy of `master-config.yaml` (path and text) that `use_external_etcd` took of the
+/// config it moved the embedded etcd out of, when `current` is that config.
+pub async fn embedded_original(
+    host: &Host,
+    transport: &Transport,
+    path: &str,
+    current: &str,
+    cancel: &CancellationToken,
+) -> Result<(String, String), ConfigFileError> {
+    let moved = etcd_client_config::MovedConfig::read(path, current);
+    matching_copy(transport, path, cancel, |copy| {
+        moved.as_ref().is_some_and(|m| m.is_moved_from(copy))
+    })
+    .await?
+    .ok_or_else(|| ConfigFileError::NoEmbeddedOriginal {
+        host: host.name.clone(),
+        path: path.to_string(),
+    })
+}
+
+/// The newest `master-config.yaml.runbook-*` copy that `matches`: its path and text.
 async fn matching_copy(
     transport: &Transport,
     path: &str,
     cancel: &CancellationToken,
     matches: impl Fn(&str) -> bool,
-) -> Result<Option<String>, FileError> {
+) -> Result<Option<(String, String)>, FileError> {
     let list = format!(
         "ls -1 {}.runbook-* 2>/dev/null | sort -r | head -n 20",
         shell_quote(path)
@@ -147,7 +159,7 @@ async fn matching_copy(
     for copy in output.stdout_text().lines().filter(|l| !l.is_empty()) {
         let text = String::from_utf8_lossy(&transport.read_file(copy, cancel).await?).into_owned();
         if matches(&text) {
-            return Ok(Some(text));
+            return Ok(Some((copy.to_string(), text)));
         }
     }
     Ok(None)

@@ -1,6 +1,6 @@
-//! Reading the etcd member a script passes to a primitive (a host of `[etcd]` or its name):
-//! one reader, so that the same mistake gets the same message and code everywhere. Options
-//! maps have theirs in `options`.
+//! Reading the etcd member a script passes to a primitive (a host of `[etcd]` or its name,
+//! or a master for the etcd embedded in it): one reader, so that the same mistake gets the
+//! same message and code everywhere. Options maps have theirs in `options`.
 
 use super::error::ScriptError;
 use super::host::ScriptHost;
@@ -60,4 +60,35 @@ pub fn member(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, Vec<
         .filter(|m| m.host_name() != member.host_name())
         .collect();
     Ok((member, others))
+}
+
+/// The etcd a primitive for embedded etcd names: the `[etcd]` member on that host, or, for
+/// a master outside `[etcd]`, the etcd embedded in it (`Inventory::as_embedded_etcd`), so
+/// that a runbook moving that etcd out can reach it while `[etcd]` lists the new member.
+pub fn member_or_embedded(ctx: &RunContext, value: &Dynamic) -> RhaiResult<EtcdMember> {
+    let name = host_name(value, "the host")?;
+    let members = ctx.etcd_members()?;
+    if let Some(member) = members.iter().find(|m| m.host_name() == name) {
+        return Ok(member.clone());
+    }
+    let is_master = ctx
+        .inventory
+        .group("masters")
+        .unwrap_or_default()
+        .iter()
+        .any(|h| h.name == name);
+    let host = is_master
+        .then(|| ctx.inventory.as_embedded_etcd(&name))
+        .flatten();
+    let Some(host) = host else {
+        return member_named(ctx, &name).map_err(|_| {
+            ScriptError::new(
+                format!("{name} is neither in the inventory's [etcd] group nor a master"),
+                NOT_A_MEMBER,
+                Some("name an etcd member, or the master whose etcd is embedded in it".into()),
+            )
+            .into_rhai()
+        });
+    };
+    EtcdMember::from_host(&host).map_err(super::error::to_rhai)
 }

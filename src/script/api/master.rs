@@ -7,7 +7,9 @@ use super::views::saturating_i64;
 use crate::duration::format_duration;
 use crate::inventory::Host;
 use crate::ops::etcd::host::member_host::stamp;
-use crate::ops::master::config_file::{config_path, switch, ConfigFileError, Switch};
+use crate::ops::master::config_file::{
+    config_path, embedded_original, switch, ConfigFileError, Switch,
+};
 use crate::ops::master::etcd_client_config::EXTERNAL_ETCD_CA;
 use crate::ops::master::services::{self, MasterServiceError};
 use crate::ops::master::ttl_durations;
@@ -237,6 +239,40 @@ pub mod master_api {
     #[rhai_fn(pure, return_raw)]
     pub fn use_embedded_etcd(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
         master.switch_all(Switch::EmbeddedEtcd)
+    }
+
+    /// Checks, changing nothing, that every master's config is one `use_external_etcd`
+    /// moved an embedded etcd out of, and that the copy `use_embedded_etcd` puts back is
+    /// there. Returns `#{host, path, copy}` per master.
+    #[rhai_fn(pure, return_raw)]
+    pub fn expect_moved_etcd(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
+        let ctx = &master.ctx;
+        let hosts = master.hosts()?;
+        if ctx.planned_read(|| {
+            "find the copy of each master's config from before its etcd moved out".into()
+        }) {
+            return Ok(Array::new());
+        }
+        let mut found = Array::new();
+        for host in hosts {
+            let path = config_path(&host);
+            let copy = ctx.block_on(async {
+                let transport = ctx
+                    .transport(&host)
+                    .await
+                    .map_err(crate::transport::files::FileError::from)
+                    .map_err(ConfigFileError::from)?;
+                let text = transport.read_file(&path, &ctx.cancel.token()).await?;
+                let text = String::from_utf8_lossy(&text);
+                embedded_original(&host, &transport, &path, &text, &ctx.cancel.token()).await
+            })?;
+            let mut view = Map::new();
+            view.insert("host".into(), host.name.clone().into());
+            view.insert("path".into(), path.into());
+            view.insert("copy".into(), copy.0.into());
+            found.push(view.into());
+        }
+        Ok(found)
     }
 
     /// The lease duration of each TTL prefix, from the first master's config:

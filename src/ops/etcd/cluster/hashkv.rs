@@ -227,7 +227,7 @@ pub async fn collect(
     })
 }
 
-async fn member_hash(
+pub(crate) async fn member_hash(
     access: &EtcdAccess,
     member: &EtcdMember,
     revision: i64,

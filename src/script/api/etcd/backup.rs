@@ -121,10 +121,7 @@ fn backup_options(
         Some(hosts) => {
             let mut members = Vec::with_capacity(hosts.len());
             for host in &hosts {
-                members.push(args::member_named(
-                    ctx,
-                    &args::host_name(host, "each of `hosts`")?,
-                )?);
+                members.push(args::member_or_embedded(ctx, host)?);
             }
             members
         }
@@ -270,11 +267,11 @@ fn backup_target(ctx: &RunContext, value: &Dynamic) -> RhaiResult<(EtcdMember, O
             )
             .into_rhai());
         };
-        let member = args::member_named(ctx, &args::host_name(host, "`host`")?)?;
+        let member = args::member_or_embedded(ctx, host)?;
         return Ok((member, Some(dir.to_string())));
     }
     let name = args::host_name(value, "the backup")?;
-    let member = args::member_named(ctx, &name)?;
+    let member = args::member_or_embedded(ctx, value)?;
     let recorded = ctx.facts().backup_of(&name).map(|b| b.dir.clone());
     Ok((member, recorded))
 }

@@ -66,7 +66,7 @@ fn start(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
     let ctx = &etcd.ctx;
     let known = Options::new("etcd.start_standalone", options, &["timeout"])?;
     let readiness = readiness(&known)?;
-    let (member, _) = args::member(ctx, host)?;
+    let member = args::member_or_embedded(ctx, host)?;
     if ctx.planned_change("etcd.start_standalone", || {
         format!(
             "run {}'s embedded etcd on its own, from master-config.yaml's etcdConfig",
@@ -111,7 +111,7 @@ pub mod embedded_api {
         host: Dynamic,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
-        let (member, _) = args::member(ctx, &host)?;
+        let member = args::member_or_embedded(ctx, &host)?;
         let (_, config) = ctx.block_on(embedded(ctx, &member))?;
         let path = config_path(&member.host);
         rhai::serde::to_dynamic(ConfigView {
@@ -153,7 +153,7 @@ pub mod embedded_api {
         host: Dynamic,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
-        let (member, _) = args::member(ctx, &host)?;
+        let member = args::member_or_embedded(ctx, &host)?;
         if ctx.planned_change("etcd.stop_standalone", || {
             format!(
                 "stop {}'s embedded etcd running on its own",

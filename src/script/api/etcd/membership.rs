@@ -259,7 +259,16 @@ pub mod membership_api {
         peer_url: &str,
     ) -> Result<Dynamic, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
-        let (member, others) = args::member(ctx, &host)?;
+        // A master outside [etcd] names the etcd embedded in it, a cluster of one.
+        let member = args::member_or_embedded(ctx, &host)?;
+        let others: Vec<EtcdMember> = ctx
+            .etcd_members()?
+            .into_iter()
+            .filter(|m| {
+                m.host_name() != member.host_name()
+                    && member.host.var_str("runbook_etcd_layout").as_deref() != Some("embedded")
+            })
+            .collect();
         if ctx.planned_change("etcd.member_update", || {
             format!(
                 "member update {}: peer URL {} -> {peer_url}",

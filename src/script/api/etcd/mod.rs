@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod cluster;
 pub mod embedded;
+pub mod external;
 pub mod host;
 pub mod lease;
 pub mod membership;

@@ -65,8 +65,16 @@ fn restore(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
 
 fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynamic> {
     let ctx = &etcd.ctx;
-    let dir = dir_option(options, "etcd.compare_with_backup")?;
-    let (member, _) = args::member(ctx, host)?;
+    let known = Options::new("etcd.compare_with_backup", options, &["dir", "live"])?;
+    let dir = known.string("dir")?;
+    let member = args::member_or_embedded(ctx, host)?;
+    let members = match known.array("live")? {
+        None => ctx.etcd_members()?,
+        Some(hosts) => hosts
+            .iter()
+            .map(|h| args::member_or_embedded(ctx, h))
+            .collect::<RhaiResult<Vec<_>>>()?,
+    };
     if ctx.planned_read(|| {
         format!(
             "compare the live v2 data with {} of {} (both read from etcd's files)",
@@ -76,7 +84,6 @@ fn compare(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> RhaiResult<Dynam
     }) {
         return planned(&member);
     }
-    let members = ctx.etcd_members()?;
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let comparison = ctx.block_on(async {
         let connect = |m: &EtcdMember| {
@@ -204,7 +211,9 @@ pub mod rollback_api {
         super::compare(etcd, &host, &Map::new())
     }
 
-    /// `compare_with_backup` with options: `#{dir: "/path/to/backup"}`.
+    /// `compare_with_backup` with options: `#{dir: "/path/to/backup"}`, and `#{live:
+    /// [hosts]}` for the etcds whose files are compared (default: every member; a master
+    /// names the etcd embedded in it).
     #[rhai_fn(name = "compare_with_backup", pure, return_raw)]
     pub fn compare_with_backup_with(
         etcd: &mut ScriptEtcd,
