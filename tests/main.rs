@@ -15,6 +15,7 @@ mod cli;
 mod debug;
 mod diagnostics;
 mod doc;
+mod embedded_to_external;
 mod etcd_backup;
 mod etcd_membership;
 mod etcd_migrate;

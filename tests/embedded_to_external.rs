@@ -1,0 +1,209 @@
+//! `embedded-to-external.rhai` and `external-to-embedded.rhai` on `lab up --layout embedded
+//! --tls`, with the lab's spare host `etcd-1` as the new member and `inventory-external.ini`
+//! (openshift-ansible's embedded2external inventory): the embedded etcd's v2 data, and its
+//! v3 data after a migration, arrive identical (keys, values, indexes and revisions,
+//! leases); `v2-to-v3.rhai` then migrates the external member; the way back gives the
+//! master its embedded etcd with the data of the external member and its config's bytes.
+//! Checked with plain etcdctl, openssl, GNU diff and the files on disk.
+
+use crate::support::command::{says, Finished, Runbook};
+use crate::support::etcd::etcdctl;
+use crate::support::files::changed_lines;
+use crate::support::lab::TestLab;
+use crate::support::migration::{migration, v2_leaves_through, v3_keys, v3_keys_through, V2Key};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const LAB: [&str; 5] = ["--layout", "embedded", "--tls", "--keys", "400"];
+
+fn show(finished: &Finished) -> String {
+    format!(
+        "exit {}\nstdout:\n{}\nstderr:\n{}",
+        finished.code, finished.stdout, finished.stderr
+    )
+}
+
+fn master_dir(lab: &TestLab) -> PathBuf {
+    lab.host_dir("master-1").join("etc/origin/master")
+}
+
+fn run(script: &str, inventory: &Path) -> Finished {
+    Runbook::new()
+        .args(["run", script, "-i"])
+        .arg(inventory)
+        .run()
+}
+
+/// Every v2 leaf the embedded etcd or the external member serves (seeded hidden keys too).
+fn v2_of(lab: &TestLab, env: &[(String, String)]) -> BTreeMap<String, V2Key> {
+    v2_leaves_through(lab, env, None, &[])
+}
+
+/// `(name, peer URLs)` of every member, through `env`.
+fn members(env: &[(String, String)]) -> Vec<(String, String)> {
+    let out = etcdctl(env, 3, &["member", "list", "-w", "simple"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(", ").collect();
+            (fields[2].to_string(), fields[3].to_string())
+        })
+        .collect()
+}
+
+/// `openssl verify -CAfile ca cert` succeeds.
+fn verifies(ca: &Path, cert: &Path) -> bool {
+    std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(ca)
+        .arg(cert)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// The spare host's peer URL, from lab.json.
+fn spare_peer_url(lab: &TestLab) -> String {
+    let state = lab.state();
+    let spare = state.spare.as_ref().expect("an embedded lab has a spare host");
+    format!("https://127.0.0.1:{}", spare.peer_port)
+}
+
+/// The move out on the lab: exit 0, the master pointed at etcd-1, its config changed by
+/// exactly the etcdClientInfo and etcdConfig lines, the certificates openssl verifies.
+fn move_out(lab: &TestLab) -> Finished {
+    let config = master_dir(lab).join("master-config.yaml");
+    let original = std::fs::read(&config).unwrap();
+    let moved = run("embedded-to-external.rhai", &lab.external_inventory());
+    assert_eq!(moved.code, 0, "{}", show(&moved));
+    for needle in [
+        "etcd: embedded in the master master-1, moving to the new member etcd-1",
+        "<== step copy the data to etcd-1: done",
+        "<== step verify the v2 data on etcd-1: done",
+        "<== step verify the v3 data on etcd-1: done",
+        "<== step start the master: done",
+    ] {
+        assert!(
+            says(&moved.stderr, needle) || says(&moved.stdout, needle),
+            "lacks {needle:?}\n{}",
+            show(&moved)
+        );
+    }
+    // The one member is etcd-1, at its own peer URL.
+    assert_eq!(
+        members(&lab.external_env()),
+        [("etcd-1".to_string(), spare_peer_url(lab))]
+    );
+    // The embedded etcd no longer runs: its client URL answers nothing.
+    let embedded = etcdctl(&lab.env(), 3, &["endpoint", "health", "--command-timeout=2s"]);
+    assert_ne!(embedded.code, 0, "{}", embedded.stdout);
+    // The master's config: the original kept byte for byte, the change exactly these lines.
+    let copy = std::fs::read_dir(master_dir(lab))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("master-config.yaml.runbook-"))
+        .expect("a copy of the original");
+    assert_eq!(std::fs::read(&copy).unwrap(), original);
+    let changed = changed_lines(&copy, &config);
+    let client_url = lab
+        .external_env()
+        .into_iter()
+        .find(|(k, _)| k == "ETCDCTL_ENDPOINTS")
+        .map(|(_, v)| v)
+        .unwrap();
+    assert!(
+        changed.contains(&"+  ca: master.etcd-ca.crt".to_string()),
+        "{changed:?}"
+    );
+    assert!(
+        changed.contains(&format!("+  - {client_url}")),
+        "{changed:?}"
+    );
+    assert!(
+        changed.iter().any(|l| l.starts_with("-etcdConfig:")),
+        "{changed:?}"
+    );
+    assert!(
+        changed
+            .iter()
+            .all(|l| l.starts_with("-") || l.starts_with("+")),
+        "{changed:?}"
+    );
+    // The certificates, by openssl: the member's and the master's client certificate are
+    // signed by the new etcd CA; the master's old client certificate was kept as a copy.
+    let etcd_dir = lab.host_dir("etcd-1").join("etc/etcd");
+    let ca = etcd_dir.join("ca/ca.crt");
+    for cert in [
+        etcd_dir.join("server.crt"),
+        etcd_dir.join("peer.crt"),
+        master_dir(lab).join("master.etcd-client.crt"),
+    ] {
+        assert!(verifies(&ca, &cert), "{}", cert.display());
+    }
+    assert!(master_dir(lab)
+        .join("master.etcd-client.crt.runbook-embedded")
+        .exists());
+    moved
+}
+
+#[test]
+fn v2_data_moves_out_identical_then_migrates_on_the_external_member() {
+    let lab = TestLab::up(&LAB);
+    let seeded = v2_of(&lab, &lab.env());
+    assert!(seeded.len() > 300, "{}", seeded.len());
+    move_out(&lab);
+    // Every v2 leaf, hidden ones included, with its value, indexes and expiry.
+    assert_eq!(v2_of(&lab, &lab.external_env()), seeded);
+    assert!(v3_keys_through(&lab.external_env()).is_empty());
+
+    // The external layout then migrates as any other.
+    let migrated = migration(&lab.external_inventory()).run();
+    assert_eq!(migrated.code, 0, "{}", show(&migrated));
+    let v3 = v3_keys_through(&lab.external_env());
+    for (key, leaf) in &seeded {
+        let got = v3.get(key).unwrap_or_else(|| panic!("{key} not in v3"));
+        assert_eq!(got.value, leaf.value, "{key}");
+    }
+}
+
+#[test]
+fn v3_data_moves_out_identical_and_back_with_what_was_written_since() {
+    let lab = TestLab::up(&LAB);
+    let master_files = |lab: &TestLab| {
+        ["master-config.yaml", "master.etcd-client.crt", "master.etcd-client.key"]
+            .map(|f| std::fs::read(master_dir(lab).join(f)).unwrap())
+    };
+    let migrated = migration(&lab.inventory()).run();
+    assert_eq!(migrated.code, 0, "{}", show(&migrated));
+    let embedded_files = master_files(&lab);
+    let v3 = v3_keys(&lab);
+    assert!(v3.len() > 300, "{}", v3.len());
+    let embedded_members = lab.member_list();
+
+    move_out(&lab);
+    // Every v3 key with its value, create and mod revisions and lease.
+    assert_eq!(v3_keys_through(&lab.external_env()), v3);
+
+    // Written through the external member after the move: it must come back too.
+    let put = etcdctl(&lab.external_env(), 3, &["put", "/written/after-the-move", "yes"]);
+    assert_eq!(put.code, 0, "{}", put.stderr);
+    let written = v3_keys_through(&lab.external_env());
+
+    let back = run("external-to-embedded.rhai", &lab.external_inventory());
+    assert_eq!(back.code, 0, "{}", show(&back));
+    assert_eq!(v3_keys(&lab), written);
+    assert_eq!(members(&lab.env()), embedded_members);
+    // The master's config and its certificates for the embedded etcd, byte for byte.
+    assert_eq!(master_files(&lab), embedded_files);
+    // The external member is stopped, its data in place.
+    let external = etcdctl(
+        &lab.external_env(),
+        3,
+        &["endpoint", "health", "--command-timeout=2s"],
+    );
+    assert_ne!(external.code, 0, "{}", external.stdout);
+    assert!(lab.host_dir("etcd-1").join("var/lib/etcd/member").exists());
+}
