@@ -1,7 +1,7 @@
 //! `runbook lab up|down|status` against real etcd 3.4 members: TLS, etcdctl v2 and v3 via
 //! the lab's env file, seeded data and TTLs, service control through the inventory's
 //! `runbook_service_command`, idempotent `up`, two labs side by side, clean `down`, and an
-//! etcd embedded in its master's service.
+//! etcd embedded in its master's service, with a spare host to move it out to.
 
 use crate::support::command::{json_result, Runbook};
 use crate::support::etcd::{etcdctl, read_env_file, runtime, wait_until};
@@ -526,7 +526,12 @@ fn an_embedded_etcd_runs_inside_the_master_service_from_its_config() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(hosts, ["master-1"], "one host, no etcd hosts");
+    let hosts: BTreeSet<String> = hosts.into_iter().collect();
+    assert_eq!(
+        hosts,
+        BTreeSet::from(["etcd-1".to_string(), "master-1".to_string()]),
+        "the master and the spare host, no etcd hosts"
+    );
     let master = layout.host("master-1");
     let data_dir = master.root.join("var/lib/origin/openshift.local.etcd");
     assert!(
@@ -702,6 +707,132 @@ fn an_embedded_etcd_runs_inside_the_master_service_from_its_config() {
         .success();
     assert!(processes.iter().all(|p| !p.is_alive()), "{processes:?}");
     assert!(!port_open(client_port));
+    assert!(!lab.dir.exists());
+}
+
+/// `lab up --layout embedded` also lays out the spare host `etcd-1` that moving the etcd out
+/// (embedded2external) needs: an etcd package's host with nothing configured, the one
+/// `[etcd]` host of `inventory-external.ini` (read by ansible-inventory), on ports of its
+/// own; an etcd started there by its service is what `env-external` points at, and `lab
+/// down` stops it.
+#[test]
+fn an_embedded_lab_has_a_spare_host_to_move_its_etcd_out_to() {
+    use crate::support::ansible::ansible_inventory_list;
+    use crate::support::files::entries;
+    use crate::support::lab::TestLab;
+    let lab = TestLab::up(&["--layout", "embedded", "--keys", "50"]);
+    let state = lab.state();
+    let spare = state
+        .spare
+        .clone()
+        .expect("lab.json records the spare host");
+    assert_eq!(spare.name, "etcd-1");
+    let embedded = &state.members[0];
+    let ports = BTreeSet::from([
+        embedded.client_port,
+        embedded.peer_port,
+        spare.client_port,
+        spare.peer_port,
+    ]);
+    assert_eq!(ports.len(), 4, "{state:?}");
+
+    // ansible-inventory reads the inventory of the move: the master, and the spare host as
+    // the one etcd host, on its ports.
+    let listed = ansible_inventory_list(&lab.external_inventory());
+    assert_eq!(listed["masters"]["hosts"], serde_json::json!(["master-1"]));
+    assert_eq!(listed["etcd"]["hosts"], serde_json::json!(["etcd-1"]));
+    let spare_vars = &listed["_meta"]["hostvars"]["etcd-1"];
+    assert_eq!(
+        spare_vars["etcd_client_port"], spare.client_port,
+        "{listed}"
+    );
+    assert_eq!(spare_vars["etcd_peer_port"], spare.peer_port, "{listed}");
+    let host = lab.host_dir("etcd-1");
+    assert_eq!(
+        spare_vars["etcd_data_dir"].as_str(),
+        host.join("var/lib/etcd").to_str()
+    );
+    let master_vars = &listed["_meta"]["hostvars"]["master-1"];
+    assert_eq!(
+        master_vars["openshift_master_etcd_port"],
+        embedded.client_port
+    );
+    assert_eq!(master_vars["openshift_release"], "v3.6");
+
+    // Nothing configured or running on it: empty etc/etcd and data dir, only the service.
+    assert!(entries(&host.join("etc/etcd")).is_empty());
+    let data_dir = host.join("var/lib/etcd");
+    assert!(entries(&data_dir).is_empty());
+    assert_eq!(mode(&data_dir), 0o700);
+    assert!(entries(&host.join("run")).is_empty());
+    assert_eq!(mode(&host.join("lib/lab-service/etcd")), 0o755);
+    let status = Runbook::new()
+        .args(["lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success()
+        .stdout_has("etcd-1: spare host for embedded-to-external.rhai (inventory-external.ini), etcd not configured");
+    assert!(status.stdout.contains("master-1"), "{}", status.stdout);
+    lab_up(&lab.dir, &["--layout", "embedded"])
+        .success()
+        .stdout_has("already up")
+        .stdout_has("inventory-external.ini");
+
+    // An etcd configured by hand and started by its service answers where env-external says.
+    let url = |port: u16| format!("http://127.0.0.1:{port}");
+    let conf = [
+        ("ETCD_NAME", "etcd-1".to_string()),
+        ("ETCD_DATA_DIR", data_dir.to_string_lossy().into_owned()),
+        ("ETCD_LISTEN_CLIENT_URLS", url(spare.client_port)),
+        ("ETCD_ADVERTISE_CLIENT_URLS", url(spare.client_port)),
+        ("ETCD_LISTEN_PEER_URLS", url(spare.peer_port)),
+        ("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(spare.peer_port)),
+        (
+            "ETCD_INITIAL_CLUSTER",
+            format!("etcd-1={}", url(spare.peer_port)),
+        ),
+        ("ETCD_INITIAL_CLUSTER_STATE", "new".to_string()),
+        ("ETCD_INITIAL_CLUSTER_TOKEN", "spare".to_string()),
+    ]
+    .iter()
+    .map(|(name, value)| format!("{name}='{value}'\n"))
+    .collect::<String>();
+    std::fs::write(host.join("etc/etcd/etcd.conf"), conf).unwrap();
+    lab.service("etcd-1", "start", "etcd");
+    let env = lab.external_env();
+    assert!(
+        env.contains(&("ETCDCTL_ENDPOINTS".to_string(), url(spare.client_port))),
+        "{env:?}"
+    );
+    let healthy = || etcdctl(&env, 3, &["endpoint", "health"]).code == 0;
+    assert!(
+        wait_until(Duration::from_secs(20), healthy),
+        "the spare host's etcd does not answer"
+    );
+    let status = Runbook::new()
+        .args(["--output", "json", "lab", "status", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success();
+    let result = json_result(&status.stdout);
+    assert_eq!(result["spare"]["running"], true, "{result}");
+    assert_eq!(result["spare"]["configured"], true, "{result}");
+
+    let etcd = RecordedProcess::read(&host.join("run/etcd.pid"), "etcd-1", "etcd")
+        .expect("the spare host's etcd pid file");
+    assert!(etcd.is_alive());
+    Runbook::new()
+        .args(["lab", "down", "--dir"])
+        .arg(&lab.dir)
+        .run()
+        .success()
+        .stderr_has("stopping etcd on etcd-1");
+    assert!(
+        runbook::lab::pidfile::start_time(etcd.pid).is_none(),
+        "the spare host's etcd (pid {}) survived lab down",
+        etcd.pid
+    );
+    assert!(!port_open(spare.client_port));
     assert!(!lab.dir.exists());
 }
 

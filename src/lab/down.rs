@@ -20,9 +20,11 @@ pub async fn down(dir: &Path, reporter: &Reporter) -> Result<(), LabError> {
     // The master's etcd that an interrupted runbook run left running on its own.
     processes.extend(super::standalone_etcd::running(&layout, &state));
     let services = LabServices::new(&layout);
-    // Masters first, as an operator would: clients before the store.
+    // Masters first, as an operator would: clients before the store. The spare host's etcd,
+    // which a runbook may have started as the store moved out of the master, comes last.
     let mut order = state.services();
     order.reverse();
+    order.extend(state.spare_service());
     let mut stop_errors = Vec::new();
     for (host, service) in &order {
         let has_pid_file = layout.host(host).pid_file(service).exists();

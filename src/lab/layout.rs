@@ -60,6 +60,17 @@ impl LabLayout {
         self.dir.join("env")
     }
 
+    /// `DIR/inventory-external.ini`: an embedded lab's inventory for moving its etcd out to
+    /// the spare host, as openshift-ansible's `embedded2external.yml` reads its inventory.
+    pub fn external_inventory_file(&self) -> PathBuf {
+        self.dir.join("inventory-external.ini")
+    }
+
+    /// `DIR/env-external`: `DIR/env` for the spare host's etcd once the move made it.
+    pub fn external_env_file(&self) -> PathBuf {
+        self.dir.join("env-external")
+    }
+
     pub fn hosts_dir(&self) -> PathBuf {
         self.dir.join("hosts")
     }

@@ -3,7 +3,9 @@
 //!
 //! A lab lives in one directory (`--dir`): `hosts/<name>/` mirrors each host's filesystem,
 //! `bin/lab-service` controls services like systemctl, `inventory.ini` and `env` point
-//! runbooks and etcdctl at it, `lab.json` records what it holds.
+//! runbooks and etcdctl at it, `lab.json` records what it holds. A lab of embedded etcd
+//! also has a spare host, `etcd-1`, for moving its etcd out (`inventory-external.ini`,
+//! `env-external`).
 
 pub mod certs;
 pub mod down;
@@ -24,6 +26,7 @@ pub mod seed;
 pub mod seed_plan;
 pub mod service_script;
 pub mod services;
+pub mod spare_host;
 pub mod standalone_etcd;
 pub mod state;
 pub mod status;

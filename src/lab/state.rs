@@ -47,6 +47,10 @@ pub struct LabState {
     /// The namespaces of a lab of separate hosts (`--hosts netns`); none for a loopback lab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<super::netns::network::Network>,
+    /// An embedded lab's spare host (`etcd-1`) and the ports set aside for it: the new etcd
+    /// host of `inventory-external.ini`, laid out but not configured (`super::spare_host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spare: Option<Member>,
 }
 
 impl LabState {
@@ -124,6 +128,16 @@ impl LabState {
         services
     }
 
+    /// The spare host's etcd service, which only a runbook starts.
+    pub fn spare_service(&self) -> Option<(String, String)> {
+        self.spare.as_ref().map(|spare| {
+            (
+                spare.name.clone(),
+                super::spare_host::SPARE_LAYOUT.service().to_string(),
+            )
+        })
+    }
+
     pub fn load(layout: &LabLayout) -> Result<LabState, LabError> {
         let path = layout.state_file();
         let text = std::fs::read(&path).map_err(|e| LabError::io("read", &path, e))?;
@@ -149,5 +163,39 @@ impl LabState {
         let temp = path.with_extension("json.tmp");
         super::fsutil::write_file(&temp, &text)?;
         std::fs::rename(&temp, &path).map_err(|e| LabError::io("write", &path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lab.json from before spare hosts loads without one and is written back as it was.
+    #[test]
+    fn a_state_without_a_spare_host_loads_and_saves_without_one() {
+        let text = r#"{"kind": "runbook-lab", "version": 1, "tls": false, "keys": 5,
+            "members": [{"name": "etcd-1", "client_port": 14001, "peer_port": 17001}],
+            "master": "master-1", "ready": true}"#;
+        let state: LabState = serde_json::from_str(text).unwrap();
+        assert_eq!(state.spare, None);
+        assert_eq!(state.spare_service(), None);
+        let saved = serde_json::to_value(&state).unwrap();
+        assert!(saved.get("spare").is_none(), "{saved}");
+        let with_spare = LabState {
+            spare: Some(Member {
+                name: "etcd-1".into(),
+                client_port: 14003,
+                peer_port: 17003,
+                address: None,
+            }),
+            ..state
+        };
+        assert_eq!(
+            with_spare.spare_service(),
+            Some(("etcd-1".to_string(), "etcd".to_string()))
+        );
+        let again: LabState =
+            serde_json::from_value(serde_json::to_value(&with_spare).unwrap()).unwrap();
+        assert_eq!(again, with_spare);
     }
 }

@@ -1,7 +1,7 @@
 //! `runbook lab status`: each member's URL, process, health and key counts (v2 leaves, read
 //! from the member's files with hidden keys included, so no member is asked for its whole
-//! v2 tree; v3 keys, counted), and the master services' state; a table for people, JSON
-//! for machines.
+//! v2 tree; v3 keys, counted), the master services' state and an embedded lab's spare
+//! host; a table for people, JSON for machines.
 
 use super::error::LabError;
 use super::etcd_layout::EtcdLayout;
@@ -55,6 +55,22 @@ pub struct HostStatus {
     pub sshd_pid: Option<i32>,
 }
 
+/// The spare host of a lab of embedded etcd (`super::spare_host`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpareStatus {
+    pub name: String,
+    pub client_url: String,
+    /// Its `etc/etcd/etcd.conf` exists.
+    pub configured: bool,
+    /// Its etcd service is active.
+    pub running: bool,
+    pub pid: Option<i32>,
+    /// How it stands, in words.
+    pub condition: String,
+    /// The inventory whose `[etcd]` host it is.
+    pub inventory: std::path::PathBuf,
+}
+
 /// Everything `status` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct LabStatus {
@@ -71,6 +87,9 @@ pub struct LabStatus {
     /// The hosts of a lab of separate hosts (`--hosts netns`); empty on loopback.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<HostStatus>,
+    /// The spare host of a lab of embedded etcd.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spare: Option<SpareStatus>,
 }
 
 /// Collects the lab's status without printing it.
@@ -147,6 +166,22 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
             active: services.is_active(&state.master, service, &cancel).await?,
         });
     }
+    let mut spare = None;
+    if let Some(member) = &state.spare {
+        let service = super::spare_host::SPARE_LAYOUT.service();
+        let running = services.is_active(&member.name, service, &cancel).await?;
+        let pid = pid_of(&member.name, service).filter(|_| running);
+        let host = layout.host(&member.name);
+        spare = Some(SpareStatus {
+            name: member.name.clone(),
+            client_url: state.client_url(member),
+            configured: super::spare_host::configured(&host),
+            running,
+            pid,
+            condition: super::spare_host::condition(&host, running, pid),
+            inventory: layout.external_inventory_file(),
+        });
+    }
     let hosts = state
         .network
         .iter()
@@ -168,6 +203,7 @@ pub async fn collect(dir: &Path) -> Result<LabStatus, LabError> {
         etcd_service: state.etcd_service().to_string(),
         members,
         services: master_services,
+        spare,
     })
 }
 
@@ -264,6 +300,24 @@ pub fn render(status: &LabStatus) -> String {
                 (true, None) => "active".to_string(),
                 _ => "inactive".to_string(),
             }
+        ));
+    }
+    if let Some(spare) = &status.spare {
+        let inventory = spare
+            .inventory
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let at = if spare.running {
+            format!(" at {}", spare.client_url)
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "{}: spare host for {} ({inventory}), {}{at}\n",
+            spare.name,
+            super::spare_host::RUNBOOK,
+            spare.condition
         ));
     }
     text

@@ -1,7 +1,9 @@
 //! `runbook lab up`: lay out the hosts, make certificates, start the members through the
 //! service controller, wait for health, seed v2 data, start the master stand-ins, and write
 //! `inventory.ini` and `env`. An embedded etcd is started as its master's service, from the
-//! master's config. Anything it started is stopped again if a later step fails.
+//! master's config, and its lab gets a spare host for moving the etcd out, with
+//! `inventory-external.ini` and `env-external`. Anything it started is stopped again if a
+//! later step fails.
 
 use super::certs::LabCa;
 use super::embedded_etcd_config::{EmbeddedEtcd, EMBEDDED_MEMBER_NAME};
@@ -13,6 +15,7 @@ use super::seed::{seed, SeedStats};
 use super::seed_plan::SeedPlan;
 use super::service_script;
 use super::services::LabServices;
+use super::spare_host;
 use super::state::{LabState, Member, KIND};
 use super::{embedded_options, env_file, etcd_conf, inventory_file, master_config, ports};
 use super::{lab_client, LabOptions};
@@ -35,7 +38,7 @@ enum Existing {
     /// Nothing, or an empty directory (`created` says whether `up` creates it).
     Fresh { created: bool },
     /// A lab that is already up.
-    Up(LabState),
+    Up(Box<LabState>),
 }
 
 pub async fn up(
@@ -118,7 +121,7 @@ async fn inspect(layout: &LabLayout, cancel: &CancellationToken) -> Result<Exist
             script: layout.service_script(),
         });
     }
-    Ok(Existing::Up(state))
+    Ok(Existing::Up(Box::new(state)))
 }
 
 /// The absolute path of `binary` on PATH.
@@ -179,6 +182,7 @@ async fn build(
         ca.write_embedded_master(&master)?;
         let snapshots = super::etcd_conf::snapshot_count(options.keys);
         service_script::write_embedded_etcd(&master, etcd, snapshots)?;
+        spare_host::write(&layout.host(&spare_host::name()), etcd)?;
     } else {
         ca.write_master(&master)?;
     }
@@ -222,6 +226,12 @@ async fn build(
         &layout.env_file(),
         env_file::render(layout, &state).as_bytes(),
     )?;
+    if let Some(text) = inventory_file::render_external(layout, &state) {
+        write_file(&layout.external_inventory_file(), text.as_bytes())?;
+    }
+    if let Some(text) = env_file::render_external(layout, &state) {
+        write_file(&layout.external_env_file(), text.as_bytes())?;
+    }
     state.ready = true;
     state.save(layout)?;
     print_summary(layout, &state, Some(&stats), reporter, false);
@@ -249,7 +259,10 @@ async fn start_members(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let ports = ports::pick_free_ports(names.len() * 2, &layout.dir)?;
+        // An embedded lab's spare host gets its two ports now, so no other lab takes them.
+        let spare = options.etcd_layout.is_embedded();
+        let count = names.len() * 2 + if spare { 2 } else { 0 };
+        let ports = ports::pick_free_ports(count, &layout.dir)?;
         let state = LabState {
             kind: KIND.to_string(),
             version: 1,
@@ -270,6 +283,12 @@ async fn start_members(
             master: MASTER_HOST.to_string(),
             ready: false,
             network: None,
+            spare: spare.then(|| Member {
+                name: spare_host::name(),
+                client_port: ports[count - 2],
+                peer_port: ports[count - 1],
+                address: None,
+            }),
         };
         state.save(layout)?;
         write_etcd_config(layout, &state)?;
@@ -466,6 +485,30 @@ fn print_summary(
             pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
         ));
     }
+    let spare = state.spare.as_ref().map(|spare| {
+        let service = spare_host::SPARE_LAYOUT.service();
+        let running = processes
+            .iter()
+            .find(|p| p.host == spare.name && p.service == service && p.is_alive())
+            .map(|p| p.pid);
+        let condition =
+            spare_host::condition(&layout.host(&spare.name), running.is_some(), running);
+        text.push_str(&format!(
+            "  {:<8} spare host, {condition}: the new etcd host of {}, for runbooks/{}\n",
+            spare.name,
+            shell_quote(&layout.external_inventory_file().to_string_lossy()),
+            spare_host::RUNBOOK,
+        ));
+        json!({
+            "name": spare.name,
+            "client_url": state.client_url(spare),
+            "peer_url": state.peer_url(spare),
+            "condition": condition,
+            "pid": running,
+            "inventory": layout.external_inventory_file(),
+            "env": layout.external_env_file(),
+        })
+    });
     if let Some(stats) = stats {
         text.push_str(&format!(
             "  seeding took {:.1}s ({:.0} keys/s)\n",
@@ -501,6 +544,7 @@ fn print_summary(
             "master": state.master,
             "inventory": layout.inventory_file(),
             "env": layout.env_file(),
+            "spare": spare,
             "seed_seconds": stats.map(|s| s.elapsed.as_secs_f64()),
             "keys_per_second": stats.map(|s| s.keys_per_second()),
         }),

@@ -74,6 +74,12 @@ impl TestLab {
         self.dir.join("inventory.ini")
     }
 
+    /// `DIR/inventory-external.ini`: an embedded lab's inventory for moving its etcd out to
+    /// the spare host.
+    pub fn external_inventory(&self) -> PathBuf {
+        LabLayout::new(&self.dir).external_inventory_file()
+    }
+
     /// The lab's state as `lab up` recorded it.
     pub fn state(&self) -> runbook::lab::state::LabState {
         runbook::lab::state::LabState::load(&LabLayout::new(&self.dir)).expect("lab state")
@@ -109,6 +115,12 @@ impl TestLab {
     /// The variables of the lab's `env` file, for spawning `etcdctl`.
     pub fn env(&self) -> Vec<(String, String)> {
         read_env_file(&self.dir.join("env"))
+    }
+
+    /// The variables of an embedded lab's `env-external` file: etcdctl pointed at the spare
+    /// host's etcd.
+    pub fn external_env(&self) -> Vec<(String, String)> {
+        read_env_file(&LabLayout::new(&self.dir).external_env_file())
     }
 
     /// `(name, peer URLs)` of every member, sorted by name, as plain `etcdctl member list`

@@ -74,6 +74,7 @@ pub fn prepare(options: &LabOptions, management: bool) -> Result<(LabLayout, Lab
         master: MASTER_HOST.to_string(),
         ready: false,
         network: Some(network.clone()),
+        spare: None,
     };
     create_dir(dir)?;
     state.save(&layout)?;
