@@ -2,6 +2,7 @@
 //! embedded or external): a timestamped copy of the original beside it, an atomic write,
 //! and a diff to show.
 
+use super::embedded_certs;
 use super::config_patch::{self, PatchError, Patched};
 use super::diff::unified_diff;
 use super::etcd_client_config;
@@ -51,6 +52,9 @@ pub struct ConfigChange {
     pub diff: String,
     /// Unpatch restored the bytes of the copy taken before the patch.
     pub restored_original: bool,
+    /// The master's certificates for its embedded etcd written back with the config.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restored_files: Vec<String>,
 }
 
 /// `<openshift_master_config_dir>/master-config.yaml`.
@@ -98,7 +102,12 @@ pub async fn switch(
         backup: None,
         diff: String::new(),
         restored_original,
+        restored_files: Vec::new(),
     };
+    if switch == Switch::EmbeddedEtcd {
+        // Also on a resumed run that put the config back already.
+        change.restored_files = embedded_certs::put_back(host, transport, stamp, cancel).await?;
+    }
     if !patched.changed {
         return Ok(change);
     }

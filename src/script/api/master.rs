@@ -235,7 +235,8 @@ pub mod master_api {
     }
 
     /// Puts back, byte for byte, the copy of every master's config taken before
-    /// `use_external_etcd`: the embedded etcd's etcdConfig and etcdClientInfo.
+    /// `use_external_etcd`: the embedded etcd's etcdConfig and etcdClientInfo; and the
+    /// master's certificates for it, from the copies kept when they were replaced.
     #[rhai_fn(pure, return_raw)]
     pub fn use_embedded_etcd(master: &mut ScriptMaster) -> Result<Array, Box<EvalAltResult>> {
         master.switch_all(Switch::EmbeddedEtcd)
