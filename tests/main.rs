@@ -10,6 +10,7 @@ mod bench_master_writes;
 
 mod architecture;
 mod bad_input;
+mod certs;
 mod check;
 mod cli;
 mod debug;

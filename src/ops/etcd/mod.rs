@@ -3,6 +3,7 @@
 //! `lease` and `v2store` depend on `client` (and files) only.
 
 pub mod backup;
+pub mod certs;
 pub mod client;
 pub mod cluster;
 pub mod embedded;

@@ -1,9 +1,11 @@
 //! Reading the etcd member a script passes to a primitive (a host of `[etcd]` or its name,
-//! or a master for the etcd embedded in it): one reader, so that the same mistake gets the
-//! same message and code everywhere. Options maps have theirs in `options`.
+//! or a master for the etcd embedded in it), or the master (a host of `[masters]`): one
+//! reader, so that the same mistake gets the same message and code everywhere. Options maps
+//! have theirs in `options`.
 
 use super::error::ScriptError;
 use super::host::ScriptHost;
+use crate::inventory::Host;
 use crate::ops::etcd::EtcdMember;
 use crate::script::context::RunContext;
 use rhai::{Dynamic, EvalAltResult};
@@ -14,6 +16,8 @@ type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 pub const NOT_A_HOST: &str = "runbook::etcd::not_a_host";
 /// The code of a host that is not in the `[etcd]` group.
 pub const NOT_A_MEMBER: &str = "runbook::etcd::not_a_member";
+/// The code of a host that is not in the `[masters]` group.
+pub const NOT_A_MASTER: &str = "runbook::master::not_a_master";
 
 /// The host name in a host or host-name argument; `what` names the argument in the error.
 pub fn host_name(value: &Dynamic, what: &str) -> RhaiResult<String> {
@@ -91,4 +95,38 @@ pub fn member_or_embedded(ctx: &RunContext, value: &Dynamic) -> RhaiResult<EtcdM
         });
     };
     EtcdMember::from_host(&host).map_err(super::error::to_rhai)
+}
+
+/// The `[masters]` host a script names (a host or its name); `what` names the argument.
+pub fn master(ctx: &RunContext, value: &Dynamic, what: &str) -> RhaiResult<Host> {
+    let name = match value.clone().try_cast::<ScriptHost>() {
+        Some(host) => host.name().to_string(),
+        None if value.is_string() => value.to_string(),
+        None => {
+            return Err(ScriptError::new(
+                format!(
+                    "{what} must be a master or its name, not {}",
+                    value.type_name()
+                ),
+                NOT_A_HOST,
+                Some("pass a host from `inventory.group(\"masters\")` or its name".into()),
+            )
+            .into_rhai())
+        }
+    };
+    let masters = ctx.inventory.group("masters").unwrap_or_default();
+    if let Some(host) = masters.iter().find(|h| h.name == name) {
+        return Ok((*host).clone());
+    }
+    let names: Vec<&str> = masters.iter().map(|h| h.name.as_str()).collect();
+    Err(ScriptError::new(
+        format!("{what} {name} is not in the inventory's [masters] group"),
+        NOT_A_MASTER,
+        Some(if names.is_empty() {
+            "list the OpenShift masters under [masters]".to_string()
+        } else {
+            format!("the masters are: {}", names.join(", "))
+        }),
+    )
+    .into_rhai())
 }

@@ -2,6 +2,7 @@
 //! one Rhai module of functions on these types per concern.
 
 pub mod backup;
+pub mod certs;
 pub mod cluster;
 pub mod embedded;
 pub mod external;
