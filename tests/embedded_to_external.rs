@@ -68,7 +68,10 @@ fn verifies(ca: &Path, cert: &Path) -> bool {
 /// The spare host's peer URL, from lab.json.
 fn spare_peer_url(lab: &TestLab) -> String {
     let state = lab.state();
-    let spare = state.spare.as_ref().expect("an embedded lab has a spare host");
+    let spare = state
+        .spare
+        .as_ref()
+        .expect("an embedded lab has a spare host");
     format!("https://127.0.0.1:{}", spare.peer_port)
 }
 
@@ -98,7 +101,11 @@ fn move_out(lab: &TestLab) -> Finished {
         [("etcd-1".to_string(), spare_peer_url(lab))]
     );
     // The embedded etcd no longer runs: its client URL answers nothing.
-    let embedded = etcdctl(&lab.env(), 3, &["endpoint", "health", "--command-timeout=2s"]);
+    let embedded = etcdctl(
+        &lab.env(),
+        3,
+        &["endpoint", "health", "--command-timeout=2s"],
+    );
     assert_ne!(embedded.code, 0, "{}", embedded.stdout);
     // The master's config: the original kept byte for byte, the change exactly these lines.
     let copy = std::fs::read_dir(master_dir(lab))
@@ -173,8 +180,12 @@ fn v2_data_moves_out_identical_then_migrates_on_the_external_member() {
 fn v3_data_moves_out_identical_and_back_with_what_was_written_since() {
     let lab = TestLab::up(&LAB);
     let master_files = |lab: &TestLab| {
-        ["master-config.yaml", "master.etcd-client.crt", "master.etcd-client.key"]
-            .map(|f| std::fs::read(master_dir(lab).join(f)).unwrap())
+        [
+            "master-config.yaml",
+            "master.etcd-client.crt",
+            "master.etcd-client.key",
+        ]
+        .map(|f| std::fs::read(master_dir(lab).join(f)).unwrap())
     };
     let migrated = migration(&lab.inventory()).run();
     assert_eq!(migrated.code, 0, "{}", show(&migrated));
@@ -188,7 +199,11 @@ fn v3_data_moves_out_identical_and_back_with_what_was_written_since() {
     assert_eq!(v3_keys_through(&lab.external_env()), v3);
 
     // Written through the external member after the move: it must come back too.
-    let put = etcdctl(&lab.external_env(), 3, &["put", "/written/after-the-move", "yes"]);
+    let put = etcdctl(
+        &lab.external_env(),
+        3,
+        &["put", "/written/after-the-move", "yes"],
+    );
     assert_eq!(put.code, 0, "{}", put.stderr);
     let written = v3_keys_through(&lab.external_env());
 

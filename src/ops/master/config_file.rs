@@ -2,9 +2,9 @@
 //! embedded or external): a timestamped copy of the original beside it, an atomic write,
 //! and a diff to show.
 
-use super::embedded_certs;
 use super::config_patch::{self, PatchError, Patched};
 use super::diff::unified_diff;
+use super::embedded_certs;
 use super::etcd_client_config;
 use crate::inventory::Host;
 use crate::transport::files::FileError;

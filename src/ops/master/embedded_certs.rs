@@ -51,10 +51,14 @@ pub async fn put_back(
                 n += 1;
                 kept = format!("{path}.runbook-{stamp}.{n}");
             }
-            transport.write_private_file(&kept, &current, cancel).await?;
+            transport
+                .write_private_file(&kept, &current, cancel)
+                .await?;
         }
         if name.ends_with(".key") {
-            transport.write_private_file(&path, &original, cancel).await?;
+            transport
+                .write_private_file(&path, &original, cancel)
+                .await?;
         } else {
             transport.write_file(&path, &original, cancel).await?;
         }

@@ -2,13 +2,15 @@
 
 use crate::inventory::Host;
 use crate::ops::etcd::client::endpoint::{EndpointError, EtcdEndpoint};
+use crate::ops::etcd::embedded::etcd_config::EMBEDDED_MEMBER_NAME;
 
 /// An etcd member of the inventory's `[etcd]` group.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EtcdMember {
     /// The inventory host the member runs on.
     pub host: Host,
-    /// `ETCD_NAME`: `etcd_hostname` (default: the inventory name).
+    /// `ETCD_NAME`: `etcd_hostname` (default: the inventory name); `openshift.local` for etcd
+    /// embedded in a master.
     pub name: String,
     /// Client URL and client TLS files.
     pub endpoint: EtcdEndpoint,
@@ -52,7 +54,12 @@ impl EtcdMember {
         let conf_dir = text("etcd_conf_dir", "/etc/etcd");
         Ok(EtcdMember {
             host: host.clone(),
-            name: text("etcd_hostname", &host.name),
+            // Origin names the etcd it embeds so, whatever the host is called.
+            name: if host.var_str("runbook_etcd_layout").as_deref() == Some("embedded") {
+                EMBEDDED_MEMBER_NAME.to_string()
+            } else {
+                text("etcd_hostname", &host.name)
+            },
             endpoint,
             peer_url: format!("{scheme}://{address}:{port}"),
             data_dir: text("etcd_data_dir", "/var/lib/etcd"),

@@ -35,7 +35,9 @@ fn issue(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
         )
         .into_rhai());
     }
-    if ctx.planned_change("etcd.issue_certificates", || plan(&member.host, master.as_ref()))? {
+    if ctx.planned_change("etcd.issue_certificates", || {
+        plan(&member.host, master.as_ref())
+    })? {
         return rhai::serde::to_dynamic(PlannedOnHost::new(member.host_name()));
     }
     let issued = ctx.block_on(async {
@@ -49,7 +51,8 @@ fn issue(etcd: &ScriptEtcd, host: &Dynamic, options: &Map) -> Result<Dynamic, Bo
                 host: &member.host,
                 transport: &on,
             },
-            to.as_ref().map(|(host, transport)| Target { host, transport }),
+            to.as_ref()
+                .map(|(host, transport)| Target { host, transport }),
             &ctx.cancel.token(),
         )
         .await

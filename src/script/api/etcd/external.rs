@@ -120,7 +120,7 @@ fn fingerprint_of(
         });
     }
     let member = args::member_or_embedded(ctx, value)?;
-    Ok(ctx.block_on(same_store::fingerprint(&ctx.etcd, &member))?)
+    ctx.block_on(same_store::fingerprint(&ctx.etcd, &member))
 }
 
 #[export_module]
