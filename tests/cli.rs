@@ -169,7 +169,7 @@ fn shipped_runbooks_are_listed_and_found_by_name() {
         .run()
         .success()
         .stdout_has("m1 embedded /var/lib/origin/openshift.local.etcd atomic-openshift-master\n")
-        .stdout_has("https://m1:4001 cannot read the TLS files of m1: /etc/origin/master/ca-bundle.crt does not exist on m1");
+        .stdout_has("https://m1:4001 cannot read the TLS files of openshift.local: /etc/origin/master/ca-bundle.crt does not exist on m1");
     // A file in the current directory wins over the shipped one (in a directory of its
     // own: the failed run above left its journal here).
     let dir = tempfile::tempdir().unwrap();

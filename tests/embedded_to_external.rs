@@ -11,8 +11,10 @@ use crate::support::etcd::etcdctl;
 use crate::support::files::changed_lines;
 use crate::support::lab::TestLab;
 use crate::support::migration::{migration, v2_leaves_through, v3_keys, v3_keys_through, V2Key};
+use crate::support::running::Running;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 const LAB: [&str; 5] = ["--layout", "embedded", "--tls", "--keys", "400"];
 
@@ -108,12 +110,17 @@ fn move_out(lab: &TestLab) -> Finished {
     );
     assert_ne!(embedded.code, 0, "{}", embedded.stdout);
     // The master's config: the original kept byte for byte, the change exactly these lines.
+    // The newest copy (a migration before the move kept one of its own).
     let copy = std::fs::read_dir(master_dir(lab))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("master-config.yaml.runbook-"))
+        .filter(|p| p.to_string_lossy().contains("master-config.yaml.runbook-"))
+        .max()
         .expect("a copy of the original");
-    assert_eq!(std::fs::read(&copy).unwrap(), original);
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        String::from_utf8(original).unwrap()
+    );
     let changed = changed_lines(&copy, &config);
     let client_url = lab
         .external_env()
@@ -221,4 +228,71 @@ fn v3_data_moves_out_identical_and_back_with_what_was_written_since() {
     );
     assert_ne!(external.code, 0, "{}", external.stdout);
     assert!(lab.host_dir("etcd-1").join("var/lib/etcd/member").exists());
+}
+
+#[test]
+fn killed_while_both_etcds_run_resumes_and_a_target_with_data_is_refused_before_anything_stops() {
+    let lab = TestLab::up(&LAB);
+    let seeded = v2_of(&lab, &lab.env());
+
+    // A new member that already holds data: refused in preflight, the master still up.
+    let stray = lab.host_dir("etcd-1").join("var/lib/etcd/member");
+    std::fs::create_dir_all(&stray).unwrap();
+    std::fs::write(stray.join("left-over"), "someone's data").unwrap();
+    let refused = run("embedded-to-external.rhai", &lab.external_inventory());
+    assert_eq!(refused.code, 1, "{}", show(&refused));
+    assert!(
+        says(&refused.stderr, "etcd-1 already holds etcd data in"),
+        "{}",
+        show(&refused)
+    );
+    assert!(!says(&refused.stderr, "==> step stop the master"));
+    let embedded = etcdctl(&lab.env(), 3, &["endpoint", "health"]);
+    assert_eq!(
+        embedded.code, 0,
+        "the master's etcd still serves: {}",
+        embedded.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(stray.join("left-over")).unwrap(),
+        "someone's data"
+    );
+    std::fs::remove_dir_all(&stray).unwrap();
+
+    // Killed with the new member running and the embedded etcd running on its own.
+    let mut moving = Running::start(
+        Runbook::new()
+            .args(["run", "embedded-to-external.rhai", "-i"])
+            .arg(lab.external_inventory())
+            .arg("--restart"),
+    );
+    moving.wait_for_step_done("run master-1's etcd on its own", Duration::from_secs(180));
+    moving.kill();
+    let resumed = Runbook::new()
+        .args(["run", "embedded-to-external.rhai", "-i"])
+        .arg(lab.external_inventory())
+        .arg("--resume")
+        .run();
+    assert_eq!(resumed.code, 0, "{}", show(&resumed));
+    assert!(
+        says(
+            &resumed.stderr,
+            "--- step copy the data to etcd-1: skipped (done in an earlier run)"
+        ),
+        "{}",
+        show(&resumed)
+    );
+    assert_eq!(v2_of(&lab, &lab.external_env()), seeded);
+    assert_eq!(
+        members(&lab.external_env()),
+        [("etcd-1".to_string(), spare_peer_url(&lab))]
+    );
+    let pid_file = format!(
+        "{}.runbook-standalone.pid",
+        lab.data_dir("master-1").display()
+    );
+    assert!(
+        !Path::new(&pid_file).exists(),
+        "the standalone etcd was stopped"
+    );
 }

@@ -11,6 +11,7 @@ pub mod host;
 pub mod lease;
 pub mod membership;
 pub mod migrate;
+pub mod relocate;
 pub mod rollback;
 pub mod v2store;
 

@@ -37,7 +37,7 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
         ("etcd", rhai::exported_module!(etcd::migrate::migrate_api)),
         ("etcd", rhai::exported_module!(etcd::rollback::rollback_api)),
         ("etcd", rhai::exported_module!(etcd::embedded::embedded_api)),
-        ("etcd", rhai::exported_module!(etcd::external::external_api)),
+        ("etcd", rhai::exported_module!(etcd::relocate::relocate_api)),
         ("etcd", rhai::exported_module!(etcd::certs::certs_api)),
         ("lease", rhai::exported_module!(etcd::lease::lease_api)),
     ]

@@ -5,11 +5,11 @@ pub mod backup;
 pub mod certs;
 pub mod cluster;
 pub mod embedded;
-pub mod external;
 pub mod host;
 pub mod lease;
 pub mod membership;
 pub mod migrate;
+pub mod relocate;
 pub mod rollback;
 
 use crate::script::context::RunContext;

@@ -5,11 +5,11 @@
 //! included. A fingerprint can be taken before a member stops and compared after its data
 //! serves elsewhere.
 
-use super::hashkv::{current_revision, member_hash, NoRevision};
 use crate::ops::etcd::client::access::EtcdAccess;
 use crate::ops::etcd::client::fanout::error_text;
 use crate::ops::etcd::client::member::EtcdMember;
 use crate::ops::etcd::client::v3;
+use crate::ops::etcd::cluster::hashkv::{current_revision, member_hash, NoRevision};
 
 /// What identifies the v3 data an etcd serves.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -28,7 +28,7 @@ pub enum StoreDiffers {
     NoRevision(#[from] NoRevision),
     #[error("{target} does not hold the v3 data of {origin}: {reason}")]
     #[diagnostic(
-        code(runbook::etcd::same_store::differs),
+        code(runbook::etcd::fingerprint::differs),
         help("the copy is not the data it was made from: do not point the masters at {target}; compare the keys (`etcdctl get --prefix \"\" -w json` on both), and copy the data again")
     )]
     Differs {
@@ -38,7 +38,7 @@ pub enum StoreDiffers {
     },
     #[error("cannot read the v3 data of {host}: {reason}")]
     #[diagnostic(
-        code(runbook::etcd::same_store::unreadable),
+        code(runbook::etcd::fingerprint::unreadable),
         help("it must serve: start it (etcd.start), or for etcd embedded in a stopped master, run it on its own (etcd.start_standalone)")
     )]
     Unreadable { host: String, reason: String },

@@ -3,12 +3,12 @@
 //! serves the v3 data of the etcd it came from (fingerprints compared).
 
 use super::ScriptEtcd;
-use crate::ops::etcd::backup::transfer::{self, TransferError};
 use crate::ops::etcd::backup::verify as backup_verify;
-use crate::ops::etcd::cluster::same_store;
 use crate::ops::etcd::host::member_host::stamp;
-use crate::ops::etcd::host::new_conf;
 use crate::ops::etcd::membership::error::MembershipError;
+use crate::ops::etcd::relocate::fingerprint;
+use crate::ops::etcd::relocate::new_conf;
+use crate::ops::etcd::relocate::transfer::{self, TransferError};
 use crate::script::api::args;
 use crate::script::api::options::Options;
 use crate::script::api::views::PlannedOnHost;
@@ -24,7 +24,7 @@ type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 struct ConfView<'a> {
     host: &'a str,
     path: &'a str,
-    /// `created`, `kept` (it already said the same) or `replaced`.
+    /// `created`, `kept` (it already said the same) or `replaced`; `planned` in check mode.
     action: &'a str,
     /// The copy of the file it replaced.
     copy: Option<String>,
@@ -108,7 +108,7 @@ fn copy(
 fn fingerprint_of(
     ctx: &crate::script::context::RunContext,
     value: &Dynamic,
-) -> RhaiResult<same_store::Fingerprint> {
+) -> RhaiResult<fingerprint::Fingerprint> {
     if value.is_map() {
         return rhai::serde::from_dynamic(value).map_err(|e| {
             crate::script::api::error::ScriptError::new(
@@ -120,11 +120,11 @@ fn fingerprint_of(
         });
     }
     let member = args::member_or_embedded(ctx, value)?;
-    ctx.block_on(same_store::fingerprint(&ctx.etcd, &member))
+    ctx.block_on(fingerprint::fingerprint(&ctx.etcd, &member))
 }
 
 #[export_module]
-pub mod external_api {
+pub mod relocate_api {
     use super::*;
 
     /// Copies the newest verified backup of `from` (the one `etcd.backup` recorded, else
@@ -160,10 +160,20 @@ pub mod external_api {
         let ctx = &etcd.ctx;
         let (member, _) = args::member(ctx, &host)?;
         let text = new_conf::render(&member);
+        let view = |action, copy| ConfView {
+            host: member.host_name(),
+            path: &member.conf_file,
+            action,
+            copy,
+            name: &member.name,
+            client_url: &member.endpoint.client_url,
+            peer_url: &member.peer_url,
+        };
         if ctx.planned_change("etcd.write_new_conf", || {
             format!("write {} on {}", member.conf_file, member.host_name())
         })? {
-            return rhai::serde::to_dynamic(PlannedOnHost::new(member.host_name()));
+            // What the file will say is known from the inventory already.
+            return rhai::serde::to_dynamic(view("planned", None));
         }
         let (action, copy) = ctx.block_on(async {
             let transport = ctx
@@ -204,15 +214,7 @@ pub mod external_api {
                 .map(|c| format!(" (the old one kept as {c})"))
                 .unwrap_or_default()
         ));
-        rhai::serde::to_dynamic(ConfView {
-            host: member.host_name(),
-            path: &member.conf_file,
-            action,
-            copy,
-            name: &member.name,
-            client_url: &member.endpoint.client_url,
-            peer_url: &member.peer_url,
-        })
+        rhai::serde::to_dynamic(view(action, copy))
     }
 
     /// The revision, number of keys and `HashKV` of the v3 data a member serves (or a
@@ -231,7 +233,7 @@ pub mod external_api {
         }) {
             return rhai::serde::to_dynamic(PlannedOnHost::new(member.host_name()));
         }
-        let print = ctx.block_on(same_store::fingerprint(&ctx.etcd, &member))?;
+        let print = ctx.block_on(fingerprint::fingerprint(&ctx.etcd, &member))?;
         rhai::serde::to_dynamic(&print)
     }
 
@@ -258,11 +260,19 @@ pub mod external_api {
                 name(&copy)
             )
         }) {
-            return rhai::serde::to_dynamic(PlannedOnHost::new(&name(&copy)));
+            let mut planned = rhai::Map::new();
+            for (side, value) in [("origin", &origin), ("copy", &copy)] {
+                planned.insert(
+                    side.into(),
+                    rhai::serde::to_dynamic(PlannedOnHost::new(&name(value)))?,
+                );
+            }
+            planned.insert("planned".into(), true.into());
+            return Ok(planned.into());
         }
         let origin = fingerprint_of(ctx, &origin)?;
         let copy = fingerprint_of(ctx, &copy)?;
-        same_store::compare(&origin, &copy).map_err(crate::script::api::error::to_rhai)?;
+        fingerprint::compare(&origin, &copy).map_err(crate::script::api::error::to_rhai)?;
         ctx.reporter.status(&format!(
             "{}: the same v3 data as {} ({} keys at revision {}, hash {})",
             copy.host, origin.host, copy.keys, copy.revision, copy.hash

@@ -4,9 +4,9 @@
 //! same manifest before it is renamed to `member`. Nothing passes through a third machine,
 //! and a half-done copy is only ever the working directory, never `member`.
 
-use super::manifest::{self, Discrepancy, FileEntry, ManifestError};
-use super::verify::{self as backup_verify, VerifyError};
-use super::working_copy::WORKING_COPY;
+use crate::ops::etcd::backup::manifest::{self, Discrepancy, FileEntry, ManifestError};
+use crate::ops::etcd::backup::verify::{self as backup_verify, VerifyError};
+use crate::ops::etcd::backup::working_copy::WORKING_COPY;
 use crate::ops::etcd::host::step::{self as host_step, StepError};
 use crate::report::Reporter;
 use crate::transport::{shell_quote, RunOptions, Transport};

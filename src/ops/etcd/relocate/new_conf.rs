@@ -3,8 +3,8 @@
 //! of that one member, with the v2 API on (etcd 3.4 has it off by default; RHEL's 3.2 had it
 //! on, and 3.x masters on etcd2 need it).
 
-use super::conf_edit::EnvFile;
 use crate::ops::etcd::client::member::EtcdMember;
+use crate::ops::etcd::host::conf_edit::EnvFile;
 
 /// openshift-ansible's `etcd_quota_backend_bytes`.
 const QUOTA_BACKEND_BYTES: u64 = 4 << 30;
