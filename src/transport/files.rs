@@ -181,6 +181,22 @@ impl Transport {
         }
     }
 
+    /// `base`, or `base.1`, `base.2`, ... whichever does not exist yet: where a copy goes
+    /// that must never overwrite an earlier one.
+    pub async fn free_name(
+        &self,
+        base: &str,
+        cancel: &CancellationToken,
+    ) -> Result<String, FileError> {
+        let mut candidate = base.to_string();
+        let mut n = 0;
+        while self.path_exists(&candidate, cancel).await? {
+            n += 1;
+            candidate = format!("{base}.{n}");
+        }
+        Ok(candidate)
+    }
+
     /// Whether a path (file or directory) exists.
     pub async fn path_exists(
         &self,

@@ -121,7 +121,9 @@ pub async fn switch(
             change.restored_original = true;
         }
     }
-    let backup = free_name(transport, &format!("{path}.runbook-{stamp}"), cancel).await?;
+    let backup = transport
+        .free_name(&format!("{path}.runbook-{stamp}"), cancel)
+        .await?;
     transport
         .write_private_file(&backup, before.as_bytes(), cancel)
         .await?;
@@ -172,19 +174,4 @@ async fn matching_copy(
         }
     }
     Ok(None)
-}
-
-/// `base`, or `base.1`, `base.2`, ... whichever does not exist yet: copies are never overwritten.
-async fn free_name(
-    transport: &Transport,
-    base: &str,
-    cancel: &CancellationToken,
-) -> Result<String, FileError> {
-    let mut candidate = base.to_string();
-    let mut n = 0;
-    while transport.path_exists(&candidate, cancel).await? {
-        n += 1;
-        candidate = format!("{base}.{n}");
-    }
-    Ok(candidate)
 }

@@ -45,12 +45,9 @@ pub async fn put_back(
             continue;
         }
         if let Some(current) = current {
-            let mut kept = format!("{path}.runbook-{stamp}");
-            let mut n = 0;
-            while transport.path_exists(&kept, cancel).await? {
-                n += 1;
-                kept = format!("{path}.runbook-{stamp}.{n}");
-            }
+            let kept = transport
+                .free_name(&format!("{path}.runbook-{stamp}"), cancel)
+                .await?;
             transport
                 .write_private_file(&kept, &current, cancel)
                 .await?;

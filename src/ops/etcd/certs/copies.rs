@@ -50,22 +50,9 @@ pub async fn keep(
             stamp
         }
     };
-    let copy = free_name(transport, &format!("{path}.runbook-{stamp}"), cancel).await?;
+    let copy = transport
+        .free_name(&format!("{path}.runbook-{stamp}"), cancel)
+        .await?;
     transport.write_private_file(&copy, current, cancel).await?;
     Ok(copy)
-}
-
-/// `base`, or `base.1`, `base.2`, ... whichever does not exist yet.
-async fn free_name(
-    transport: &Transport,
-    base: &str,
-    cancel: &CancellationToken,
-) -> Result<String, FileError> {
-    let mut candidate = base.to_string();
-    let mut n = 0;
-    while transport.path_exists(&candidate, cancel).await? {
-        n += 1;
-        candidate = format!("{base}.{n}");
-    }
-    Ok(candidate)
 }

@@ -289,17 +289,28 @@ async fn make_dirs(
 ) -> Result<(), CertError> {
     let quoted: Vec<String> = dirs.iter().map(|d| shell_quote(d)).collect();
     let script = format!("mkdir -p -- {}", quoted.join(" "));
+    run_on_files(on, &script, &quoted, "create the directory", cancel).await
+}
+
+/// Runs `script`, which works on the (quoted) `paths`; a failure names them and `operation`.
+async fn run_on_files(
+    on: Target<'_>,
+    script: &str,
+    paths: &[String],
+    operation: &'static str,
+    cancel: &CancellationToken,
+) -> Result<(), CertError> {
     let output = on
         .transport
-        .run(&script, &RunOptions::default(), cancel)
+        .run(script, &RunOptions::default(), cancel)
         .await?;
     if output.success() {
         return Ok(());
     }
     Err(CertError::File(FileError::Failed {
         host: on.host.name.clone(),
-        path: quoted.join(" "),
-        operation: "create the directory",
+        path: paths.join(" "),
+        operation,
         stderr: output.stderr_text().trim().to_string(),
     }))
 }
@@ -337,17 +348,5 @@ async fn own_by_etcd(
         "if [ \"$(id -u)\" = 0 ] && id etcd >/dev/null 2>&1; then chown etcd:etcd -- {}; fi",
         written.join(" ")
     );
-    let output = on
-        .transport
-        .run(&script, &RunOptions::default(), cancel)
-        .await?;
-    if output.success() {
-        return Ok(());
-    }
-    Err(CertError::File(FileError::Failed {
-        host: on.host.name.clone(),
-        path: written.join(" "),
-        operation: "chown to etcd",
-        stderr: output.stderr_text().trim().to_string(),
-    }))
+    run_on_files(on, &script, &written, "chown to etcd", cancel).await
 }
