@@ -12,6 +12,7 @@ use crate::support::files::changed_lines;
 use crate::support::lab::TestLab;
 use crate::support::migration::{migration, v2_leaves_through, v3_keys, v3_keys_through, V2Key};
 use crate::support::running::Running;
+use crate::support::sshd::Sshd;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -121,31 +122,37 @@ fn move_out(lab: &TestLab) -> Finished {
         std::fs::read_to_string(&copy).unwrap(),
         String::from_utf8(original).unwrap()
     );
-    let changed = changed_lines(&copy, &config);
+    // Exactly: the CA and URL of etcdClientInfo, and every line of etcdConfig, which goes.
+    let text = String::from_utf8(std::fs::read(&copy).unwrap()).unwrap();
     let client_url = lab
         .external_env()
         .into_iter()
         .find(|(k, _)| k == "ETCDCTL_ENDPOINTS")
         .map(|(_, v)| v)
         .unwrap();
-    assert!(
-        changed.contains(&"+  ca: master.etcd-ca.crt".to_string()),
-        "{changed:?}"
-    );
-    assert!(
-        changed.contains(&format!("+  - {client_url}")),
-        "{changed:?}"
-    );
-    assert!(
-        changed.iter().any(|l| l.starts_with("-etcdConfig:")),
-        "{changed:?}"
-    );
-    assert!(
-        changed
-            .iter()
-            .all(|l| l.starts_with("-") || l.starts_with("+")),
-        "{changed:?}"
-    );
+    let embedded_url = text
+        .lines()
+        .skip_while(|l| *l != "etcdClientInfo:")
+        .find(|l| l.starts_with("  - "))
+        .unwrap()
+        .to_string();
+    let etcd_config: Vec<String> = text
+        .lines()
+        .skip_while(|l| *l != "etcdConfig:")
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with(' '))
+        .map(|(_, l)| format!("-{l}"))
+        .collect();
+    assert!(etcd_config.len() > 10, "{etcd_config:?}");
+    // etcdConfig follows etcdClientInfo's urls in the file: one hunk, its removals first.
+    let mut expected = vec![
+        "-  ca: ca-bundle.crt".to_string(),
+        "+  ca: master.etcd-ca.crt".to_string(),
+        format!("-{embedded_url}"),
+    ];
+    expected.extend(etcd_config);
+    expected.push(format!("+  - {client_url}"));
+    assert_eq!(changed_lines(&copy, &config), expected);
     // The certificates, by openssl: the member's and the master's client certificate are
     // signed by the new etcd CA; the master's old client certificate was kept as a copy.
     let etcd_dir = lab.host_dir("etcd-1").join("etc/etcd");
@@ -294,5 +301,39 @@ fn killed_while_both_etcds_run_resumes_and_a_target_with_data_is_refused_before_
     assert!(
         !Path::new(&pid_file).exists(),
         "the standalone etcd was stopped"
+    );
+}
+
+#[test]
+fn the_move_runs_over_ssh_with_the_data_streamed_between_the_hosts() {
+    let sshd = Sshd::start();
+    let lab = TestLab::up(&LAB);
+    let seeded = v2_of(&lab, &lab.env());
+    // The lab's embedded2external inventory with both hosts reached over ssh: commands,
+    // files, the copy of the data and etcd's client connections (port forwards).
+    let local = std::fs::read_to_string(lab.external_inventory()).unwrap();
+    assert!(local.contains("ansible_connection=local"));
+    let over_ssh = sshd
+        .inventory_vars()
+        .split(' ')
+        .collect::<Vec<_>>()
+        .join("\n");
+    let inventory = lab.dir.join("inventory-external-ssh.ini");
+    std::fs::write(
+        &inventory,
+        local.replace("ansible_connection=local", &over_ssh),
+    )
+    .unwrap();
+    let moved = run("embedded-to-external.rhai", &inventory);
+    assert_eq!(moved.code, 0, "{}", show(&moved));
+    assert_eq!(v2_of(&lab, &lab.external_env()), seeded);
+    assert_eq!(
+        members(&lab.external_env()),
+        [("etcd-1".to_string(), spare_peer_url(&lab))]
+    );
+    let log = sshd.log();
+    assert!(
+        log.matches("Accepted publickey").count() >= 2,
+        "a session per host at least:\n{log}"
     );
 }
