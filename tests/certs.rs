@@ -359,24 +359,25 @@ fn issues_what_openshift_ansible_issues_and_etcd_serves_the_master_with_it() {
     ]);
     assert_eq!(code, 0, "{verified}");
     assert_eq!(verified.matches(": OK").count(), 3, "{verified}");
-    let server = text_of(&hosts.etcd_file("server.crt"));
-    assert_eq!(
-        extension(&server, "X509v3 Extended Key Usage"),
-        "TLS Web Server Authentication"
-    );
-    assert_eq!(
-        extension(&server, "X509v3 Subject Alternative Name"),
-        "IP Address:127.0.0.1, DNS:etcd-1"
-    );
-    let peer = text_of(&hosts.etcd_file("peer.crt"));
-    assert_eq!(
-        extension(&peer, "X509v3 Extended Key Usage"),
-        "TLS Web Client Authentication, TLS Web Server Authentication"
-    );
-    assert_eq!(
-        extension(&peer, "X509v3 Subject Alternative Name"),
-        "IP Address:127.0.0.1, DNS:etcd-1"
-    );
+    for (file, purposes) in [
+        ("server.crt", "TLS Web Server Authentication"),
+        (
+            "peer.crt",
+            "TLS Web Client Authentication, TLS Web Server Authentication",
+        ),
+    ] {
+        let text = text_of(&hosts.etcd_file(file));
+        assert_eq!(
+            extension(&text, "X509v3 Extended Key Usage"),
+            purposes,
+            "{file}"
+        );
+        assert_eq!(
+            extension(&text, "X509v3 Subject Alternative Name"),
+            "IP Address:127.0.0.1, DNS:etcd-1",
+            "{file}"
+        );
+    }
     let client = text_of(&hosts.master_file("master.etcd-client.crt"));
     assert_eq!(
         extension(&client, "X509v3 Extended Key Usage"),
