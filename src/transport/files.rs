@@ -181,6 +181,19 @@ impl Transport {
         }
     }
 
+    /// A whole file's bytes, or `None` when there is no such file.
+    pub async fn read_existing(
+        &self,
+        path: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Vec<u8>>, FileError> {
+        match self.read_file(path, cancel).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(FileError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// `base`, or `base.1`, `base.2`, ... whichever does not exist yet: where a copy goes
     /// that must never overwrite an earlier one.
     pub async fn free_name(

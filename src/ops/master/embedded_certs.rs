@@ -36,11 +36,7 @@ pub async fn put_back(
             continue;
         }
         let original = transport.read_file(&copy, cancel).await?;
-        let current = match transport.read_file(&path, cancel).await {
-            Ok(bytes) => Some(bytes),
-            Err(FileError::NotFound { .. }) => None,
-            Err(e) => return Err(e),
-        };
+        let current = transport.read_existing(&path, cancel).await?;
         if current.as_deref() == Some(original.as_slice()) {
             continue;
         }

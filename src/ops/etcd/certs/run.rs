@@ -246,7 +246,7 @@ async fn place(
             reason: None,
         };
         if let Some(bytes) = file.bytes {
-            match existing(on.transport, &file.path, cancel).await? {
+            match on.transport.read_existing(&file.path, cancel).await? {
                 Some(current) if current == bytes => {}
                 Some(current) => {
                     result.copy =
@@ -313,19 +313,6 @@ async fn run_on_files(
         operation,
         stderr: output.stderr_text().trim().to_string(),
     }))
-}
-
-/// The bytes of `path`, or `None` when there is no such file.
-async fn existing(
-    transport: &Transport,
-    path: &str,
-    cancel: &CancellationToken,
-) -> Result<Option<Vec<u8>>, FileError> {
-    match transport.read_file(path, cancel).await {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(FileError::NotFound { .. }) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 /// As openshift-ansible's "Validate permissions on certificate files": for the etcd package,

@@ -261,14 +261,12 @@ pub mod membership_api {
         let ctx = &etcd.ctx;
         // A master outside [etcd] names the etcd embedded in it, a cluster of one.
         let member = args::member_or_embedded(ctx, &host)?;
-        let others: Vec<EtcdMember> = ctx
-            .etcd_members()?
-            .into_iter()
-            .filter(|m| {
-                m.host_name() != member.host_name()
-                    && member.host.var_str("runbook_etcd_layout").as_deref() != Some("embedded")
-            })
-            .collect();
+        let others: Vec<EtcdMember> =
+            if member.host.var_str("runbook_etcd_layout").as_deref() == Some("embedded") {
+                Vec::new()
+            } else {
+                args::member(ctx, &host)?.1
+            };
         if ctx.planned_change("etcd.member_update", || {
             format!(
                 "member update {}: peer URL {} -> {peer_url}",

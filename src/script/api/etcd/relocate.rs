@@ -4,7 +4,7 @@
 
 use super::ScriptEtcd;
 use crate::ops::etcd::backup::verify as backup_verify;
-use crate::ops::etcd::host::member_host::stamp;
+use crate::ops::etcd::host::member_host::{stamp, MemberHost};
 use crate::ops::etcd::membership::error::MembershipError;
 use crate::ops::etcd::relocate::fingerprint;
 use crate::ops::etcd::relocate::new_conf;
@@ -176,34 +176,29 @@ pub mod relocate_api {
             return rhai::serde::to_dynamic(view("planned", None));
         }
         let (action, copy) = ctx.block_on(async {
-            let transport = ctx
-                .transport(&member.host)
-                .await
-                .map_err(MembershipError::from)?;
+            let on = MemberHost::new(
+                member.clone(),
+                ctx.transport(&member.host)
+                    .await
+                    .map_err(MembershipError::from)?,
+            );
             let cancel = ctx.cancel.token();
-            let found = match transport.read_file(&member.conf_file, &cancel).await {
-                Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                Err(FileError::NotFound { .. }) => None,
-                Err(e) => return Err(MembershipError::from(e)),
-            };
-            let mut copy = None;
-            let action = match &found {
+            let found = on
+                .transport
+                .read_existing(&member.conf_file, &cancel)
+                .await?;
+            let found = found.map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            let (action, copy) = match &found {
                 Some(found) if new_conf::says_the_same(found, &member) => {
                     return Ok(("kept", None))
                 }
-                Some(found) => {
-                    let path = format!("{}.runbook-{}", member.conf_file, stamp());
-                    transport
-                        .write_private_file(&path, found.as_bytes(), &cancel)
-                        .await?;
-                    copy = Some(path);
-                    "replaced"
-                }
-                None => "created",
+                Some(found) => (
+                    "replaced",
+                    Some(on.backup_conf(found, &stamp(), &cancel).await?),
+                ),
+                None => ("created", None),
             };
-            transport
-                .write_file(&member.conf_file, text.as_bytes(), &cancel)
-                .await?;
+            on.write_conf(&text, &cancel).await?;
             Ok::<_, MembershipError>((action, copy))
         })?;
         ctx.reporter.status(&format!(
