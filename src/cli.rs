@@ -161,6 +161,11 @@ pub struct RunArgs {
     /// state directory when that cannot be written).
     #[arg(long, value_name = "DIR")]
     pub journal: Option<std::path::PathBuf>,
+
+    /// Keep no journal: nothing recorded, nothing to resume, no refusal after an unfinished
+    /// run (for read-only and cron-style runbooks such as health-report).
+    #[arg(long, conflicts_with_all = ["resume", "restart", "journal"])]
+    pub no_journal: bool,
 }
 
 #[derive(Debug, Args)]

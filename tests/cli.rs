@@ -229,3 +229,35 @@ fn outage_sets_the_migration_order_and_a_different_e_value_is_refused() {
         .code(2)
         .stderr_has("[possible values: minimal, classic]");
 }
+
+/// A failed run under `--output json` puts its error where a machine reads the result:
+/// on stdout, with the code, message, help and location; the exit code is unchanged.
+#[test]
+fn json_mode_reports_a_failure_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "x.rhai", "let a = 1;\nthrow \"boom\";\n");
+    let failed = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "x.rhai", "--output", "json"])
+        .run()
+        .code(1);
+    let result = crate::support::command::json_result(&failed.stdout);
+    assert_eq!(result["status"], "error", "{}", failed.stdout);
+    assert_eq!(result["exit_code"], 1);
+    assert_eq!(result["code"], "runbook::script::thrown");
+    assert_eq!(result["message"], "boom");
+    assert_eq!(result["location"], "x.rhai:2:1");
+    assert!(
+        result["help"].as_str().unwrap().contains("threw"),
+        "{result}"
+    );
+
+    let missing = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "missing.rhai", "--output", "json"])
+        .run()
+        .code(2);
+    let result = crate::support::command::json_result(&missing.stdout);
+    assert_eq!(result["code"], "runbook::run::unreadable");
+    assert_eq!(result["exit_code"], 2);
+}

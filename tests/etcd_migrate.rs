@@ -280,7 +280,7 @@ step("leave uncommitted entries on etcd-1", || {{
     // quorum: those sent in between are appended to its log and never committed, however
     // long the stops take on a loaded machine.
     let first = inventory.host("etcd-1");
-    first.try_run(". {env} && unset ETCDCTL_ENDPOINTS && (while [ ! -e {done} ]; do for j in 1 2 3 4 5 6; do ETCDCTL_API=2 etcdctl --endpoints {url} --timeout 100ms --total-timeout 100ms set /runbook-test/uncommitted-$j x >/dev/null 2>&1 & done; sleep 0.1; done; wait; touch {stopped}) >/dev/null 2>&1 </dev/null &");
+    first.try_run(". {env} && unset ETCDCTL_ENDPOINTS && (while [ ! -e {done} ]; do for j in 1 2 3 4 5 6; do etcdctl2 --endpoints {url} --timeout 100ms --total-timeout 100ms set /runbook-test/uncommitted-$j x >/dev/null 2>&1 & done; sleep 0.1; done; wait; touch {stopped}) >/dev/null 2>&1 </dev/null &");
     etcd.stop(#{{hosts: ["etcd-2", "etcd-3"]}});
     first.run("sleep 2; touch {done}; while [ ! -e {stopped} ]; do sleep 0.1; done");
     etcd.stop(#{{hosts: ["etcd-1"]}});

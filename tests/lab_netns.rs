@@ -82,11 +82,12 @@ impl NetnsLab {
             .run()
     }
 
-    /// Plain etcdctl (v3, or v2 with `ETCDCTL_API=2`) in the control namespace.
+    /// Plain etcdctl (v3, or v2 through the env file's `etcdctl2`) in the control namespace.
     fn etcdctl(&self, api: u8, args: &str) -> String {
         let script = format!(
-            ". {}/env && ETCDCTL_API={api} etcdctl {args} 2>/dev/null",
-            self.dir.display()
+            ". {}/env && {} {args} 2>/dev/null",
+            self.dir.display(),
+            if api == 2 { "etcdctl2" } else { "etcdctl" }
         );
         self.check_script(&script).success().stdout
     }
@@ -185,8 +186,8 @@ impl Drop for NetnsLab {
 /// (JSON per key: the lab seeds keys and values with spaces, tabs and newlines).
 fn v2_leaves(lab: &NetnsLab) -> BTreeMap<String, String> {
     let script = format!(
-        ". {}/env && export ETCDCTL_API=2 && etcdctl ls --recursive -p / 2>/dev/null | grep -v '/$' | \
-         while IFS= read -r key; do etcdctl -o json get -- \"$key\" 2>/dev/null; echo; done",
+        ". {}/env && etcdctl2 ls --recursive -p / 2>/dev/null | grep -v '/$' | \
+         while IFS= read -r key; do etcdctl2 -o json get -- \"$key\" 2>/dev/null; echo; done",
         lab.dir.display()
     );
     let dump = lab.check_script(&script).success().stdout;

@@ -39,6 +39,7 @@ mod privilege;
 mod properties;
 mod repl;
 mod rollback;
+mod script_functions;
 mod secrets;
 mod security;
 mod service;

@@ -34,6 +34,9 @@ pub enum GateError {
 
 /// Opens the journal and builds this run's steps, or refuses.
 pub fn open(args: &RunArgs, reporter: &Reporter) -> Result<Steps, Failure> {
+    if args.no_journal {
+        return Ok(Steps::new(None, BTreeMap::new(), args.start_at.clone()));
+    }
     let chosen = location::locate(
         args.journal.as_deref(),
         args.script_args.inventory.as_deref(),
@@ -44,7 +47,8 @@ pub fn open(args: &RunArgs, reporter: &Reporter) -> Result<Steps, Failure> {
     }
     let path = chosen.path;
     let (journal, history) = Journal::open(&path).map_err(Failure::bad_input)?;
-    let script = args.script.display().to_string();
+    // Absolute: the journal is the journal of this runbook file, wherever it is run from.
+    let script = location::absolute(&args.script).display().to_string();
     let last = history.last_run();
     let (finished, resumes, facts) = match (&last, args.resume, args.restart) {
         (LastRun::Unfinished { run, .. }, true, _) => (
@@ -74,7 +78,7 @@ pub fn open(args: &RunArgs, reporter: &Reporter) -> Result<Steps, Failure> {
                 ));
             }
             return Err(Failure::bad_input(GateError::Unfinished {
-                script,
+                script: args.script.display().to_string(),
                 where_,
                 resume: resume_command(args),
                 journal: path.display().to_string(),

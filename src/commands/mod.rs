@@ -21,7 +21,17 @@ use crate::report::Reporter;
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> Result<(), Failure> {
     let reporter = Reporter::new(cli.output);
-    match cli.command {
+    let outcome = dispatch(cli.command, &reporter);
+    if let Err(failure) = &outcome {
+        // A machine reader finds the error where it finds a result: on stdout.
+        reporter.result("", failure.to_json());
+    }
+    outcome
+}
+
+fn dispatch(command: Command, reporter: &Reporter) -> Result<(), Failure> {
+    let reporter = reporter.clone();
+    match command {
         Command::Run(args) => run::run(args, reporter),
         Command::Check(args) => check::check(args, reporter),
         Command::Repl(args) => repl::repl(args, reporter),

@@ -18,16 +18,10 @@ pub struct JournalLocation {
 /// Chooses the journal of `script` for `inventory` (the current directory stands in
 /// without one); `explicit` is `--journal DIR`.
 pub fn locate(explicit: Option<&Path>, inventory: Option<&Path>, script: &Path) -> JournalLocation {
-    let file_name = format!(
-        "{}.journal",
-        script
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "runbook".into())
-    );
+    let script = absolute(script);
     if let Some(dir) = explicit {
         return JournalLocation {
-            path: dir.join(file_name),
+            path: dir.join(file_name_in(dir, &script)),
             notice: None,
         };
     }
@@ -37,6 +31,7 @@ pub fn locate(explicit: Option<&Path>, inventory: Option<&Path>, script: &Path) 
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let beside = base.join(".runbook");
+    let file_name = file_name_in(&beside, &script);
     if usable(&beside, &file_name) {
         return JournalLocation {
             path: beside.join(file_name),
@@ -53,6 +48,7 @@ pub fn locate(explicit: Option<&Path>, inventory: Option<&Path>, script: &Path) 
     let dir = state
         .join("journals")
         .join(key(&absolute(inventory.unwrap_or(&base))));
+    let file_name = file_name_in(&dir, &script);
     JournalLocation {
         notice: Some(format!(
             "{} is not writable: the journal is {} (choose another with --journal DIR)",
@@ -61,6 +57,39 @@ pub fn locate(explicit: Option<&Path>, inventory: Option<&Path>, script: &Path) 
         )),
         path: dir.join(file_name),
     }
+}
+
+/// The journal's file name in `dir` for the runbook at the absolute path `script`:
+/// `<stem>.journal`, unless that file is the journal of another runbook of the same name
+/// (two `backup.rhai` in different directories), which makes it `<stem>-<checksum of the
+/// path>.journal`. A journal that does not say which runbook it records (written before
+/// journals did) is taken as this runbook's.
+fn file_name_in(dir: &Path, script: &Path) -> String {
+    let stem = script
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "runbook".into());
+    let plain = format!("{stem}.journal");
+    match recorded_script(&dir.join(&plain)) {
+        Some(recorded) if Path::new(&recorded).is_absolute() && Path::new(&recorded) != script => {
+            let text = script.to_string_lossy();
+            format!("{stem}-{:08x}.journal", crc32c::crc32c(text.as_bytes()))
+        }
+        _ => plain,
+    }
+}
+
+/// The runbook the journal at `path` records (its first run's `script`), if it says.
+fn recorded_script(path: &Path) -> Option<String> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).ok()?;
+    std::io::BufReader::new(file)
+        .lines()
+        .take(1)
+        .find_map(|line| {
+            let event: serde_json::Value = serde_json::from_str(&line.ok()?).ok()?;
+            event.get("script")?.as_str().map(str::to_string)
+        })
 }
 
 /// Whether the journal can be kept in `dir`: the file (if any) and the directory (if any,
@@ -99,7 +128,8 @@ fn writable(path: &Path) -> bool {
     unsafe { libc::access(c_path.as_ptr(), mode) == 0 }
 }
 
-fn absolute(path: &Path) -> PathBuf {
+/// The path with symbolic links resolved where it exists, else made absolute.
+pub fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path)
         .or_else(|_| std::path::absolute(path))
         .unwrap_or_else(|_| path.to_path_buf())
@@ -145,5 +175,36 @@ mod tests {
         let other = dir.path().join("elsewhere");
         let chosen = locate(Some(&other), Some(&inventory), Path::new("x.rhai"));
         assert_eq!(chosen.path, other.join("x.journal"));
+    }
+
+    #[test]
+    fn runbooks_of_the_same_name_in_different_directories_keep_their_own_journals() {
+        let dir = tempfile::tempdir().unwrap();
+        let journals = dir.path().join("journals");
+        std::fs::create_dir(&journals).unwrap();
+        let first = dir.path().join("a/backup.rhai");
+        let second = dir.path().join("b/backup.rhai");
+        let chosen = locate(Some(&journals), None, &first);
+        assert_eq!(chosen.path, journals.join("backup.journal"));
+        std::fs::write(
+            &chosen.path,
+            format!(
+                "{{\"run\":\"r1\",\"event\":\"run_started\",\"time\":\"t\",\"script\":\"{}\"}}\n",
+                first.display()
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            locate(Some(&journals), None, &first).path,
+            chosen.path,
+            "the same runbook finds its journal"
+        );
+        let other = locate(Some(&journals), None, &second).path;
+        let name = other.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("backup-") && name.ends_with(".journal"),
+            "{name}"
+        );
+        assert_eq!(locate(Some(&journals), None, &second).path, other, "stable");
     }
 }

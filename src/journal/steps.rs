@@ -86,8 +86,10 @@ impl Steps {
         self.journal.as_ref()
     }
 
-    /// Decides about the next step called `name`.
-    pub fn begin(&self, name: &str) -> Decision {
+    /// Decides about the next step called `name`. An `always` step runs again although an
+    /// earlier run finished it (a gate that must look at the cluster as it is now);
+    /// `--start-at` still skips it.
+    pub fn begin(&self, name: &str, always: bool) -> Decision {
         let key = {
             let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             let count = counts.entry(name.to_string()).or_insert(0);
@@ -112,7 +114,7 @@ impl Steps {
                 }
             }
         }
-        if let Some(result) = self.finished.get(&key) {
+        if let Some(result) = self.finished.get(&key).filter(|_| !always) {
             return Decision::Skip {
                 key,
                 result: result.clone(),

@@ -1,6 +1,7 @@
-//! `DIR/env`: a shell file that points plain `etcdctl` at the lab, for the v3 API
-//! (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT/CERT/KEY) and the v2 API with `ETCDCTL_API=2`
-//! (ETCDCTL_CA_FILE/CERT_FILE/KEY_FILE; etcdctl v3 warns that it does not know these).
+//! `DIR/env`: a shell file that points plain `etcdctl` at the lab for the v3 API
+//! (ETCDCTL_ENDPOINTS, ETCDCTL_CACERT/CERT/KEY), and defines `etcdctl2`, etcdctl with
+//! `ETCDCTL_API=2` and the v2 names of the same TLS files (ETCDCTL_CA_FILE/CERT_FILE/KEY_FILE),
+//! which are not exported: etcdctl v3 warns about every variable it does not know.
 //! `DIR/env-external` does the same for the spare host of a lab of embedded etcd, once the
 //! move to it made its etcd and certificates.
 
@@ -51,12 +52,9 @@ fn variables_for(
         let [ca, cert, key] = [&files.ca_file, &files.cert_file, &files.key_file]
             .map(|path| path.to_string_lossy().into_owned());
         vars.extend([
-            ("ETCDCTL_CACERT", ca.clone()),
-            ("ETCDCTL_CERT", cert.clone()),
-            ("ETCDCTL_KEY", key.clone()),
-            ("ETCDCTL_CA_FILE", ca),
-            ("ETCDCTL_CERT_FILE", cert),
-            ("ETCDCTL_KEY_FILE", key),
+            ("ETCDCTL_CACERT", ca),
+            ("ETCDCTL_CERT", cert),
+            ("ETCDCTL_KEY", key),
         ]);
     }
     vars
@@ -92,14 +90,34 @@ fn render_file(
 ) -> String {
     let mut text = format!(
         "# Point etcdctl at the runbook lab in {}:\n#   . {}\n\
-         # v3: etcdctl endpoint health; v2: ETCDCTL_API=2 etcdctl cluster-health\n{note}",
+         # v3: etcdctl endpoint health; v2: etcdctl2 cluster-health\n{note}",
         layout.dir.display(),
         shell_quote(&file.to_string_lossy()),
     );
     for (name, value) in variables {
         text.push_str(&format!("export {name}={}\n", shell_quote(value)));
     }
+    text.push_str(&v2_function(variables));
     text
+}
+
+/// The v3 names of the TLS variables and the names etcdctl's v2 mode reads them by.
+const V2_NAMES: [(&str, &str); 3] = [
+    ("ETCDCTL_CACERT", "ETCDCTL_CA_FILE"),
+    ("ETCDCTL_CERT", "ETCDCTL_CERT_FILE"),
+    ("ETCDCTL_KEY", "ETCDCTL_KEY_FILE"),
+];
+
+/// `etcdctl2() { ETCDCTL_API=2 ETCDCTL_CA_FILE=... etcdctl "$@"; }`: the v2 API with the
+/// same endpoints and TLS files, set for that command only.
+fn v2_function(variables: &[(&'static str, String)]) -> String {
+    let mut assignments = String::from("ETCDCTL_API=2");
+    for (v3, v2) in V2_NAMES {
+        if let Some((_, value)) = variables.iter().find(|(name, _)| *name == v3) {
+            assignments.push_str(&format!(" {v2}={}", shell_quote(value)));
+        }
+    }
+    format!("# v2: etcdctl2 cluster-health\netcdctl2() {{ {assignments} etcdctl \"$@\"; }}\n")
 }
 
 #[cfg(test)]
@@ -135,17 +153,20 @@ mod tests {
         };
         let conf = "/my lab/hosts/etcd-1/etc/etcd";
         assert_eq!(get("ETCDCTL_ENDPOINTS"), Some("https://127.0.0.1:14003"));
-        for (names, file) in [
-            (["ETCDCTL_CACERT", "ETCDCTL_CA_FILE"], "ca.crt"),
-            (["ETCDCTL_CERT", "ETCDCTL_CERT_FILE"], "peer.crt"),
-            (["ETCDCTL_KEY", "ETCDCTL_KEY_FILE"], "peer.key"),
+        for (name, file) in [
+            ("ETCDCTL_CACERT", "ca.crt"),
+            ("ETCDCTL_CERT", "peer.crt"),
+            ("ETCDCTL_KEY", "peer.key"),
         ] {
-            for name in names {
-                assert_eq!(get(name), Some(format!("{conf}/{file}").as_str()), "{name}");
-            }
+            assert_eq!(get(name), Some(format!("{conf}/{file}").as_str()), "{name}");
         }
         let text = render_external(&layout, &state).unwrap();
         assert!(text.contains("'/my lab/env-external'"), "{text}");
+        assert!(
+            text.contains(&format!("etcdctl2() {{ ETCDCTL_API=2 ETCDCTL_CA_FILE='{conf}/ca.crt' ETCDCTL_CERT_FILE='{conf}/peer.crt' ETCDCTL_KEY_FILE='{conf}/peer.key' etcdctl \"$@\"; }}")),
+            "{text}"
+        );
+        assert!(!text.contains("export ETCDCTL_CA_FILE"), "{text}");
         let env = variables(&layout, &state);
         assert!(env.contains(&("ETCDCTL_ENDPOINTS", "https://127.0.0.1:14001".to_string())));
     }

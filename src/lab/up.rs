@@ -520,7 +520,7 @@ fn print_summary(
     let inventory = shell_quote(&layout.inventory_file().to_string_lossy());
     let lab_dir = shell_quote(&layout.dir.to_string_lossy());
     text.push_str(&format!(
-        "next:\n  source {env}        # then: etcdctl endpoint health; ETCDCTL_API=2 etcdctl cluster-health\n"
+        "next:\n  source {env}        # then: etcdctl endpoint health; etcdctl2 cluster-health\n"
     ));
     // The migration refuses an embedded etcd: it must be moved out first.
     if !state.layout.is_embedded() {

@@ -111,12 +111,16 @@ pub fn from_eval_error(
     loop {
         match error {
             EvalAltResult::ErrorInFunctionCall(name, callee_source, inner, position) => {
-                let what = if name.starts_with("anon$") {
-                    "a closure was called here".to_string()
-                } else {
-                    format!("`{name}` was called here")
-                };
-                frames.push((current.clone(), *position, what, "call"));
+                // A closure's frame points at the `step(...)` or `.map(...)` that called it,
+                // which adds nothing to the error's own location inside the closure.
+                if !name.starts_with("anon$") {
+                    frames.push((
+                        current.clone(),
+                        *position,
+                        format!("`{name}` was called here"),
+                        "call",
+                    ));
+                }
                 if !callee_source.is_empty() {
                     current = callee_source.clone();
                 }
@@ -139,6 +143,12 @@ pub fn from_eval_error(
     }
 
     let mut diagnostic = leaf(error, &current, sources);
+    if diagnostic.code == super::api::utilities::FAIL_CODE {
+        // `fail(message)`: the runbook's own words for the operator, not a script error.
+        diagnostic.source = None;
+        diagnostic.label = None;
+        return diagnostic;
+    }
     diagnostic.related = frames
         .into_iter()
         .rev()

@@ -47,7 +47,8 @@ fn unquote_single(value: &str) -> String {
     out
 }
 
-/// Runs `etcdctl` with `ETCDCTL_API=api`, the given environment, and nothing of ours
+/// Runs `etcdctl` with `ETCDCTL_API=api`, the given environment (for v2 its TLS files under
+/// their v2 names too), and nothing of ours
 /// (`ETCDCTL_*` from the test's own environment are removed first).
 pub fn etcdctl(env: &[(String, String)], api: u8, args: &[&str]) -> CtlOutput {
     let mut command = Command::new("etcdctl");
@@ -57,6 +58,18 @@ pub fn etcdctl(env: &[(String, String)], api: u8, args: &[&str]) -> CtlOutput {
         }
     }
     command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if api == 2 {
+        // As the env file's `etcdctl2` does: v2 mode reads the TLS files by other names.
+        for (v3, v2) in [
+            ("ETCDCTL_CACERT", "ETCDCTL_CA_FILE"),
+            ("ETCDCTL_CERT", "ETCDCTL_CERT_FILE"),
+            ("ETCDCTL_KEY", "ETCDCTL_KEY_FILE"),
+        ] {
+            if let Some((_, value)) = env.iter().find(|(name, _)| name == v3) {
+                command.env(v2, value);
+            }
+        }
+    }
     command.env("ETCDCTL_API", api.to_string());
     command.args(args);
     let output = command.output().expect("etcdctl runs");

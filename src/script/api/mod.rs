@@ -12,6 +12,7 @@ pub mod options;
 pub mod service;
 pub mod step;
 pub mod summary;
+pub mod utilities;
 pub mod views;
 
 use crate::script::context::RunContext;
@@ -49,7 +50,8 @@ pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
     engine.register_type_with_name::<etcd::ScriptEtcd>("Etcd");
     engine.register_type_with_name::<etcd::ScriptLease>("Lease");
     step::register(engine, ctx.clone());
-    summary::register(engine, ctx);
+    summary::register(engine, ctx.clone());
+    utilities::register(engine, ctx);
     for (_, module) in modules() {
         engine.register_global_module(module.into());
     }

@@ -1,22 +1,39 @@
 //! `step("name", || { ... })`: a named, timed, journaled part of a runbook.
 
 use super::error::to_rhai;
+use super::options::Options;
 use crate::journal::Decision;
 use crate::script::context::RunContext;
 use crate::script::diagnostics::short_message;
 use crate::script::step_prompt::StepAnswer;
-use rhai::{Dynamic, EvalAltResult, FnPtr, NativeCallContext};
+use rhai::{Dynamic, EvalAltResult, FnPtr, Map, NativeCallContext};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Registers `step(name, closure)`.
+/// Registers `step(name, closure)` and `step(name, #{always}, closure)`.
 pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
+    let plain = ctx.clone();
     engine.register_fn(
         "step",
         move |call: NativeCallContext,
               name: &str,
               body: FnPtr|
-              -> Result<Dynamic, Box<EvalAltResult>> { run_step(&ctx, &call, name, &body) },
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            run_step(&plain, &call, name, false, &body)
+        },
+    );
+    engine.register_fn(
+        "step",
+        move |call: NativeCallContext,
+              name: &str,
+              options: Map,
+              body: FnPtr|
+              -> Result<Dynamic, Box<EvalAltResult>> {
+            let always = Options::new("step", &options, &["always"])?
+                .bool("always")?
+                .unwrap_or(false);
+            run_step(&ctx, &call, name, always, &body)
+        },
     );
 }
 
@@ -24,10 +41,11 @@ fn run_step(
     ctx: &RunContext,
     call: &NativeCallContext,
     name: &str,
+    always: bool,
     body: &FnPtr,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let steps = &ctx.steps;
-    let key = match steps.begin(name) {
+    let key = match steps.begin(name, always) {
         Decision::Skip { key, result, why } => {
             ctx.reporter.event(
                 "step_skipped",
