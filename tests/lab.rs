@@ -103,6 +103,20 @@ fn tls_lab_serves_etcdctl_seeded_data_service_control_and_goes_down_cleanly() {
     let non_ascii = etcdctl(&env, 2, &["get", NON_ASCII_KEYS[0]]);
     assert_eq!(non_ascii.code, 0, "{non_ascii:?}");
     assert!(non_ascii.stdout.contains("Grüße"), "{non_ascii:?}");
+    // Sourced as an operator does: v3 without a warning about v2's names, v2 via etcdctl2.
+    let sourced = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            ". '{}' && etcdctl endpoint health && etcdctl2 cluster-health",
+            layout.env_file().display()
+        ))
+        .env_remove("ETCDCTL_API")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&sourced.stderr);
+    assert!(sourced.status.success(), "{stderr}");
+    assert!(!stderr.contains("unrecognized environment variable"), "{stderr}");
+    assert!(String::from_utf8_lossy(&sourced.stdout).contains("cluster is healthy"), "{stderr}");
 
     // The seeded data: exactly N leaves, every value and TTL as the plan says. A listing
     // shows all but the hidden ones, which are read by name.
