@@ -258,6 +258,10 @@ fn runbooks_of_the_same_name_keep_separate_journals() {
             .to_string(),
         "the journal records the runbook's absolute path"
     );
+    assert!(
+        a_journal.lines().any(|l| l.contains("step_finished")) && !a_journal.contains("\"facts\""),
+        "a runbook that touches no etcd member journals no facts: {a_journal}"
+    );
     // Still a's: a plain rerun of a is refused as unfinished, its resume goes on.
     run(dir.path(), "a/backup.rhai", &[]).code(2);
 }

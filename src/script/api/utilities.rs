@@ -137,6 +137,10 @@ mod tests {
         let value = parse_json(r#"{"b": [1, "x", null], "a": true}"#).unwrap();
         assert_eq!(to_json(value).unwrap(), r#"{"a":true,"b":[1,"x",null]}"#);
         let error = parse_json("{\"a\":").unwrap_err();
-        assert!(error.to_string().contains("line 1"), "{error}");
+        let EvalAltResult::ErrorRuntime(value, _) = *error else {
+            panic!("{error}")
+        };
+        let message = value.cast::<ScriptError>().message().to_string();
+        assert!(message.starts_with("not JSON at line 1, column 5"), "{message}");
     }
 }

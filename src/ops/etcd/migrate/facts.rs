@@ -53,19 +53,28 @@ pub struct MigrationFact {
 
 /// Facts gathered during one run. They are journaled after every step, so a
 /// run resumed with `--resume` starts with what the interrupted run knew.
+///
+/// Only what a run established is written: a runbook that never counts keys, backs up or
+/// migrates journals no such fields (and one that touches no etcd member, no facts at all).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RunFacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
     v3_keys: Option<KeyCount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     backups: Vec<VerifiedBackup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     migrations: Vec<MigrationFact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     backup_stamp: Option<String>,
     /// Who each inventory host is in the cluster, as first seen in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
     identities: Option<Identities>,
     /// The last API outage of this run: the masters stopped, and restarted if they were.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     api_outage: Option<ApiOutage>,
     /// Members whose migrated v3 data `etcd.verify` found equal to their v2 store.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     verified_migrations: Vec<String>,
 }
 
