@@ -115,8 +115,14 @@ fn tls_lab_serves_etcdctl_seeded_data_service_control_and_goes_down_cleanly() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&sourced.stderr);
     assert!(sourced.status.success(), "{stderr}");
-    assert!(!stderr.contains("unrecognized environment variable"), "{stderr}");
-    assert!(String::from_utf8_lossy(&sourced.stdout).contains("cluster is healthy"), "{stderr}");
+    assert!(
+        !stderr.contains("unrecognized environment variable"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&sourced.stdout).contains("cluster is healthy"),
+        "{stderr}"
+    );
 
     // The seeded data: exactly N leaves, every value and TTL as the plan says. A listing
     // shows all but the hidden ones, which are read by name.

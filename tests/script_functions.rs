@@ -265,3 +265,78 @@ fn runbooks_of_the_same_name_keep_separate_journals() {
     // Still a's: a plain rerun of a is refused as unfinished, its resume goes on.
     run(dir.path(), "a/backup.rhai", &[]).code(2);
 }
+
+/// `copy_to` moves a file from a local host to one reached over real ssh through runbook:
+/// the bytes on disk and `sha256sum` agree with the source, the copy is private, a second
+/// copy finds it in place, and a destination with other bytes is refused and kept.
+#[test]
+fn copy_to_streams_a_file_between_hosts_with_a_checksum_at_both_ends() {
+    let sshd = crate::support::sshd::Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("snap.db");
+    // Over one chunk (16 MiB) and not a multiple of it, with every byte value.
+    let data: Vec<u8> = (0..(17u32 << 20) + 12345)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&source, &data).unwrap();
+    let dest = dir.path().join("backups/nested/snap.db");
+    write_file(
+        dir.path(),
+        "inventory.ini",
+        &format!(
+            "[all]\nhere ansible_connection=local\nthere ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file=\"{}\" runbook_ssh_known_hosts_file=\"{}\" ansible_ssh_timeout=5s\n",
+            sshd.address,
+            sshd.port,
+            sshd.user,
+            sshd.key.display(),
+            sshd.known_hosts.display()
+        ),
+    );
+    write_file(
+        dir.path(),
+        "copy.rhai",
+        &format!(
+            r#"
+let here = inventory.host("here");
+let there = inventory.host("there");
+let first = here.copy_to("{src}", there, "{dest}");
+print(`first=${{first.bytes}} ${{first.sha256}} ${{first.already}}`);
+let again = here.copy_to("{src}", there, "{dest}");
+print(`again=${{again.already}}`);
+there.write_blob("{dest}.other", blob(3, 7));
+try {{
+    here.copy_to("{src}", there, "{dest}.other");
+}} catch (e) {{
+    print(`refused=${{e.code}}`);
+}}
+"#,
+            src = source.display(),
+            dest = dest.display()
+        ),
+    );
+    let out = Runbook::new()
+        .current_dir(dir.path())
+        .args(["run", "copy.rhai", "-i", "inventory.ini", "--no-journal"])
+        .run()
+        .success();
+    let printed = |name: &str| crate::support::command::printed(&out.stdout, name);
+    let sha = std::process::Command::new("sha256sum")
+        .arg(&source)
+        .output()
+        .unwrap();
+    let sha = String::from_utf8_lossy(&sha.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(printed("first"), format!("{} {sha} false", data.len()));
+    assert_eq!(std::fs::read(&dest).unwrap(), data, "the bytes on disk");
+    assert_eq!(crate::support::files::mode(&dest), 0o600);
+    assert!(!dest.with_extension("db.runbook-copy").exists());
+    assert_eq!(printed("again"), "true");
+    assert_eq!(printed("refused"), "runbook::host::copy_exists");
+    assert_eq!(
+        std::fs::read(dir.path().join("backups/nested/snap.db.other")).unwrap(),
+        vec![7u8; 3]
+    );
+}

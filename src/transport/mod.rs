@@ -7,6 +7,7 @@
 
 mod collect;
 mod control_dir;
+pub mod copy_between;
 pub mod deadline;
 pub mod error;
 pub mod escalation;

@@ -6,6 +6,7 @@ pub mod args;
 pub mod error;
 pub mod etcd;
 pub mod host;
+pub mod host_transfer;
 pub mod inventory;
 pub mod master;
 pub mod options;
@@ -22,6 +23,10 @@ use std::sync::Arc;
 pub fn modules() -> Vec<(&'static str, rhai::Module)> {
     vec![
         ("host", rhai::exported_module!(host::host_api)),
+        (
+            "host",
+            rhai::exported_module!(host_transfer::host_transfer_api),
+        ),
         ("service", rhai::exported_module!(service::service_api)),
         (
             "inventory",

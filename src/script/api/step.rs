@@ -91,10 +91,9 @@ fn run_step(
             let result = rhai::serde::from_dynamic::<serde_json::Value>(&value)
                 .ok()
                 .filter(|v| !v.is_null());
-            let facts =
-                serde_json::to_value(&*ctx.facts.lock().unwrap_or_else(|e| e.into_inner()))
-                    .ok()
-                    .filter(|facts| facts.as_object().is_none_or(|f| !f.is_empty()));
+            let facts = serde_json::to_value(&*ctx.facts.lock().unwrap_or_else(|e| e.into_inner()))
+                .ok()
+                .filter(|facts| facts.as_object().is_none_or(|f| !f.is_empty()));
             steps
                 .step_ended(&key, elapsed, Ok(result), facts)
                 .map_err(to_rhai)?;

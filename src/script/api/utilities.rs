@@ -141,6 +141,9 @@ mod tests {
             panic!("{error}")
         };
         let message = value.cast::<ScriptError>().message().to_string();
-        assert!(message.starts_with("not JSON at line 1, column 5"), "{message}");
+        assert!(
+            message.starts_with("not JSON at line 1, column 5"),
+            "{message}"
+        );
     }
 }
