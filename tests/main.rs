@@ -18,6 +18,8 @@ mod diagnostics;
 mod doc;
 mod embedded_to_external;
 mod etcd_backup;
+mod etcd_data;
+mod etcd_maintenance;
 mod etcd_membership;
 mod etcd_migrate;
 mod etcd_status;

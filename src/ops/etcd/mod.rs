@@ -1,14 +1,18 @@
 //! etcd operations, plain async Rust, grouped by concern. The arrows point one way:
 //! `client` <- `host` <- {`cluster`, `membership`, `backup`} <- `migrate` <- `rollback`;
-//! `lease` and `v2store` depend on `client` (and files) only.
+//! `lease` and `v2store` depend on `client` (and files) only; `data` on `client`, `etcdctl`
+//! on `client` and `host`, `maintenance` on those and `etcdctl`.
 
 pub mod backup;
 pub mod certs;
 pub mod client;
 pub mod cluster;
+pub mod data;
 pub mod embedded;
+pub mod etcdctl;
 pub mod host;
 pub mod lease;
+pub mod maintenance;
 pub mod membership;
 pub mod migrate;
 pub mod relocate;

@@ -45,6 +45,12 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
         ("etcd", rhai::exported_module!(etcd::embedded::embedded_api)),
         ("etcd", rhai::exported_module!(etcd::relocate::relocate_api)),
         ("etcd", rhai::exported_module!(etcd::certs::certs_api)),
+        ("etcd", rhai::exported_module!(etcd::data::data_api)),
+        (
+            "etcd",
+            rhai::exported_module!(etcd::maintenance::maintenance_api),
+        ),
+        ("etcd", rhai::exported_module!(etcd::etcdctl::etcdctl_api)),
         ("lease", rhai::exported_module!(etcd::lease::lease_api)),
     ]
 }

@@ -279,9 +279,20 @@ impl EtcdAccess {
 
     /// A v3 client talking to this member only.
     pub async fn v3_member(&self, member: &EtcdMember) -> Result<etcd_client::Client, AccessError> {
+        self.v3_member_with_timeout(member, self.timeout).await
+    }
+
+    /// Like [`EtcdAccess::v3_member`], with `timeout` on each call instead of the run's:
+    /// for calls that keep a member busy for long (defragmenting, streaming a snapshot).
+    pub async fn v3_member_with_timeout(
+        &self,
+        member: &EtcdMember,
+        timeout: Duration,
+    ) -> Result<etcd_client::Client, AccessError> {
         let route = self.route(member).await?;
         let tls = self.tls(member).await?;
-        self.v3_on_route(member, &route, tls.as_ref()).await
+        self.v3_on_route_with(member, &route, tls.as_ref(), timeout)
+            .await
     }
 
     async fn v3_on_route(
@@ -290,15 +301,23 @@ impl EtcdAccess {
         route: &Route,
         tls: Option<&TlsMaterial>,
     ) -> Result<etcd_client::Client, AccessError> {
+        self.v3_on_route_with(member, route, tls, self.timeout)
+            .await
+    }
+
+    async fn v3_on_route_with(
+        &self,
+        member: &EtcdMember,
+        route: &Route,
+        tls: Option<&TlsMaterial>,
+        timeout: Duration,
+    ) -> Result<etcd_client::Client, AccessError> {
         self.check_tls(member, route, tls).await?;
         if let (Some(tls), true) = (tls, member.endpoint.insecure_skip_verify) {
             let config = client_config(tls, ServerCheck::Skip)?;
-            return Ok(crate::ops::etcd::client::v3_rustls::connect(
-                &route.url,
-                config,
-                self.timeout,
-            )
-            .await?);
+            return Ok(
+                crate::ops::etcd::client::v3_rustls::connect(&route.url, config, timeout).await?,
+            );
         }
         let options = match (tls, &route.server_name) {
             (Some(tls), Some(name)) => etcd_client::ConnectOptions::new()
@@ -306,7 +325,7 @@ impl EtcdAccess {
             (Some(tls), None) => tls.connect_options(),
             (None, _) => etcd_client::ConnectOptions::new(),
         };
-        Ok(v3::connect_with(std::slice::from_ref(&route.url), options, self.timeout).await?)
+        Ok(v3::connect_with(std::slice::from_ref(&route.url), options, timeout).await?)
     }
 
     /// A v3 client balanced over every given member (TLS of the first). Members

@@ -4,9 +4,12 @@
 pub mod backup;
 pub mod certs;
 pub mod cluster;
+pub mod data;
 pub mod embedded;
+pub mod etcdctl;
 pub mod host;
 pub mod lease;
+pub mod maintenance;
 pub mod membership;
 pub mod migrate;
 pub mod relocate;
