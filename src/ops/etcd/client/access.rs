@@ -375,6 +375,20 @@ impl EtcdAccess {
                 return self.v3_on_route(member, route, tls.as_ref()).await;
             }
         }
+        // The client balances calls over its endpoints without retrying another: a member
+        // that is down would fail the calls sent its way. Leave out those that refuse a
+        // connection now (all of them kept when none accepts, so the error says why).
+        let accepting = futures_util::future::join_all(
+            routes.iter().map(|(_, r)| self.accepts_connections(&r.url)),
+        )
+        .await;
+        if accepting.iter().any(|up| *up) {
+            routes = routes
+                .into_iter()
+                .zip(accepting)
+                .filter_map(|(route, up)| up.then_some(route))
+                .collect();
+        }
         let tls = self.tls(first).await?;
         for (member, route) in &routes {
             self.check_tls(member, route, tls.as_ref()).await?;
