@@ -181,6 +181,28 @@ impl RunContext {
             .collect())
     }
 
+    /// The members the cluster's reports (health, status, hashkv, convergence) ask: the
+    /// inventory's, less those this run removed with `etcd.member_remove` and has not added
+    /// back, which are named on stderr.
+    pub fn live_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
+        let removed = self.facts().removed().to_vec();
+        let members = self.etcd_members()?;
+        if removed.is_empty() {
+            return Ok(members);
+        }
+        let (gone, live): (Vec<_>, Vec<_>) = members
+            .into_iter()
+            .partition(|m| removed.iter().any(|h| h == m.host_name()));
+        if !gone.is_empty() {
+            let names: Vec<&str> = gone.iter().map(|m| m.host_name()).collect();
+            self.reporter.status(&format!(
+                "left out: {} (removed from the cluster in this run)",
+                names.join(", ")
+            ));
+        }
+        Ok(live)
+    }
+
     /// The inventory's members (as the inventory alone describes them) matched with the
     /// cluster and their etcd.conf. A host that cannot be reached is an error when
     /// `reach_all`, else it keeps the inventory's values.

@@ -73,12 +73,12 @@ pub struct NoRevision {
 }
 
 impl ClusterHashKv {
-    /// Every member answered, all with the same hash.
+    /// Every member answered, all with the same hash of the same revision.
     pub fn agree(&self) -> bool {
         let mut hashes = self
             .members
             .iter()
-            .map(|m| m.result.as_ref().map(|h| h.hash));
+            .map(|m| m.result.as_ref().map(|h| (h.hash, h.revision)));
         match hashes.next() {
             Some(Ok(first)) => hashes.all(|h| h == Ok(first)),
             _ => false,
@@ -122,6 +122,24 @@ impl ClusterHashKv {
             })
             .collect::<Vec<_>>()
             .join("\n");
+        // Equal hashes of different revisions: the cluster kept taking writes.
+        let details = if details.is_empty() {
+            self.members
+                .iter()
+                .filter_map(|m| m.result.as_ref().ok().map(|h| (m, h)))
+                .map(|(m, h)| {
+                    format!(
+                        "  {}: hash {} of revision {}",
+                        m.label(),
+                        h.hash,
+                        h.revision
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            details
+        };
         Err(HashKvDiffer {
             revision: self.revision,
             details,
@@ -206,6 +224,29 @@ pub async fn collect(
     access: &EtcdAccess,
     members: &[EtcdMember],
 ) -> Result<ClusterHashKv, NoRevision> {
+    // Hashes of the latest revision (a compacted cluster, see `member_hash`) compare only
+    // when every member hashed the same one: a write in between asks again.
+    let mut attempt = 1;
+    loop {
+        let hashes = collect_once(access, members).await?;
+        let mut revisions = hashes
+            .members
+            .iter()
+            .filter_map(|m| m.result.as_ref().ok())
+            .map(|h| h.revision);
+        let first = revisions.next();
+        if attempt == 3 || revisions.all(|r| Some(r) == first) {
+            return Ok(hashes);
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn collect_once(
+    access: &EtcdAccess,
+    members: &[EtcdMember],
+) -> Result<ClusterHashKv, NoRevision> {
     let revision = current_revision(access, members).await?;
     let answers = ask_each(members, access.timeout(), |member| {
         member_hash(access, member, revision)
@@ -246,6 +287,17 @@ pub(crate) async fn member_hash(
             // again (the caller's timeout bounds the wait).
             Err(e) if e.to_string().contains("future revision") => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            // Compacted at the current revision (a quiet cluster after `compact`): etcd
+            // hashes no revision at or below its compaction, but hashes the latest one
+            // when asked for revision 0, and says which that was.
+            Err(e) if e.to_string().contains("compacted") => {
+                let response = client.hash_kv(0).await.map_err(|e| v3_error_text(&e))?;
+                return Ok(MemberHash {
+                    hash: response.hash(),
+                    revision: response.header().map(|h| h.revision()).unwrap_or(revision),
+                    compact_revision: response.compact_version(),
+                });
             }
             Err(e) => return Err(v3_error_text(&e)),
         }

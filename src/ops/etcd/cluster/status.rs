@@ -15,6 +15,8 @@ pub struct EndpointStatus {
     pub version: String,
     /// Size of the backend database in bytes.
     pub db_size: i64,
+    /// Bytes of it in use: the rest is free pages a defragmentation gives back.
+    pub db_size_in_use: i64,
     /// Id of the leader this member follows.
     pub leader: u64,
     pub raft_term: u64,
@@ -169,6 +171,7 @@ async fn member_status(access: &EtcdAccess, member: &EtcdMember) -> Result<Endpo
         id: header.map(|h| h.member_id()).unwrap_or(0),
         version: status.version().to_string(),
         db_size: status.db_size(),
+        db_size_in_use: status.raft_used_db_size(),
         leader: status.leader(),
         raft_term: status.raft_term(),
         raft_index: status.raft_index(),
@@ -198,6 +201,7 @@ mod tests {
                 id: 1,
                 version: "3.4.23".into(),
                 db_size: 0,
+                db_size_in_use: 0,
                 leader: 1,
                 raft_term: 2,
                 raft_index,

@@ -76,6 +76,10 @@ pub struct RunFacts {
     /// Members whose migrated v3 data `etcd.verify` found equal to their v2 store.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     verified_migrations: Vec<String>,
+    /// Hosts whose member this run removed (`etcd.member_remove`) and has not added back:
+    /// the cluster's reports leave them out.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed: Vec<String>,
 }
 
 impl RunFacts {
@@ -153,6 +157,23 @@ impl RunFacts {
     /// Records who the members are; a later identification replaces an earlier one.
     pub fn record_identities(&mut self, identities: Identities) {
         self.identities = Some(identities);
+    }
+
+    /// `host`'s member was removed from the cluster.
+    pub fn record_removed(&mut self, host: &str) {
+        if !self.removed.iter().any(|h| h == host) {
+            self.removed.push(host.to_string());
+        }
+    }
+
+    /// `host`'s member is in the cluster again (added or joined).
+    pub fn record_added(&mut self, host: &str) {
+        self.removed.retain(|h| h != host);
+    }
+
+    /// Hosts whose member this run removed and has not added back.
+    pub fn removed(&self) -> &[String] {
+        &self.removed
     }
 
     /// Who the members are, if this run (or the run it resumes) has identified them.

@@ -190,6 +190,7 @@ fn join_member(
         )
         .await
     })?;
+    ctx.facts().record_added(member.host_name());
     to_map(&JoinedView {
         host: &joined.host,
         member_id: &joined.member_id,
@@ -344,6 +345,7 @@ pub mod membership_api {
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
             membership::add(&mut client, &through.endpoint.client_url, &member, false).await
         })?;
+        ctx.facts().record_added(member.host_name());
         to_map(&AddedView {
             id: &added.id,
             initial_cluster: &added.initial_cluster,
@@ -369,6 +371,7 @@ pub mod membership_api {
             let (mut client, via) = client_through(&ctx.etcd, &through, "remove a member").await?;
             membership::remove(&mut client, &via.endpoint.client_url, &member).await
         })?;
+        ctx.facts().record_removed(member.host_name());
         to_map(&removed)
     }
 
