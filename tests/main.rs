@@ -46,6 +46,7 @@ mod script_functions;
 mod secrets;
 mod security;
 mod service;
+mod shipped_runbooks;
 mod transport_local;
 mod transport_ssh;
 mod transport_unreachable;
