@@ -1,5 +1,6 @@
 //! What every primitive of a run shares: the runtime, the inventory, open
-//! connections, the reporter and the cancellation token.
+//! connections, the reporter and the cancellation token, and which members the run
+//! took out of the cluster (the cluster views follow the live membership).
 
 use super::api::error::to_rhai;
 use super::changes::Changes;
@@ -16,8 +17,17 @@ use crate::transport::hosts_failed::HostsFailed;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
 use futures_util::future::join_all;
 use rhai::EvalAltResult;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+
+/// Members this run removed from the cluster (or planned to) and added back, and the
+/// hosts already said to be left out of the cluster views.
+#[derive(Debug, Default)]
+pub struct MembershipChanges {
+    removed: BTreeSet<String>,
+    said: BTreeSet<String>,
+}
 
 /// The state of one run, shared by all primitives.
 pub struct RunContext {
@@ -36,6 +46,8 @@ pub struct RunContext {
     pub changes: Changes,
     /// Whether each step is confirmed first (`run --step`).
     pub step_prompt: StepPrompt,
+    /// Members removed in this run: the cluster views leave them out.
+    pub membership: Mutex<MembershipChanges>,
 }
 
 impl RunContext {
@@ -79,6 +91,7 @@ impl RunContext {
             steps,
             changes,
             step_prompt,
+            membership: Mutex::new(MembershipChanges::default()),
         })
     }
 
@@ -179,6 +192,65 @@ impl RunContext {
                 None => member,
             })
             .collect())
+    }
+
+    fn membership(&self) -> std::sync::MutexGuard<'_, MembershipChanges> {
+        self.membership.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `host`'s member was removed from the cluster in this run (or, under `runbook check`,
+    /// its removal planned).
+    pub fn member_removed(&self, host: &str) {
+        let mut membership = self.membership();
+        membership.removed.insert(host.to_string());
+        membership.said.remove(host);
+    }
+
+    /// `host`'s member was added to the cluster (again) in this run.
+    pub fn member_added(&self, host: &str) {
+        let mut membership = self.membership();
+        membership.removed.remove(host);
+        membership.said.remove(host);
+        drop(membership);
+        // Identified before it was a member: the cluster lists it now.
+        let known = self.facts().identities().cloned();
+        if let Some(mut known) = known {
+            if known.not_members.iter().any(|h| h == host) {
+                known.not_members.retain(|h| h != host);
+                self.facts().record_identities(known);
+            }
+        }
+    }
+
+    /// The members health, status, hashkv and convergence look at: [`Self::etcd_members`]
+    /// without the hosts whose member this run removed or the cluster's `member list` does
+    /// not name (each said once on stderr).
+    pub fn live_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
+        let members = self.etcd_members()?;
+        let not_listed: Vec<String> = self
+            .facts()
+            .identities()
+            .map(|i| i.not_members.clone())
+            .unwrap_or_default();
+        let mut membership = self.membership();
+        let mut live = Vec::with_capacity(members.len());
+        for member in members {
+            let host = member.host_name().to_string();
+            let why = if membership.removed.contains(&host) {
+                "its member was removed in this run"
+            } else if not_listed.contains(&host) {
+                "the cluster's member list does not name it"
+            } else {
+                live.push(member);
+                continue;
+            };
+            if membership.said.insert(host.clone()) {
+                self.reporter.status(&format!(
+                    "{host} is left out of etcd health, status, hashkv and convergence: {why}"
+                ));
+            }
+        }
+        Ok(live)
     }
 
     /// The inventory's members (as the inventory alone describes them) matched with the
