@@ -1,7 +1,7 @@
 //! `runbook check` (a dry run) and the question `run` asks before the first change:
 //! on a real lab, the plan is printed and nothing changes — files, keys, processes, journal.
 
-use crate::support::command::Runbook;
+use crate::support::command::{write_file, Runbook};
 use crate::support::etcd::etcdctl;
 use crate::support::lab::TestLab;
 use runbook::lab::layout::LabLayout;
@@ -97,6 +97,9 @@ fn check_prints_the_plan_and_changes_nothing() {
         assert!(plan.contains(expected), "plan lacks {expected:?}:\n{plan}");
     }
     assert_eq!(snapshot(&lab), before, "a dry run changed something");
+    // The closing report only a real run can give is left out.
+    assert!(!plan.contains("migration finished"), "{plan}");
+    assert!(!plan.contains("| WHAT"), "{plan}");
 
     // A precondition that fails stops the check with its error, before any plan.
     let put = etcdctl(&lab.env(), 3, &["put", "/leftover", "v3"]);
@@ -174,4 +177,179 @@ fn run_on_a_terminal_asks_before_the_first_change() {
     assert_eq!(code, 0, "{screen}");
     assert!(!screen.contains("Continue?"), "{screen}");
     assert!(screen.contains("migration finished"), "{screen}");
+}
+
+/// A script of an operator's: a read-only command, a change, then reads of every kind.
+fn custom_script(marker: &Path) -> String {
+    format!(
+        r#"
+let h = inventory.host("etcd-1");
+let kernel = h.run("uname -s", #{{read_only: true}});
+print(`read_only run: ${{kernel}}`);
+h.run("touch '{marker}'");
+let r = h.try_run("echo planned");
+print(`try_run: host=${{r.host}} code=${{r.code}} stdout=${{r.stdout == ""}} stderr=${{r.stderr == ""}} keys=${{r.keys()}}`);
+let ro = h.try_run("echo real; echo err >&2", #{{read_only: true}});
+print(`read_only try_run: ${{ro.stdout}}|${{ro.stderr.len()}}`);
+let all = inventory.group("etcd").try_run_all("echo everywhere", #{{read_only: true}});
+print(`read_only try_run_all: ${{all.map(|r| r.stdout)}}`);
+print(`exists: ${{h.exists("{marker}")}}`);
+let health = etcd.health();
+print(health);
+print(`health: healthy=${{health.healthy}} members=${{health.members.len()}} keys=${{health.members[0].keys()}}`);
+let s = etcd.status();
+print(s);
+print(`status: hosts=${{s.members.map(|m| m.host)}} reachable=${{s.reachable}} keys=${{s.members[0].keys()}}`);
+let k = etcd.expect_hashkv_agree();
+print(`hashkv: agree=${{k.agree}} keys=${{k.members[0].keys()}}`);
+let c = etcd.wait_converged(#{{timeout: "10s", interval: "200ms"}});
+print(`converged: ${{c.members.len()}}`);
+etcd.expect_healthy();
+print(`is_check: ${{is_check()}}`);
+"#,
+        marker = marker.display()
+    )
+}
+
+/// The value of the line a script printed starting with `label: `.
+fn line<'a>(stdout: &'a str, label: &str) -> &'a str {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}: ")))
+        .unwrap_or_else(|| panic!("no {label:?} line in {stdout}"))
+}
+
+#[test]
+fn check_plans_a_script_that_reads_after_a_change() {
+    let lab = TestLab::up(&["--tls", "--keys", "20"]);
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("marker");
+    let script = write_file(work.path(), "custom.rhai", &custom_script(&marker));
+
+    let checked = Runbook::new()
+        .current_dir(work.path())
+        .arg("check")
+        .arg(&script)
+        .arg("-i")
+        .arg(lab.inventory())
+        .run()
+        .success();
+    let out = &checked.stdout;
+    assert!(!marker.exists(), "check ran the change");
+    assert!(
+        out.contains(&format!("plan for {} (2 changes;", script.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "   1. run `touch '{}'` on etcd-1\n   2. run `echo planned` on etcd-1\n",
+            marker.display()
+        )),
+        "{out}"
+    );
+    for check in [
+        "check: etcd health of every member",
+        "check: etcd status of every member",
+        "check: every member's hashkv agrees",
+        "check: wait until the raft indexes converge",
+        "check: every member is healthy",
+    ] {
+        assert!(out.contains(check), "plan lacks {check:?}:\n{out}");
+    }
+    // Read-only commands ran for real and joined no plan.
+    assert_eq!(line(out, "read_only run"), "Linux");
+    assert_eq!(line(out, "read_only try_run"), "real|4");
+    assert_eq!(
+        line(out, "read_only try_run_all"),
+        r#"["everywhere", "everywhere", "everywhere"]"#
+    );
+    assert!(!out.contains("run `uname"), "{out}");
+    assert!(!out.contains("echo everywhere"), "{out}");
+    assert_eq!(
+        line(out, "try_run"),
+        r#"host=etcd-1 code=0 stdout=true stderr=true keys=["code", "host", "stderr", "stdout"]"#
+    );
+    // exists() reads the current state: the marker was only planned.
+    assert_eq!(line(out, "exists"), "false");
+    assert!(out.contains("| (planned)"), "{out}");
+    assert!(
+        line(out, "health").starts_with("healthy=true members=3 "),
+        "{out}"
+    );
+    assert!(
+        line(out, "status").starts_with(r#"hosts=["etcd-1", "etcd-2", "etcd-3"] reachable=true "#),
+        "{out}"
+    );
+    assert!(line(out, "hashkv").starts_with("agree=true "), "{out}");
+    assert_eq!(line(out, "converged"), "3");
+    assert_eq!(line(out, "is_check"), "true");
+
+    // The same script run for real: the maps have the same keys as the planned ones.
+    let ran = Runbook::new()
+        .current_dir(work.path())
+        .arg("run")
+        .arg(&script)
+        .arg("-i")
+        .arg(lab.inventory())
+        .run()
+        .success();
+    let real = &ran.stdout;
+    assert!(marker.exists(), "the real run makes the change");
+    assert_eq!(line(real, "is_check"), "false");
+    assert_eq!(line(real, "exists"), "true");
+    assert!(!real.contains("(planned)"), "{real}");
+    for label in ["health", "status", "hashkv"] {
+        let keys = |text: &str| text.split_once("keys=").map(|(_, k)| k.to_string());
+        assert_eq!(
+            keys(line(real, label)),
+            keys(line(out, label)),
+            "{label} members' keys differ:\n{real}\n{out}"
+        );
+    }
+    assert_eq!(
+        line(real, "try_run"),
+        r#"host=etcd-1 code=0 stdout=false stderr=true keys=["code", "host", "stderr", "stdout"]"#
+    );
+}
+
+#[test]
+fn a_failing_check_prints_the_plan_so_far() {
+    let lab = TestLab::up(&["--keys", "20"]);
+    let work = tempfile::tempdir().unwrap();
+    let script = write_file(
+        work.path(),
+        "fails.rhai",
+        r#"
+step("stop", || inventory.host("etcd-2").service("etcd").stop());
+let s = etcd.status();
+if s.members.len() == 3 { throw "found what the operator feared"; }
+"#,
+    );
+    let failed = Runbook::new()
+        .current_dir(work.path())
+        .arg("check")
+        .arg(&script)
+        .arg("-i")
+        .arg(lab.inventory())
+        .run()
+        .code(1);
+    assert!(
+        failed.stdout.contains(&format!(
+            "plan so far for {} (1 changes before the runbook failed; nothing was changed):\nstep stop:\n   1. stop etcd on etcd-2\n   2. check: etcd status of every member",
+            script.display()
+        )),
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed.stderr.contains("found what the operator feared"),
+        "{}",
+        failed.stderr
+    );
+    // Nothing was stopped: etcdctl still reaches etcd-2.
+    let health = etcdctl(&lab.env(), 3, &["endpoint", "health", "--cluster"]);
+    assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
+    // etcdctl 3.4 reports endpoint health on stderr.
+    let said = format!("{}{}", health.stdout, health.stderr);
+    assert_eq!(said.matches("is healthy").count(), 3, "{said}");
 }

@@ -12,7 +12,8 @@ let dir = inventory.variable("work_dir");
 print(`run: ${h.run("echo hello; echo ignored >&2")}`);
 print(`stdin: ${h.run("tr a-z A-Z", #{stdin: "shout"})}`);
 let r = h.try_run("echo out; echo err >&2; exit 3");
-print(`try_run: ${r.code} ${r.stdout == "out\n"} ${r.stderr == "err\n"}`);
+print(`try_run: ${r.code} ${r.stdout == "out"} ${r.stderr == "err\n"}`);
+print(`try_run keeps inner newlines: ${h.try_run("printf 'a\\n\\nb\\n\\n'").stdout == "a\n\nb\n"}`);
 try {
     h.run("echo broken >&2; exit 4");
     print("run did not throw");
@@ -74,6 +75,7 @@ fn check_host_script_output(stdout: &str, dir: &Path) {
         "run: hello".to_string(),
         "stdin: SHOUT".to_string(),
         "try_run: 3 true true".to_string(),
+        "try_run keeps inner newlines: true".to_string(),
         "caught: runbook::host::command_failed: command failed on box (exit 4): `echo broken >&2; exit 4`\nstderr: broken".to_string(),
         "timeout: runbook::transport::timeout".to_string(),
         "bad timeout: runbook::duration::no_unit: add a unit: `10s` for seconds".to_string(),
@@ -176,7 +178,7 @@ fn run_all_runs_everywhere_and_reports_in_host_order() {
         r#"
 let hosts = inventory.group("etcd");
 let results = hosts.run_all("echo ok");
-print(results.map(|r| `${r.host}=${r.stdout == "ok\n"}`));
+print(results.map(|r| `${r.host}=${r.stdout == "ok"}`));
 let tried = hosts.try_run_all("exit 7");
 print(tried.map(|r| r.code));
 try { hosts.run_all("exit 9") } catch (e) { print(e.message) }

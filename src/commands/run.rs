@@ -156,6 +156,9 @@ pub fn execute(
         tracing::error!("{error}");
     }
     let plan = ctx.changes.entries();
+    if ctx.changes.is_plan() && outcome.is_err() {
+        super::check::plan_so_far(reporter, script, &plan);
+    }
     // Connections close with the context, before the runtime goes.
     drop(ctx);
     // Connections and tasks end with the runtime; do not wait for stragglers.

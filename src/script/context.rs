@@ -1,5 +1,6 @@
 //! What every primitive of a run shares: the runtime, the inventory, open
-//! connections, the reporter and the cancellation token.
+//! connections, the reporter and the cancellation token, and which members the run
+//! took out of the cluster (the cluster views follow the live membership).
 
 use super::api::error::to_rhai;
 use super::changes::Changes;
@@ -16,8 +17,16 @@ use crate::transport::hosts_failed::HostsFailed;
 use crate::transport::{ConnectionTarget, Transport, TransportError, TransportPool};
 use futures_util::future::join_all;
 use rhai::EvalAltResult;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+
+/// The hosts already said to be left out of the cluster views (which members this run
+/// removed is in its facts, journaled with each step).
+#[derive(Debug, Default)]
+pub struct MembershipChanges {
+    said: BTreeSet<String>,
+}
 
 /// The state of one run, shared by all primitives.
 pub struct RunContext {
@@ -36,6 +45,8 @@ pub struct RunContext {
     pub changes: Changes,
     /// Whether each step is confirmed first (`run --step`).
     pub step_prompt: StepPrompt,
+    /// Who the cluster views were said to leave out.
+    pub membership: Mutex<MembershipChanges>,
 }
 
 impl RunContext {
@@ -79,6 +90,7 @@ impl RunContext {
             steps,
             changes,
             step_prompt,
+            membership: Mutex::new(MembershipChanges::default()),
         })
     }
 
@@ -181,24 +193,52 @@ impl RunContext {
             .collect())
     }
 
-    /// The members the cluster's reports (health, status, hashkv, convergence) ask: the
-    /// inventory's, less those this run removed with `etcd.member_remove` and has not added
-    /// back, which are named on stderr.
-    pub fn live_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
-        let removed = self.facts().removed().to_vec();
-        let members = self.etcd_members()?;
-        if removed.is_empty() {
-            return Ok(members);
+    fn membership(&self) -> std::sync::MutexGuard<'_, MembershipChanges> {
+        self.membership.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `host`'s member was removed from the cluster in this run (or, under `runbook check`,
+    /// its removal planned).
+    pub fn member_removed(&self, host: &str) {
+        // In the facts, so that a resumed run leaves it out too.
+        self.facts().record_removed(host);
+        self.membership().said.remove(host);
+    }
+
+    /// `host`'s member was added to the cluster (again) in this run.
+    pub fn member_added(&self, host: &str) {
+        self.facts().record_added(host);
+        self.membership().said.remove(host);
+        // Identified before it was a member: the cluster lists it now.
+        let known = self.facts().identities().cloned();
+        if let Some(mut known) = known {
+            if known.not_members.iter().any(|h| h == host) {
+                known.not_members.retain(|h| h != host);
+                self.facts().record_identities(known);
+            }
         }
-        let (gone, live): (Vec<_>, Vec<_>) = members
-            .into_iter()
-            .partition(|m| removed.iter().any(|h| h == m.host_name()));
-        if !gone.is_empty() {
-            let names: Vec<&str> = gone.iter().map(|m| m.host_name()).collect();
-            self.reporter.status(&format!(
-                "left out: {} (removed from the cluster in this run)",
-                names.join(", ")
-            ));
+    }
+
+    /// The members health, status, hashkv and convergence look at: [`Self::etcd_members`]
+    /// without the hosts whose member this run removed (each said once on stderr). A host
+    /// the cluster does not list for any other reason stays in: a member that left or never
+    /// joined is what these checks are there to show.
+    pub fn live_members(&self) -> Result<Vec<EtcdMember>, Box<EvalAltResult>> {
+        let members = self.etcd_members()?;
+        let removed = self.facts().removed().to_vec();
+        let mut membership = self.membership();
+        let mut live = Vec::with_capacity(members.len());
+        for member in members {
+            let host = member.host_name().to_string();
+            if !removed.contains(&host) {
+                live.push(member);
+                continue;
+            }
+            if membership.said.insert(host.clone()) {
+                self.reporter.status(&format!(
+                    "{host} is left out of etcd health, status, hashkv and convergence: its member was removed in this run"
+                ));
+            }
         }
         Ok(live)
     }

@@ -64,14 +64,15 @@ impl ScriptHost {
         &self.host.name
     }
 
-    /// Options from a script map (`#{timeout: "30s", stdin: "..."}`), defaulting the
-    /// timeout from `runbook_command_timeout`.
-    fn run_options(&self, options: &Map) -> Result<RunOptions, Box<EvalAltResult>> {
-        let options = Options::new("host.run", options, &["timeout", "stdin"])?;
+    /// Options from a script map (`#{timeout: "30s", stdin: "...", read_only: true}`),
+    /// defaulting the timeout from `runbook_command_timeout`.
+    fn run_options(&self, options: &Map) -> Result<CommandOptions, Box<EvalAltResult>> {
+        let options = Options::new("host.run", options, &["timeout", "stdin", "read_only"])?;
         let mut run = RunOptions {
             timeout: command_timeout(&self.host).map_err(to_rhai)?,
             ..RunOptions::default()
         };
+        let read_only = options.bool("read_only")?.unwrap_or(false);
         if let Some(timeout) = options.duration("timeout")? {
             run.timeout = Some(timeout);
         }
@@ -81,29 +82,29 @@ impl ScriptHost {
                 None => stdin.to_string().into_bytes(),
             });
         }
-        Ok(run)
+        Ok(CommandOptions { run, read_only })
     }
 
-    /// Runs a command and returns its output whatever its exit code.
+    /// Runs a command and returns its output whatever its exit code. A `read_only` command
+    /// runs for real even under `runbook check` (it joins no plan); any other is a change.
     pub fn execute(
         &self,
         command: &str,
-        options: &RunOptions,
+        options: &CommandOptions,
     ) -> Result<CommandOutput, Box<EvalAltResult>> {
-        if self
-            .ctx
-            .planned_change("host.run", || format!("run `{command}` on {}", self.name()))?
+        if !options.read_only
+            && self
+                .ctx
+                .planned_change("host.run", || format!("run `{command}` on {}", self.name()))?
         {
-            return Ok(CommandOutput {
-                code: 0,
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-            });
+            return Ok(planned_output());
         }
         let ctx = &self.ctx;
         ctx.block_on(async {
             let transport = ctx.transport(&self.host).await?;
-            transport.run(command, options, &ctx.cancel.token()).await
+            transport
+                .run(command, &options.run, &ctx.cancel.token())
+                .await
         })
     }
 
@@ -111,13 +112,29 @@ impl ScriptHost {
     pub fn run_checked(
         &self,
         command: &str,
-        options: &RunOptions,
+        options: &CommandOptions,
     ) -> Result<String, Box<EvalAltResult>> {
         let output = self.execute(command, options)?;
         if !output.success() {
             return Err(to_rhai(CommandFailed::new(self.name(), command, &output)));
         }
         Ok(trim_final_newline(output.stdout_text()))
+    }
+}
+
+/// How a script runs one command: the transport's options, and whether the command only
+/// reads (`read_only: true`: it runs for real under `runbook check` too).
+pub struct CommandOptions {
+    pub run: RunOptions,
+    pub read_only: bool,
+}
+
+/// What a command that was only planned "prints": exit 0, no output.
+fn planned_output() -> CommandOutput {
+    CommandOutput {
+        code: 0,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
     }
 }
 
@@ -131,7 +148,8 @@ fn trim_final_newline(mut text: String) -> String {
     text
 }
 
-/// A command's result as a script sees it: `#{host, code, stdout, stderr}`.
+/// A command's result as a script sees it: `#{host, code, stdout, stderr}`, stdout
+/// without its final newline (as `run` returns it).
 #[derive(Serialize)]
 struct OutputView<'a> {
     host: &'a str,
@@ -144,13 +162,18 @@ fn output_view(host: &str, output: &CommandOutput) -> Result<Dynamic, Box<EvalAl
     rhai::serde::to_dynamic(OutputView {
         host,
         code: i64::from(output.code),
-        stdout: output.stdout_text(),
+        stdout: trim_final_newline(output.stdout_text()),
         stderr: output.stderr_text(),
     })
 }
 
 /// Runs one command on many hosts at once; results in host order.
-fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<EvalAltResult>> {
+fn run_on_all(
+    hosts: &Array,
+    command: &str,
+    options: &Map,
+    checked: bool,
+) -> Result<Array, Box<EvalAltResult>> {
     let mut targets = Vec::with_capacity(hosts.len());
     for (index, value) in hosts.iter().enumerate() {
         match value.clone().try_cast::<ScriptHost>() {
@@ -173,22 +196,22 @@ fn run_on_all(hosts: &Array, command: &str, checked: bool) -> Result<Array, Box<
     };
     let ctx = first.ctx.clone();
     let names: Vec<&str> = targets.iter().map(|h| h.name()).collect();
-    if ctx.planned_change("hosts.run_all", || {
-        format!("run `{command}` on {}", names.join(", "))
-    })? {
-        let planned = CommandOutput {
-            code: 0,
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-        };
+    let mut jobs = Vec::with_capacity(targets.len());
+    let mut read_only = true;
+    for host in &targets {
+        let options = host.run_options(options)?;
+        read_only &= options.read_only;
+        jobs.push((ctx.transport(&host.host), options.run));
+    }
+    if !read_only
+        && ctx.planned_change("hosts.run_all", || {
+            format!("run `{command}` on {}", names.join(", "))
+        })?
+    {
         return targets
             .iter()
-            .map(|h| output_view(h.name(), &planned))
+            .map(|h| output_view(h.name(), &planned_output()))
             .collect();
-    }
-    let mut jobs = Vec::with_capacity(targets.len());
-    for host in &targets {
-        jobs.push((ctx.transport(&host.host), host.run_options(&Map::new())?));
     }
     let results = ctx
         .runtime
@@ -296,12 +319,6 @@ pub mod host_api {
     /// Reads a text file on the host.
     #[rhai_fn(pure, return_raw)]
     pub fn read(host: &mut ScriptHost, path: &str) -> Result<String, Box<EvalAltResult>> {
-        if host
-            .ctx
-            .planned_read(|| format!("read {path} on {}", host.name()))
-        {
-            return Ok(String::new());
-        }
         let ctx = host.ctx.clone();
         let bytes = ctx.block_on(async {
             let transport = ctx
@@ -323,12 +340,6 @@ pub mod host_api {
     /// Reads a file on the host as bytes.
     #[rhai_fn(pure, return_raw)]
     pub fn read_blob(host: &mut ScriptHost, path: &str) -> Result<rhai::Blob, Box<EvalAltResult>> {
-        if host
-            .ctx
-            .planned_read(|| format!("read {path} on {}", host.name()))
-        {
-            return Ok(rhai::Blob::new());
-        }
         let ctx = host.ctx.clone();
         ctx.block_on(async {
             let transport = ctx
@@ -363,12 +374,6 @@ pub mod host_api {
     /// Whether a file or directory exists on the host.
     #[rhai_fn(pure, return_raw)]
     pub fn exists(host: &mut ScriptHost, path: &str) -> Result<bool, Box<EvalAltResult>> {
-        if host
-            .ctx
-            .planned_read(|| format!("read {path} on {}", host.name()))
-        {
-            return Ok(false);
-        }
         let ctx = host.ctx.clone();
         ctx.block_on(async {
             let transport = ctx
@@ -404,12 +409,32 @@ pub mod host_api {
     /// Returns `#{host, code, stdout, stderr}` per host, in the array's order.
     #[rhai_fn(pure, return_raw)]
     pub fn run_all(hosts: &mut Array, command: &str) -> Result<Array, Box<EvalAltResult>> {
-        run_on_all(hosts, command, true)
+        run_on_all(hosts, command, &Map::new(), true)
+    }
+
+    /// `run_all` with options: `#{timeout: "30s", read_only: true}`.
+    #[rhai_fn(name = "run_all", pure, return_raw)]
+    pub fn run_all_with(
+        hosts: &mut Array,
+        command: &str,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        run_on_all(hosts, command, &options, true)
     }
 
     /// Like `run_all`, but returns every result without failing on non-zero exits.
     #[rhai_fn(pure, return_raw)]
     pub fn try_run_all(hosts: &mut Array, command: &str) -> Result<Array, Box<EvalAltResult>> {
-        run_on_all(hosts, command, false)
+        run_on_all(hosts, command, &Map::new(), false)
+    }
+
+    /// `try_run_all` with options: `#{timeout: "30s", read_only: true}`.
+    #[rhai_fn(name = "try_run_all", pure, return_raw)]
+    pub fn try_run_all_with(
+        hosts: &mut Array,
+        command: &str,
+        options: Map,
+    ) -> Result<Array, Box<EvalAltResult>> {
+        run_on_all(hosts, command, &options, false)
     }
 }

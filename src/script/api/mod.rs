@@ -61,6 +61,8 @@ pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
     engine.register_type_with_name::<etcd::ScriptEtcd>("Etcd");
     engine.register_type_with_name::<etcd::ScriptLease>("Lease");
     step::register(engine, ctx.clone());
+    let check = ctx.clone();
+    engine.register_fn("is_check", move || check.changes.is_plan());
     summary::register(engine, ctx.clone());
     utilities::register(engine, ctx);
     for (_, module) in modules() {

@@ -29,8 +29,6 @@ pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
     engine.register_fn("fail", |message: &str, help: &str| -> RhaiResult<()> {
         Err(ScriptError::new(message, FAIL_CODE, Some(help.to_string())).into_rhai())
     });
-    let check = ctx.clone();
-    engine.register_fn("is_check", move || check.changes.is_plan());
     engine.register_fn("wait", move |duration: &str| wait(&ctx, duration));
 }
 

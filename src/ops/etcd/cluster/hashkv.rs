@@ -1,12 +1,14 @@
 //! Comparing members' key-value stores: the cluster's current revision is read
 //! once, then every member hashes its store at that same revision (`HashKV`),
 //! so equal hashes mean equal data (`etcdctl endpoint hashkv`, as the migration
-//! notes advise after `etcdctl migrate`).
+//! notes advise after `etcdctl migrate`). When that revision is the compact
+//! revision (a quiet, compacted cluster), etcd refuses to hash at it: every
+//! member then hashes its latest revision (0) and reports which revision that was.
 
 use crate::ops::etcd::client::access::EtcdAccess;
 use crate::ops::etcd::client::fanout::{ask_each, error_text, v3_error_text};
 use crate::ops::etcd::client::member::EtcdMember;
-use crate::ops::etcd::cluster::table;
+use crate::ops::etcd::cluster::table::{self, PLANNED};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -47,6 +49,8 @@ pub struct ClusterHashKv {
     /// The revision every member was asked to hash.
     pub revision: i64,
     pub members: Vec<MemberHashKv>,
+    /// Only planned (`runbook check`): nobody was asked.
+    pub planned: bool,
 }
 
 /// Members whose stores differ, or that could not be compared.
@@ -73,6 +77,27 @@ pub struct NoRevision {
 }
 
 impl ClusterHashKv {
+    /// What a plan shows in place of the hashes of `members`: every member agrees.
+    pub fn planned(members: &[EtcdMember]) -> ClusterHashKv {
+        ClusterHashKv {
+            revision: 0,
+            members: members
+                .iter()
+                .map(|m| MemberHashKv {
+                    member: m.name.clone(),
+                    host: m.host.name.clone(),
+                    endpoint: m.endpoint.client_url.clone(),
+                    result: Ok(MemberHash {
+                        hash: 0,
+                        revision: 0,
+                        compact_revision: 0,
+                    }),
+                })
+                .collect(),
+            planned: true,
+        }
+    }
+
     /// Every member answered, all with the same hash of the same revision.
     pub fn agree(&self) -> bool {
         let mut hashes = self
@@ -87,16 +112,21 @@ impl ClusterHashKv {
 
     /// The hash most members share (the first seen on a tie).
     pub fn majority_hash(&self) -> Option<u32> {
-        let mut counts: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
+        self.majority().map(|(hash, _)| hash)
+    }
+
+    /// The hash and revision most members share (the first seen on a tie).
+    fn majority(&self) -> Option<(u32, i64)> {
+        let mut counts: BTreeMap<(u32, i64), (usize, usize)> = BTreeMap::new();
         for (order, member) in self.members.iter().enumerate() {
             if let Ok(h) = &member.result {
-                counts.entry(h.hash).or_insert((0, order)).0 += 1;
+                counts.entry((h.hash, h.revision)).or_insert((0, order)).0 += 1;
             }
         }
         counts
             .into_iter()
             .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
-            .map(|(hash, _)| hash)
+            .map(|(key, _)| key)
     }
 
     /// `Err` listing the members that differ from the majority or gave no hash.
@@ -104,42 +134,29 @@ impl ClusterHashKv {
         if self.agree() {
             return Ok(());
         }
-        let majority = self.majority_hash();
+        let majority = self.majority();
         let details = self
             .members
             .iter()
             .filter_map(|m| match (&m.result, majority) {
-                (Ok(h), Some(common)) if h.hash == common => None,
-                (Ok(h), Some(common)) => Some(format!(
-                    "  {} ({}): hash {} differs from {} (held by most members)",
+                (Ok(h), Some(common)) if (h.hash, h.revision) == common => None,
+                (Ok(h), Some((hash, _))) if h.hash != hash => Some(format!(
+                    "  {} ({}): hash {} differs from {hash} (held by most members)",
                     m.label(),
                     m.endpoint,
                     h.hash,
-                    common
+                )),
+                (Ok(h), Some((_, revision))) => Some(format!(
+                    "  {} ({}): hashed revision {}, most members revision {revision} (a write in between: look again)",
+                    m.label(),
+                    m.endpoint,
+                    h.revision,
                 )),
                 (Ok(h), None) => Some(format!("  {} ({}): hash {}", m.label(), m.endpoint, h.hash)),
                 (Err(e), _) => Some(format!("  {} ({}): no hash: {e}", m.label(), m.endpoint)),
             })
             .collect::<Vec<_>>()
             .join("\n");
-        // Equal hashes of different revisions: the cluster kept taking writes.
-        let details = if details.is_empty() {
-            self.members
-                .iter()
-                .filter_map(|m| m.result.as_ref().ok().map(|h| (m, h)))
-                .map(|(m, h)| {
-                    format!(
-                        "  {}: hash {} of revision {}",
-                        m.label(),
-                        h.hash,
-                        h.revision
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        } else {
-            details
-        };
         Err(HashKvDiffer {
             revision: self.revision,
             details,
@@ -152,6 +169,12 @@ impl ClusterHashKv {
             .members
             .iter()
             .map(|m| match &m.result {
+                Ok(_) if self.planned => {
+                    let mut row = vec![m.member.clone(), m.endpoint.clone()];
+                    row.extend(std::iter::repeat_n(PLANNED.to_string(), 3));
+                    row.push(String::new());
+                    row
+                }
                 Ok(h) => vec![
                     m.member.clone(),
                     m.endpoint.clone(),
@@ -219,31 +242,16 @@ pub async fn current_revision(
     })
 }
 
-/// Hashes every member's store at the cluster's current revision, concurrently.
-pub async fn collect(
-    access: &EtcdAccess,
-    members: &[EtcdMember],
-) -> Result<ClusterHashKv, NoRevision> {
-    // Hashes of the latest revision (a compacted cluster, see `member_hash`) compare only
-    // when every member hashed the same one: a write in between asks again.
-    let mut attempt = 1;
-    loop {
-        let hashes = collect_once(access, members).await?;
-        let mut revisions = hashes
-            .members
-            .iter()
-            .filter_map(|m| m.result.as_ref().ok())
-            .map(|h| h.revision);
-        let first = revisions.next();
-        if attempt == 3 || revisions.all(|r| Some(r) == first) {
-            return Ok(hashes);
-        }
-        attempt += 1;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+/// How often hashes of the latest revision are taken again when members hashed different
+/// revisions (a write came in between), and how far apart.
+const LATEST_ATTEMPTS: u32 = 5;
+const LATEST_RETRY: Duration = Duration::from_millis(200);
 
-async fn collect_once(
+/// Hashes every member's store at the cluster's current revision, concurrently. When
+/// that revision is compacted, every member hashes its latest revision instead: they
+/// agree when they hashed the same revision to the same hash (asked again briefly while
+/// the revisions differ).
+pub async fn collect(
     access: &EtcdAccess,
     members: &[EtcdMember],
 ) -> Result<ClusterHashKv, NoRevision> {
@@ -252,6 +260,51 @@ async fn collect_once(
         member_hash(access, member, revision)
     })
     .await;
+    if !answers
+        .iter()
+        .any(|a| matches!(a, Err(e) if is_compacted(e)))
+    {
+        return Ok(report(access, members, revision, answers).await);
+    }
+    let mut attempt = 1;
+    loop {
+        let answers = ask_each(members, access.timeout(), |member| {
+            member_hash(access, member, LATEST)
+        })
+        .await;
+        let hashed = answers
+            .iter()
+            .filter_map(|a| a.as_ref().ok().map(|h| h.revision))
+            .max()
+            .unwrap_or(revision);
+        let cluster = report(access, members, hashed, answers).await;
+        let same_revision = cluster
+            .members
+            .iter()
+            .filter_map(|m| m.result.as_ref().ok())
+            .all(|h| h.revision == hashed);
+        if same_revision || attempt >= LATEST_ATTEMPTS || access.cancel_token().is_cancelled() {
+            return Ok(cluster);
+        }
+        attempt += 1;
+        tokio::time::sleep(LATEST_RETRY).await;
+    }
+}
+
+/// `HashKV` at revision 0: the member's latest revision.
+const LATEST: i64 = 0;
+
+/// etcd's answer to a `HashKV` at or below the compact revision.
+fn is_compacted(error: &str) -> bool {
+    error.contains("required revision has been compacted")
+}
+
+async fn report(
+    access: &EtcdAccess,
+    members: &[EtcdMember],
+    revision: i64,
+    answers: Vec<Result<MemberHash, String>>,
+) -> ClusterHashKv {
     let mut out = Vec::with_capacity(members.len());
     for (member, result) in members.iter().zip(answers) {
         let endpoint = access.endpoint_text(member).await;
@@ -262,12 +315,14 @@ async fn collect_once(
             result,
         });
     }
-    Ok(ClusterHashKv {
+    ClusterHashKv {
         revision,
         members: out,
-    })
+        planned: false,
+    }
 }
 
+/// One member's hash at `revision`; at 0, its latest revision (the answer's header says which).
 pub(crate) async fn member_hash(
     access: &EtcdAccess,
     member: &EtcdMember,
@@ -277,27 +332,20 @@ pub(crate) async fn member_hash(
     loop {
         match client.hash_kv(revision).await {
             Ok(response) => {
+                let hashed = match revision {
+                    LATEST => response.header().map(|h| h.revision()).unwrap_or(0),
+                    asked => asked,
+                };
                 return Ok(MemberHash {
                     hash: response.hash(),
-                    revision,
+                    revision: hashed,
                     compact_revision: response.compact_version(),
-                })
+                });
             }
             // A follower a moment behind has not applied `revision` yet: ask
             // again (the caller's timeout bounds the wait).
             Err(e) if e.to_string().contains("future revision") => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            // Compacted at the current revision (a quiet cluster after `compact`): etcd
-            // hashes no revision at or below its compaction, but hashes the latest one
-            // when asked for revision 0, and says which that was.
-            Err(e) if e.to_string().contains("compacted") => {
-                let response = client.hash_kv(0).await.map_err(|e| v3_error_text(&e))?;
-                return Ok(MemberHash {
-                    hash: response.hash(),
-                    revision: response.header().map(|h| h.revision()).unwrap_or(revision),
-                    compact_revision: response.compact_version(),
-                });
             }
             Err(e) => return Err(v3_error_text(&e)),
         }

@@ -5,7 +5,7 @@
 use crate::ops::etcd::client::access::{AccessError, EtcdAccess};
 use crate::ops::etcd::client::fanout::{ask_each, error_text, v3_error_text};
 use crate::ops::etcd::client::member::EtcdMember;
-use crate::ops::etcd::cluster::table;
+use crate::ops::etcd::cluster::table::{self, PLANNED};
 use crate::transport::TransportError;
 use std::time::{Duration, Instant};
 
@@ -41,9 +41,32 @@ impl MemberHealth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterHealth {
     pub members: Vec<MemberHealth>,
+    /// Only planned (`runbook check`): nobody was asked.
+    pub planned: bool,
 }
 
 impl ClusterHealth {
+    /// What a plan shows in place of the health of `members`: every member healthy.
+    pub fn planned(members: &[EtcdMember]) -> ClusterHealth {
+        ClusterHealth {
+            members: members
+                .iter()
+                .map(|m| MemberHealth {
+                    member: m.name.clone(),
+                    host: m.host.name.clone(),
+                    endpoint: m.endpoint.client_url.clone(),
+                    v2_healthy: true,
+                    v3_healthy: true,
+                    took: Duration::ZERO,
+                    error: None,
+                    service: m.service.clone(),
+                    advice: None,
+                })
+                .collect(),
+            planned: true,
+        }
+    }
+
     /// Every member healthy (and at least one member).
     pub fn healthy(&self) -> bool {
         !self.members.is_empty() && self.members.iter().all(MemberHealth::healthy)
@@ -60,6 +83,12 @@ impl ClusterHealth {
             .members
             .iter()
             .map(|m| {
+                if self.planned {
+                    let mut row = vec![m.member.clone(), m.endpoint.clone()];
+                    row.extend(std::iter::repeat_n(PLANNED.to_string(), 3));
+                    row.push(String::new());
+                    return row;
+                }
                 vec![
                     m.member.clone(),
                     m.endpoint.clone(),
@@ -196,28 +225,10 @@ pub async fn check(
             },
         });
     }
-    Ok(ClusterHealth { members: healths })
-}
-
-/// What `runbook check` assumes of members it cannot ask yet (their health depends on
-/// changes only planned): healthy, as the plan intends.
-pub fn planned(members: &[EtcdMember]) -> ClusterHealth {
-    ClusterHealth {
-        members: members
-            .iter()
-            .map(|member| MemberHealth {
-                member: member.name.clone(),
-                host: member.host.name.clone(),
-                endpoint: member.endpoint.client_url.clone(),
-                v2_healthy: true,
-                v3_healthy: true,
-                took: Duration::ZERO,
-                error: None,
-                service: member.service.clone(),
-                advice: None,
-            })
-            .collect(),
-    }
+    Ok(ClusterHealth {
+        members: healths,
+        planned: false,
+    })
 }
 
 /// Whether `error` is about the host's setup rather than the member (see [`check`]).

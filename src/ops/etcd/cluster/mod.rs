@@ -6,3 +6,4 @@ pub mod health;
 pub mod silent;
 pub mod status;
 pub mod table;
+pub mod wait_healthy;

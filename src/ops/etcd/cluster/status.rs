@@ -1,10 +1,10 @@
 //! Each member's status as `etcdctl endpoint status` reports it: id, version,
-//! db size, leader, raft term, raft index and raft applied index.
+//! db size (and the part in use), leader, raft term, raft index and raft applied index.
 
 use crate::ops::etcd::client::access::EtcdAccess;
 use crate::ops::etcd::client::fanout::{ask_each, error_text, v3_error_text};
 use crate::ops::etcd::client::member::EtcdMember;
-use crate::ops::etcd::cluster::table;
+use crate::ops::etcd::cluster::table::{self, PLANNED};
 use std::time::Duration;
 
 /// What one member says about itself.
@@ -15,7 +15,8 @@ pub struct EndpointStatus {
     pub version: String,
     /// Size of the backend database in bytes.
     pub db_size: i64,
-    /// Bytes of it in use: the rest is free pages a defragmentation gives back.
+    /// Bytes of the backend database in use (etcd 3.4's `dbSizeInUse`; the rest is free
+    /// pages a defragmentation gives back).
     pub db_size_in_use: i64,
     /// Id of the leader this member follows.
     pub leader: u64,
@@ -49,6 +50,8 @@ pub struct MemberStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterStatus {
     pub members: Vec<MemberStatus>,
+    /// Only planned (`runbook check`): nobody was asked.
+    pub planned: bool,
 }
 
 /// A member id as etcdctl prints it.
@@ -57,6 +60,41 @@ pub fn hex_id(id: u64) -> String {
 }
 
 impl ClusterStatus {
+    /// What a plan shows in place of the status of `members`: every member answers, its
+    /// numbers 0.
+    pub fn planned(members: &[EtcdMember]) -> ClusterStatus {
+        ClusterStatus {
+            members: members
+                .iter()
+                .map(|m| MemberStatus {
+                    member: m.name.clone(),
+                    host: m.host.name.clone(),
+                    endpoint: m.endpoint.client_url.clone(),
+                    status: Ok(EndpointStatus {
+                        id: 0,
+                        version: String::new(),
+                        db_size: 0,
+                        db_size_in_use: 0,
+                        leader: 0,
+                        raft_term: 0,
+                        raft_index: 0,
+                        raft_applied_index: 0,
+                        revision: 0,
+                    }),
+                })
+                .collect(),
+            planned: true,
+        }
+    }
+
+    /// The host of the member whose id is `id` among those that answered.
+    pub fn host_of(&self, id: u64) -> Option<&str> {
+        self.members.iter().find_map(|m| match &m.status {
+            Ok(s) if id != 0 && s.id == id => Some(m.host.as_str()),
+            _ => None,
+        })
+    }
+
     /// Every member answered.
     pub fn all_reachable(&self) -> bool {
         self.members.iter().all(|m| m.status.is_ok())
@@ -89,6 +127,12 @@ impl ClusterStatus {
             .members
             .iter()
             .map(|m| match &m.status {
+                Ok(_) if self.planned => {
+                    let mut row = vec![m.member.clone(), m.endpoint.clone()];
+                    row.extend(std::iter::repeat_n(PLANNED.to_string(), 7));
+                    row.push(String::new());
+                    row
+                }
                 Ok(s) => vec![
                     m.member.clone(),
                     m.endpoint.clone(),
@@ -160,7 +204,10 @@ pub async fn collect(
             status,
         });
     }
-    ClusterStatus { members: statuses }
+    ClusterStatus {
+        members: statuses,
+        planned: false,
+    }
 }
 
 async fn member_status(access: &EtcdAccess, member: &EtcdMember) -> Result<EndpointStatus, String> {
@@ -211,6 +258,7 @@ mod tests {
         };
         let mut cluster = ClusterStatus {
             members: vec![ok("a", 10), ok("b", 12)],
+            planned: false,
         };
         assert_eq!(cluster.raft_index_range(), Some((10, 12)));
         cluster.members.push(MemberStatus {

@@ -1,6 +1,9 @@
 //! Plain-text tables in the style of `etcdctl -w table`: a header row and one row
 //! per member, columns as wide as their widest cell.
 
+/// What a report's cells read in a plan (`runbook check`), where nobody was asked.
+pub const PLANNED: &str = "(planned)";
+
 /// Renders `rows` under `header` with `+---+` borders.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

@@ -5,7 +5,7 @@ use crate::ops::etcd::host::member_host::MemberHost;
 use crate::ops::etcd::membership::error::MembershipError;
 use crate::ops::etcd::membership::force_new_cluster::{force_new_cluster, ForceOptions};
 use crate::ops::etcd::membership::join::join;
-use crate::ops::etcd::membership::members::{self as membership, client_through};
+use crate::ops::etcd::membership::members::{self as membership, client_through, ClusterMember};
 use crate::ops::etcd::membership::ready::Readiness;
 use crate::ops::etcd::migrate::migrated_store::{migrated_store, MigratedStoreError};
 use crate::ops::etcd::EtcdMember;
@@ -39,6 +39,22 @@ pub(super) fn readiness(options: &Options) -> Result<Readiness, Box<EvalAltResul
 
 fn to_map<T: Serialize>(value: &T) -> Result<Dynamic, Box<EvalAltResult>> {
     rhai::serde::to_dynamic(value)
+}
+
+/// A member as `member list` would show it, in a plan: from what the run knows of it.
+fn planned_member(ctx: &RunContext, member: &EtcdMember) -> ClusterMember {
+    let id = ctx
+        .facts()
+        .identities()
+        .and_then(|i| i.of(member.host_name()).and_then(|i| i.id.clone()))
+        .unwrap_or_default();
+    ClusterMember {
+        id,
+        name: member.name.clone(),
+        peer_urls: vec![member.peer_url.clone()],
+        client_urls: vec![member.endpoint.client_url.clone()],
+        is_learner: false,
+    }
 }
 
 /// What `etcd.force_new_cluster` returns.
@@ -190,7 +206,7 @@ fn join_member(
         )
         .await
     })?;
-    ctx.facts().record_added(member.host_name());
+    ctx.member_added(member.host_name());
     to_map(&JoinedView {
         host: &joined.host,
         member_id: &joined.member_id,
@@ -318,7 +334,11 @@ pub mod membership_api {
     pub fn members(etcd: &mut ScriptEtcd) -> Result<Array, Box<EvalAltResult>> {
         let ctx = &etcd.ctx;
         if ctx.planned_read(|| "list the cluster's members".into()) {
-            return Ok(Array::new());
+            return ctx
+                .live_members()?
+                .iter()
+                .map(|m| to_map(&planned_member(ctx, m)))
+                .collect();
         }
         let all = ctx.etcd_members()?;
         let listed = ctx.block_on(async {
@@ -338,14 +358,19 @@ pub mod membership_api {
         if ctx.planned_change("etcd.member_add", || {
             format!("member add {} ({})", member.host_name(), member.peer_url)
         })? {
-            return Ok(Map::new().into());
+            ctx.member_added(member.host_name());
+            return to_map(&AddedView {
+                id: "",
+                initial_cluster: "",
+                already_present: false,
+            });
         }
         let added = ctx.block_on(async {
             let running: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, through) = client_through(&ctx.etcd, &running, "add a member").await?;
             membership::add(&mut client, &through.endpoint.client_url, &member, false).await
         })?;
-        ctx.facts().record_added(member.host_name());
+        ctx.member_added(member.host_name());
         to_map(&AddedView {
             id: &added.id,
             initial_cluster: &added.initial_cluster,
@@ -364,14 +389,15 @@ pub mod membership_api {
         if ctx.planned_change("etcd.member_remove", || {
             format!("member remove {}", member.host_name())
         })? {
-            return Ok(Dynamic::UNIT);
+            ctx.member_removed(member.host_name());
+            return to_map(&planned_member(ctx, &member));
         }
         let removed = ctx.block_on(async {
             let through: Vec<&EtcdMember> = others.iter().collect();
             let (mut client, via) = client_through(&ctx.etcd, &through, "remove a member").await?;
             membership::remove(&mut client, &via.endpoint.client_url, &member).await
         })?;
-        ctx.facts().record_removed(member.host_name());
+        ctx.member_removed(member.host_name());
         to_map(&removed)
     }
 
