@@ -1,5 +1,5 @@
 //! The runbooks shipped beside the migration, each on a small TLS lab: health-report,
-//! rolling-restart, defrag and replace-member. Outcomes are read with plain
+//! rolling-restart, snapshot-backup, defrag and replace-member. Outcomes are read with plain
 //! etcdctl, the lab's pid files and the files on disk; `check` of each prints a plan and
 //! changes nothing.
 
@@ -251,6 +251,74 @@ fn rolling_restart_restarts_each_member_once_the_leader_last_and_resumes() {
         );
     }
     assert!(hashkv_agree(&lab));
+}
+
+#[test]
+fn snapshot_backup_keeps_verified_snapshots_on_another_host() {
+    let lab = TestLab::up(&["--tls", "--keys", "20"]);
+    for i in 0..5 {
+        let out = etcdctl(&lab.env(), 3, &["put", &format!("/snap/{i}"), "x"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let backups = work.path().join("backups");
+    let staging = work.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    let vars = [
+        "-e".to_string(),
+        "runbook_backup_host=etcd-3".to_string(),
+        "-e".to_string(),
+        format!("runbook_backup_dir={}", backups.display()),
+        "-e".to_string(),
+        format!("runbook_snapshot_dir={}", staging.display()),
+        "-e".to_string(),
+        "runbook_backup_keep=2".to_string(),
+        "--no-journal".to_string(),
+    ];
+    let vars: Vec<&str> = vars.iter().map(String::as_str).collect();
+    check(&lab, "snapshot-backup.rhai", &vars[..8]);
+    assert!(!backups.exists(), "check wrote nothing");
+    let mut values = Vec::new();
+    for _ in 0..3 {
+        let out = run(&lab, "snapshot-backup.rhai", true, &vars).success();
+        values.push(json_result(&out.stdout)["value"].clone());
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    let mut kept: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2, "the last two: {kept:?}");
+    assert_eq!(
+        std::fs::read_dir(&staging).unwrap().count(),
+        0,
+        "nothing left on the member"
+    );
+    let last = values.last().unwrap();
+    let file = backups.join(kept.last().unwrap());
+    assert_eq!(last["copy"]["dest"], file.display().to_string());
+    let status = etcdctl(
+        &lab.env(),
+        3,
+        &["snapshot", "status", "-w", "json", file.to_str().unwrap()],
+    );
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(last["snapshot"]["revision"], status["revision"], "{last}");
+    assert_eq!(last["snapshot"]["keys"], status["totalKey"], "{last}");
+    let sha = std::process::Command::new("sha256sum")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        last["snapshot"]["sha256"],
+        String::from_utf8_lossy(&sha.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    assert_ne!(last["source"], leader(&lab), "taken from a follower");
 }
 
 #[test]
