@@ -206,6 +206,11 @@ let c = etcd.wait_converged(#{{timeout: "10s", interval: "200ms"}});
 print(`converged: ${{c.members.len()}}`);
 etcd.expect_healthy();
 print(`is_check: ${{is_check()}}`);
+if is_check() {{
+    print(`master stop: ${{master.stop().map(|r| `${{r.host}} ${{r.services.len()}}`)}}`);
+    print(`backup check: ${{etcd.backup(#{{check: true}}).map(|r| r.host)}}`);
+    print(`verify: ${{etcd.verify("etcd-1").missing}}`);
+}}
 "#,
         marker = marker.display()
     )
@@ -237,7 +242,7 @@ fn check_plans_a_script_that_reads_after_a_change() {
     let out = &checked.stdout;
     assert!(!marker.exists(), "check ran the change");
     assert!(
-        out.contains(&format!("plan for {} (2 changes;", script.display())),
+        out.contains(&format!("plan for {} (3 changes;", script.display())),
         "{out}"
     );
     assert!(
@@ -283,6 +288,13 @@ fn check_plans_a_script_that_reads_after_a_change() {
     assert!(line(out, "hashkv").starts_with("agree=true "), "{out}");
     assert_eq!(line(out, "converged"), "3");
     assert_eq!(line(out, "is_check"), "true");
+    // Planned changes and checks return what the real ones do, one entry per host.
+    assert_eq!(line(out, "master stop"), r#"["master-1 2"]"#);
+    assert_eq!(
+        line(out, "backup check"),
+        r#"["etcd-1", "etcd-2", "etcd-3"]"#
+    );
+    assert_eq!(line(out, "verify"), "0");
 
     // The same script run for real: the maps have the same keys as the planned ones.
     let ran = Runbook::new()
