@@ -358,6 +358,25 @@ if s.members.len() == 3 { throw "found what the operator feared"; }
         "{}",
         failed.stderr
     );
+    // For machines: the plan so far is an event of its own, before the error.
+    let failed = Runbook::new()
+        .current_dir(work.path())
+        .args(["--output", "json", "check"])
+        .arg(&script)
+        .arg("-i")
+        .arg(lab.inventory())
+        .run()
+        .code(1);
+    let plan = failed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "plan")
+        .unwrap_or_else(|| panic!("no plan event in {}", failed.stdout));
+    assert_eq!(plan["status"], "failed");
+    assert_eq!(plan["plan"][0]["action"], "stop etcd on etcd-2");
+    assert_eq!(plan["plan"][0]["changes"], true);
+    assert_eq!(plan["plan"][1]["changes"], false);
     // Nothing was stopped: etcdctl still reaches etcd-2.
     let health = etcdctl(&lab.env(), 3, &["endpoint", "health", "--cluster"]);
     assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
