@@ -384,3 +384,22 @@ if s.members.len() == 3 { throw "found what the operator feared"; }
     let said = format!("{}{}", health.stdout, health.stderr);
     assert_eq!(said.matches("is healthy").count(), 3, "{said}");
 }
+
+#[test]
+fn check_of_embedded_to_external_runs_its_preflight_for_real() {
+    let lab = TestLab::up(&["--layout", "embedded", "--tls", "--keys", "50"]);
+    let checked = Runbook::new()
+        .args(["check", "embedded-to-external", "-i"])
+        .arg(lab.external_inventory())
+        .run()
+        .success();
+    let plan = &checked.stdout;
+    // The preflight's commands and checks are reads: they ran, and are not in the plan.
+    assert!(
+        plan.contains("nothing was changed):\nstep stop the master:\n   1. stop atomic-openshift-master on master-1\n"),
+        "{plan}"
+    );
+    assert!(!plan.contains("command -v"), "{plan}");
+    assert!(!plan.contains("moved: "), "{plan}");
+    assert!(plan.contains("check: every member is healthy"), "{plan}");
+}
