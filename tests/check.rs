@@ -206,6 +206,11 @@ let c = etcd.wait_converged(#{{timeout: "10s", interval: "200ms"}});
 print(`converged: ${{c.members.len()}}`);
 etcd.expect_healthy();
 print(`is_check: ${{is_check()}}`);
+if is_check() {{
+    print(`master stop: ${{master.stop().map(|r| `${{r.host}} ${{r.services.len()}}`)}}`);
+    print(`backup check: ${{etcd.backup(#{{check: true}}).map(|r| r.host)}}`);
+    print(`verify: ${{etcd.verify("etcd-1").missing}}`);
+}}
 "#,
         marker = marker.display()
     )
@@ -237,7 +242,7 @@ fn check_plans_a_script_that_reads_after_a_change() {
     let out = &checked.stdout;
     assert!(!marker.exists(), "check ran the change");
     assert!(
-        out.contains(&format!("plan for {} (2 changes;", script.display())),
+        out.contains(&format!("plan for {} (3 changes;", script.display())),
         "{out}"
     );
     assert!(
@@ -283,6 +288,13 @@ fn check_plans_a_script_that_reads_after_a_change() {
     assert!(line(out, "hashkv").starts_with("agree=true "), "{out}");
     assert_eq!(line(out, "converged"), "3");
     assert_eq!(line(out, "is_check"), "true");
+    // Planned changes and checks return what the real ones do, one entry per host.
+    assert_eq!(line(out, "master stop"), r#"["master-1 2"]"#);
+    assert_eq!(
+        line(out, "backup check"),
+        r#"["etcd-1", "etcd-2", "etcd-3"]"#
+    );
+    assert_eq!(line(out, "verify"), "0");
 
     // The same script run for real: the maps have the same keys as the planned ones.
     let ran = Runbook::new()
@@ -346,10 +358,48 @@ if s.members.len() == 3 { throw "found what the operator feared"; }
         "{}",
         failed.stderr
     );
+    // For machines: the plan so far is an event of its own, before the error.
+    let failed = Runbook::new()
+        .current_dir(work.path())
+        .args(["--output", "json", "check"])
+        .arg(&script)
+        .arg("-i")
+        .arg(lab.inventory())
+        .run()
+        .code(1);
+    let plan = failed
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "plan")
+        .unwrap_or_else(|| panic!("no plan event in {}", failed.stdout));
+    assert_eq!(plan["status"], "failed");
+    assert_eq!(plan["plan"][0]["action"], "stop etcd on etcd-2");
+    assert_eq!(plan["plan"][0]["changes"], true);
+    assert_eq!(plan["plan"][1]["changes"], false);
     // Nothing was stopped: etcdctl still reaches etcd-2.
     let health = etcdctl(&lab.env(), 3, &["endpoint", "health", "--cluster"]);
     assert_eq!(health.code, 0, "{}{}", health.stdout, health.stderr);
     // etcdctl 3.4 reports endpoint health on stderr.
     let said = format!("{}{}", health.stdout, health.stderr);
     assert_eq!(said.matches("is healthy").count(), 3, "{said}");
+}
+
+#[test]
+fn check_of_embedded_to_external_runs_its_preflight_for_real() {
+    let lab = TestLab::up(&["--layout", "embedded", "--tls", "--keys", "50"]);
+    let checked = Runbook::new()
+        .args(["check", "embedded-to-external", "-i"])
+        .arg(lab.external_inventory())
+        .run()
+        .success();
+    let plan = &checked.stdout;
+    // The preflight's commands and checks are reads: they ran, and are not in the plan.
+    assert!(
+        plan.contains("nothing was changed):\nstep stop the master:\n   1. stop atomic-openshift-master on master-1\n"),
+        "{plan}"
+    );
+    assert!(!plan.contains("command -v"), "{plan}");
+    assert!(!plan.contains("moved: "), "{plan}");
+    assert!(plan.contains("check: every member is healthy"), "{plan}");
 }

@@ -263,18 +263,326 @@ fn hashkv_disagreement_names_the_member_with_other_data() {
     assert_ne!(ok[0], ok[3]);
     assert_eq!(hashes.majority_hash(), Some(ok[0]));
 
+    // Through a runbook, the views follow the cluster's own membership: other-1 is not in
+    // lab a's `member list`, so it is left out (and said so), and the members agree.
     let script = r#"
 let k = etcd.hashkv();
-print(`agree=${k.agree}`);
+print(`agree=${k.agree} hosts=${k.members.map(|m| m.host)}`);
 etcd.expect_hashkv_agree();
-print("not reached");
+print(`health hosts=${etcd.health().members.map(|m| m.host)}`);
 "#;
     let done = run_script(work.path(), &inventory, "hashkv.rhai", script)
-        .code(1)
-        .stdout_has("agree=false")
-        .stderr_has("runbook::etcd::hashkv_differ")
-        .stderr_has("other-1 [member etcd-1] (https://127.0.0.1:")
-        .stderr_has(&format!("hash {} differs from {}", ok[3], ok[0]));
-    assert!(!done.stdout.contains("not reached"));
-    assert!(!done.stderr.contains("etcd-2 (https"), "{}", done.stderr);
+        .success()
+        .stdout_has(r#"agree=true hosts=["etcd-1", "etcd-2", "etcd-3"]"#)
+        .stdout_has(r#"health hosts=["etcd-1", "etcd-2", "etcd-3"]"#)
+        .stderr_has("other-1 is left out of etcd health, status, hashkv and convergence: the cluster's member list does not name it");
+    assert_eq!(
+        done.stderr.matches("other-1 is left out").count(),
+        1,
+        "said once: {}",
+        done.stderr
+    );
+    // Named outright, it is asked.
+    let script = r#"etcd.expect_healthy(#{hosts: ["other-1"]}); print("other-1 healthy");"#;
+    run_script(work.path(), &inventory, "named.rhai", script)
+        .success()
+        .stdout_has("other-1 healthy");
+}
+
+/// `etcdctl ARGS` run against one endpoint only.
+fn etcdctl_at(
+    env: &[(String, String)],
+    endpoint: &str,
+    args: &[&str],
+) -> crate::support::etcd::CtlOutput {
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .filter(|(name, _)| name != "ETCDCTL_ENDPOINTS")
+        .cloned()
+        .collect();
+    env.push(("ETCDCTL_ENDPOINTS".into(), endpoint.into()));
+    etcdctl(&env, 3, args)
+}
+
+/// The host (of `members`) whose etcd has the member id `id`, as etcdctl reports ids.
+fn host_with_id(env: &[(String, String)], members: &[EtcdMember], id: u64) -> String {
+    members
+        .iter()
+        .find(|m| {
+            etcdctl_status(env, &m.endpoint.client_url)["header"]["member_id"].as_u64() == Some(id)
+        })
+        .map(|m| m.host.name.clone())
+        .expect("a member with the leader's id")
+}
+
+/// Runs `script` with `--output json` and returns the value it ended with.
+fn script_value(dir: &Path, inventory: &Path, name: &str, script: &str) -> serde_json::Value {
+    write_file(dir, name, script);
+    let done = crate::support::command::Runbook::new()
+        .current_dir(dir)
+        .args(["--output", "json", "run", name, "-i"])
+        .arg(inventory)
+        .run()
+        .success();
+    crate::support::command::json_result(&done.stdout)["value"].clone()
+}
+
+fn keys(map: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = map.as_object().expect("a map").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn status_fields_match_etcdctl_and_keep_their_shape_with_a_member_stopped() {
+    let lab = TestLab::up(&["--tls", "--keys", "20"]);
+    let env = lab.env();
+    let work = tempfile::tempdir().unwrap();
+    let inventory = lab.inventory();
+    let members = members(&inventory);
+    put(&env, "/probe/a", "1");
+    // Stop a follower, so that the leader stays where it is.
+    let leader_id = etcdctl_status(&env, &members[0].endpoint.client_url)["leader"]
+        .as_u64()
+        .unwrap();
+    let leader = host_with_id(&env, &members, leader_id);
+    let stopped = members
+        .iter()
+        .find(|m| m.host.name != leader)
+        .unwrap()
+        .host
+        .name
+        .clone();
+    lab.service(&stopped, "stop", "etcd");
+
+    let value = script_value(
+        work.path(),
+        &inventory,
+        "shape.rhai",
+        r#"let s = etcd.status();
+#{status: s.members, leader_host: s.leader_host, reachable: s.reachable,
+  health: etcd.health().members, hashkv: etcd.hashkv().members}"#,
+    );
+    assert_eq!(value["leader_host"], serde_json::json!(leader), "{value:#}");
+    assert_eq!(value["reachable"], serde_json::json!(false));
+    let status = value["status"].as_array().unwrap();
+    assert_eq!(status.len(), 3);
+    let answering = status
+        .iter()
+        .find(|m| m["host"] != stopped.as_str())
+        .unwrap();
+    for (kind, identity) in [
+        ("status", vec!["endpoint", "error", "host", "member"]),
+        ("health", vec!["endpoint", "error", "host", "member"]),
+        ("hashkv", vec!["endpoint", "error", "host", "member"]),
+    ] {
+        let maps = value[kind].as_array().unwrap();
+        let shape = keys(&maps[0]);
+        for map in maps {
+            assert_eq!(keys(map), shape, "{kind} maps differ in shape: {value:#}");
+        }
+        let down = maps.iter().find(|m| m["host"] == stopped.as_str()).unwrap();
+        assert!(
+            down["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{kind}: {down:#}"
+        );
+        if kind != "health" {
+            for key in shape.iter().filter(|k| !identity.contains(&k.as_str())) {
+                assert!(
+                    down[key].is_null(),
+                    "{kind}.{key} of the stopped member: {down:#}"
+                );
+            }
+        }
+    }
+    assert!(keys(answering).contains(&"db_size_in_use".to_string()));
+
+    for ours in status.iter().filter(|m| m["host"] != stopped.as_str()) {
+        let endpoint = members
+            .iter()
+            .find(|m| ours["host"] == m.host.name.as_str())
+            .unwrap()
+            .endpoint
+            .client_url
+            .clone();
+        let theirs = etcdctl_status(&env, &endpoint);
+        assert_eq!(
+            ours["id"],
+            serde_json::json!(format!(
+                "{:x}",
+                theirs["header"]["member_id"].as_u64().unwrap()
+            ))
+        );
+        assert_eq!(ours["leader"], serde_json::json!(format!("{leader_id:x}")));
+        assert_eq!(ours["leader_host"], serde_json::json!(leader));
+        assert_eq!(
+            ours["is_leader"],
+            serde_json::json!(ours["host"] == leader.as_str())
+        );
+        assert_eq!(ours["version"], theirs["version"]);
+        assert_eq!(ours["raft_term"], theirs["raftTerm"]);
+        assert_eq!(ours["db_size"], theirs["dbSize"], "{ours:#}\n{theirs:#}");
+        let (in_use, their_in_use) = (
+            ours["db_size_in_use"].as_i64().unwrap(),
+            theirs["dbSizeInUse"].as_i64().unwrap(),
+        );
+        // A page or two may move between the two reads.
+        assert!(
+            in_use > 0 && (in_use - their_in_use).abs() <= 16384,
+            "ours {in_use} etcdctl {their_in_use}"
+        );
+        assert!(in_use <= ours["db_size"].as_i64().unwrap());
+    }
+    let etcdctl_down = etcdctl_at(
+        &env,
+        &members
+            .iter()
+            .find(|m| m.host.name == stopped)
+            .unwrap()
+            .endpoint
+            .client_url,
+        &["endpoint", "status", "--command-timeout", "2s"],
+    );
+    assert_ne!(
+        etcdctl_down.code, 0,
+        "etcdctl reaches the stopped member too"
+    );
+
+    // Health by host: the stopped member alone fails, the others pass.
+    let script = format!(
+        r#"
+etcd.expect_healthy(#{{except: ["{stopped}"]}});
+print("others healthy");
+try {{ etcd.expect_healthy(#{{hosts: ["{stopped}"]}}); print("not reached"); }} catch (e) {{ print(`only: ${{e.code}}`); }}
+try {{ etcd.wait_healthy("{stopped}", #{{timeout: "1s"}}); print("not reached"); }} catch (e) {{ print(`wait: ${{e.code}}: ${{e.message}}`); }}
+try {{ etcd.expect_healthy(#{{hosts: ["nobody"]}}); }} catch (e) {{ print(`unknown: ${{e.code}}`); }}
+try {{ etcd.wait_healthy("{stopped}", #{{timeut: "1s"}}); }} catch (e) {{ print(`option: ${{e.code}}`); }}
+"#
+    );
+    let done = run_script(work.path(), &inventory, "by_host.rhai", &script)
+        .success()
+        .stdout_has("others healthy")
+        .stdout_has("only: runbook::etcd::unhealthy")
+        .stdout_has(&format!(
+            "wait: runbook::etcd::not_healthy: etcd on {stopped} was not healthy within 1s: "
+        ))
+        .stdout_has("unknown: runbook::etcd::not_a_member")
+        .stdout_has("option: runbook::option");
+    assert!(!done.stdout.contains("not reached"), "{}", done.stdout);
+
+    // Started again, wait_healthy returns once it serves.
+    lab.service(&stopped, "start", "etcd");
+    let script = format!(
+        r#"let m = etcd.wait_healthy("{stopped}", #{{timeout: "1m"}}); print(`waited: ${{m.host}} ${{m.healthy}} ${{m.error}}`);"#
+    );
+    run_script(work.path(), &inventory, "wait.rhai", &script)
+        .success()
+        .stdout_has(&format!("waited: {stopped} true "));
+
+    // Removed in the run, the member is left out of every view, said once.
+    lab.service(&stopped, "stop", "etcd");
+    let script = format!(
+        r#"
+etcd.member_remove("{stopped}");
+print(`health: ${{etcd.expect_healthy().members.map(|m| m.host)}}`);
+print(`status: ${{etcd.status().members.map(|m| m.host)}} reachable=${{etcd.status().reachable}}`);
+print(`hashkv: ${{etcd.expect_hashkv_agree().members.len()}}`);
+print(`converged: ${{etcd.wait_converged(#{{tolerance: 2, timeout: "20s", interval: "200ms"}}).members.len()}}`);
+"#
+    );
+    let done = run_script(work.path(), &inventory, "removed.rhai", &script).success();
+    let others: Vec<String> = members
+        .iter()
+        .filter(|m| m.host.name != stopped)
+        .map(|m| format!("{:?}", m.host.name))
+        .collect();
+    let others = format!("[{}]", others.join(", "));
+    assert!(
+        done.stdout.contains(&format!("health: {others}")),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout
+            .contains(&format!("status: {others} reachable=true")),
+        "{}",
+        done.stdout
+    );
+    assert!(done.stdout.contains("hashkv: 2"), "{}", done.stdout);
+    assert!(done.stdout.contains("converged: 2"), "{}", done.stdout);
+    let note = format!(
+        "{stopped} is left out of etcd health, status, hashkv and convergence: its member was removed in this run"
+    );
+    assert_eq!(done.stderr.matches(&note).count(), 1, "{}", done.stderr);
+    let listed = etcdctl(&env, 3, &["member", "list"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert_eq!(listed.stdout.lines().count(), 2, "{}", listed.stdout);
+    assert!(
+        !listed.stdout.contains(&format!(", {stopped}, ")),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn hashkv_agrees_on_a_compacted_quiet_cluster() {
+    let lab = TestLab::up(&["--tls", "--keys", "20"]);
+    let env = lab.env();
+    let work = tempfile::tempdir().unwrap();
+    let inventory = lab.inventory();
+    let members = members(&inventory);
+    for i in 0..10 {
+        put(&env, &format!("/compacted/{i}"), "x");
+    }
+    let deleted = etcdctl(&env, 3, &["del", "/compacted/0", "/compacted/5"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    let revision = etcdctl_status(&env, &members[0].endpoint.client_url)["header"]["revision"]
+        .as_i64()
+        .unwrap();
+    let compacted = etcdctl(&env, 3, &["compact", &revision.to_string()]);
+    assert_eq!(compacted.code, 0, "{}", compacted.stderr);
+    // The cause: etcd refuses to hash at the compact revision.
+    let refused = etcdctl(
+        &env,
+        3,
+        &["endpoint", "hashkv", "--rev", &revision.to_string()],
+    );
+    assert!(
+        format!("{}{}", refused.stdout, refused.stderr)
+            .contains("required revision has been compacted"),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+
+    let value = script_value(
+        work.path(),
+        &inventory,
+        "compacted.rhai",
+        "let k = etcd.expect_hashkv_agree(); #{revision: k.revision, members: k.members}",
+    );
+    assert_eq!(value["revision"], serde_json::json!(revision), "{value:#}");
+    let oracle = etcdctl(&env, 3, &["endpoint", "hashkv", "--cluster", "-w", "json"]);
+    assert_eq!(oracle.code, 0, "{}", oracle.stderr);
+    let oracle: serde_json::Value = serde_json::from_str(&oracle.stdout).unwrap();
+    for ours in value["members"].as_array().unwrap() {
+        let theirs = oracle
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| {
+                ours["endpoint"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(t["Endpoint"].as_str().unwrap())
+            })
+            .unwrap_or_else(|| panic!("{ours} not in {oracle}"));
+        assert_eq!(ours["hash"], theirs["HashKV"]["hash"], "{ours}\n{theirs}");
+        assert_eq!(ours["revision"], theirs["HashKV"]["header"]["revision"]);
+        assert_eq!(ours["compact_revision"], serde_json::json!(revision));
+        assert_eq!(
+            ours["compact_revision"],
+            theirs["HashKV"]["compact_revision"]
+        );
+    }
 }

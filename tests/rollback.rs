@@ -144,13 +144,18 @@ fn rollback_brings_back_the_pre_migration_cluster_and_a_new_migration_runs() {
         .join("runbook-v2-to-v3-migration.json")
         .is_file());
 
-    // A dry run plans the restore and changes nothing.
-    Runbook::new()
+    // A dry run plans the restore and changes nothing, and claims no rollback.
+    let checked = Runbook::new()
         .args(["check", "rollback.rhai", "-i"])
         .arg(lab.inventory())
         .run()
         .success()
         .stdout_has("restore etcd-1 from its newest pre-migration backup");
+    assert!(
+        !checked.stdout.contains("rollback finished"),
+        "{}",
+        checked.stdout
+    );
     let names = entries(&lab.data_dir("etcd-1"));
     assert!(
         names.contains("runbook-v2-to-v3-migration.json"),

@@ -1,16 +1,15 @@
 //! `runbook check SCRIPT`: a dry run. Reads run for real (health, status, key counts,
 //! files, commands marked `read_only`); every change is only planned, and so is every read
 //! of the cluster that depends on one. Nothing is written, not even the journal. When the
-//! runbook fails, the plan up to the failure is printed before the error.
+//! runbook fails, the plan up to the failure is printed before the error
+//! (`changes::report_plan_so_far`, from `run::execute`).
 
 use super::run::{execute, load_inventory, resolve_script, RunPolicy};
 use super::Failure;
 use crate::cli::CheckArgs;
-use crate::report::OutputFormat;
 use crate::report::Reporter;
-use crate::script::changes::{render_plan, Changes, PlanEntry};
+use crate::script::changes::{render_plan, Changes};
 use serde_json::json;
-use std::path::Path;
 
 pub fn check(args: CheckArgs, reporter: Reporter) -> Result<(), Failure> {
     let script = resolve_script(&args.script)?;
@@ -33,20 +32,4 @@ pub fn check(args: CheckArgs, reporter: Reporter) -> Result<(), Failure> {
     );
     reporter.result(&human, json!({"status": "ok", "plan": plan}));
     Ok(())
-}
-
-/// The plan up to a failure of the runbook (nothing when it failed before planning anything).
-pub fn plan_so_far(reporter: &Reporter, script: &Path, plan: &[PlanEntry]) {
-    if plan.is_empty() {
-        return;
-    }
-    let changes = plan.iter().filter(|e| e.changes).count();
-    match reporter.format() {
-        OutputFormat::Human => reporter.print(&format!(
-            "plan so far for {} ({changes} changes before the runbook failed; nothing was changed):\n{}",
-            script.display(),
-            render_plan(plan).trim_end_matches('\n')
-        )),
-        OutputFormat::Json => reporter.event("plan", json!({"status": "failed", "plan": plan})),
-    }
 }

@@ -157,7 +157,7 @@ pub fn execute(
     }
     let plan = ctx.changes.entries();
     if ctx.changes.is_plan() && outcome.is_err() {
-        super::check::plan_so_far(reporter, script, &plan);
+        crate::script::changes::report_plan_so_far(reporter, script, &plan);
     }
     // Connections close with the context, before the runtime goes.
     drop(ctx);

@@ -3,7 +3,10 @@
 //! depend on a planned change become part of the plan too.
 
 use super::registry;
+use crate::report::{OutputFormat, Reporter};
+use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
 use std::sync::Mutex;
 
 /// One line of a plan.
@@ -175,6 +178,22 @@ pub fn render_plan(entries: &[PlanEntry]) -> String {
         out.push_str(&format!("{:>4}. {kind}{}\n", number + 1, entry.action));
     }
     out
+}
+
+/// The plan up to a failure of the runbook (nothing when it failed before planning anything).
+pub fn report_plan_so_far(reporter: &Reporter, script: &Path, plan: &[PlanEntry]) {
+    if plan.is_empty() {
+        return;
+    }
+    let changes = plan.iter().filter(|e| e.changes).count();
+    match reporter.format() {
+        OutputFormat::Human => reporter.print(&format!(
+            "plan so far for {} ({changes} changes before the runbook failed; nothing was changed):\n{}",
+            script.display(),
+            render_plan(plan).trim_end_matches('\n')
+        )),
+        OutputFormat::Json => reporter.event("plan", json!({"status": "failed", "plan": plan})),
+    }
 }
 
 #[cfg(test)]

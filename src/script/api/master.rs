@@ -125,7 +125,7 @@ impl ScriptMaster {
         if ctx.planned_change("master.restart", || {
             describe_services("restart", &hosts, false)
         })? {
-            return Ok(Array::new());
+            return planned_services(&hosts, false);
         }
         let mut results = Array::new();
         for host in hosts {
@@ -141,6 +141,20 @@ impl ScriptMaster {
         }
         Ok(results)
     }
+}
+
+/// What a planned stop or restart returns: each master's services, as the real one does.
+fn planned_services(hosts: &[Host], reverse: bool) -> Result<Array, Box<EvalAltResult>> {
+    hosts
+        .iter()
+        .map(|h| {
+            let mut names = services::master_services(h, hosts.len());
+            if reverse {
+                names.reverse();
+            }
+            services_view(h, names)
+        })
+        .collect()
 }
 
 /// "stop a, b on m1; ..." in the order the services are acted on.
@@ -252,7 +266,16 @@ pub mod master_api {
         if ctx.planned_read(|| {
             "find the copy of each master's config from before its etcd moved out".into()
         }) {
-            return Ok(Array::new());
+            return Ok(hosts
+                .iter()
+                .map(|host| {
+                    let mut view = Map::new();
+                    view.insert("host".into(), host.name.clone().into());
+                    view.insert("path".into(), config_path(host).into());
+                    view.insert("copy".into(), String::new().into());
+                    view.into()
+                })
+                .collect());
         }
         let mut found = Array::new();
         for host in hosts {
@@ -312,7 +335,7 @@ pub mod master_api {
         let hosts = master.hosts()?;
         let masters = hosts.len();
         if ctx.planned_change("master.stop", || describe_services("stop", &hosts, true))? {
-            return Ok(Array::new());
+            return planned_services(&hosts, true);
         }
         // The API goes down with the first service stopped.
         let stopped_at = ctx

@@ -351,3 +351,75 @@ pub(crate) async fn member_hash(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, hash: u32, revision: i64) -> MemberHashKv {
+        MemberHashKv {
+            member: name.into(),
+            host: name.into(),
+            endpoint: format!("https://{name}:2379"),
+            result: Ok(MemberHash {
+                hash,
+                revision,
+                compact_revision: 7,
+            }),
+        }
+    }
+
+    #[test]
+    fn members_agree_only_on_the_same_hash_of_the_same_revision() {
+        let mut cluster = ClusterHashKv {
+            revision: 7,
+            members: vec![member("a", 1, 7), member("b", 1, 7), member("c", 1, 7)],
+            planned: false,
+        };
+        assert!(cluster.agree());
+        assert!(cluster.expect_agree().is_ok());
+        // The same hash of another revision (a write in between) is no agreement.
+        cluster.members[2] = member("c", 1, 8);
+        assert!(!cluster.agree());
+        let error = cluster.expect_agree().unwrap_err().to_string();
+        assert!(
+            error.contains("c (https://c:2379): hashed revision 8, most members revision 7"),
+            "{error}"
+        );
+        cluster.members[2] = member("c", 2, 7);
+        let error = cluster.expect_agree().unwrap_err().to_string();
+        assert!(
+            error.contains("c (https://c:2379): hash 2 differs from 1"),
+            "{error}"
+        );
+        assert_eq!(cluster.majority_hash(), Some(1));
+    }
+
+    #[test]
+    fn a_planned_report_agrees_and_prints_planned() {
+        let cluster = ClusterHashKv {
+            planned: true,
+            ..ClusterHashKv {
+                revision: 0,
+                members: vec![member("a", 0, 0)],
+                planned: false,
+            }
+        };
+        assert!(cluster.agree());
+        assert!(
+            cluster.table().contains("| (planned) |"),
+            "{}",
+            cluster.table()
+        );
+    }
+
+    #[test]
+    fn compacted_answers_are_recognised() {
+        assert!(is_compacted(
+            "etcdserver: mvcc: required revision has been compacted"
+        ));
+        assert!(!is_compacted(
+            "etcdserver: mvcc: required revision is a future revision"
+        ));
+    }
+}

@@ -78,7 +78,17 @@ fn check_backup(
     dirs: &[(String, String)],
 ) -> RhaiResult<Array> {
     if ctx.planned_read(|| "every member can be backed up (space, etcdctl)".to_string()) {
-        return Ok(Array::new());
+        return members
+            .iter()
+            .zip(dirs)
+            .map(|(_, (host, dir))| {
+                rhai::serde::to_dynamic(BackupDirView {
+                    host,
+                    dir,
+                    planned: Some(true),
+                })
+            })
+            .collect();
     }
     let mut checked = Array::new();
     for (member, (host, dir)) in members.iter().zip(dirs) {

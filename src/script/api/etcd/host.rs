@@ -78,13 +78,20 @@ fn start(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Dynamic> {
             names(&members)
         )
     })? {
-        return Ok(Dynamic::UNIT);
+        // As the real start returns, each raft index 0.
+        let indexes = vec![0; members.len()];
+        return Ok(started_view(&members, indexes).into());
     }
     let indexes = ctx.block_on(async {
         let hosts = on_hosts(ctx, &members).await?;
         start_all(&ctx.etcd, &hosts, readiness, &ctx.cancel.token()).await
     })?;
-    let started: rhai::Array = members
+    Ok(started_view(&members, indexes).into())
+}
+
+/// `[#{host, raft_index}]`: each member started and the raft index it serves at.
+fn started_view(members: &[EtcdMember], indexes: Vec<u64>) -> rhai::Array {
+    members
         .iter()
         .zip(indexes)
         .map(|(member, index)| {
@@ -96,8 +103,7 @@ fn start(etcd: &ScriptEtcd, options: &Map) -> RhaiResult<Dynamic> {
             );
             Dynamic::from_map(m)
         })
-        .collect();
-    Ok(started.into())
+        .collect()
 }
 
 #[export_module]

@@ -190,6 +190,7 @@ fn join_member(
     let readiness = readiness(&known)?;
     let (member, others) = args::member(ctx, host)?;
     if ctx.planned_change("etcd.join", || format!("join {} to the cluster (its member dir moved aside, member add, etcd.conf rewritten, started)", member.host_name()))? {
+        ctx.member_added(member.host_name());
         return to_map(&PlannedOnHost::new(member.host_name()));
     }
     let joined = ctx.block_on(async {
