@@ -13,7 +13,6 @@ mod bad_input;
 mod certs;
 mod check;
 mod cli;
-mod cluster_reports;
 mod debug;
 mod diagnostics;
 mod doc;
