@@ -189,6 +189,10 @@ pub struct DebugArgs {
     /// (repeatable). Without any, the run stops before its first statement.
     #[arg(short, long = "break", value_name = "LINE|FILE:LINE|FUNCTION")]
     pub breaks: Vec<crate::debug::BreakAt>,
+
+    /// Do not ask before the first change (asked only when run from a terminal), as `run -y`.
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ use super::Failure;
 use crate::cli::DebugArgs;
 use crate::debug::{self, Resolver};
 use crate::report::Reporter;
+use crate::script::changes::Changes;
 use crate::script::run::module_path;
 use crate::script::stdlib::locate_stdlib;
 
@@ -27,8 +28,10 @@ pub fn debug(args: DebugArgs, reporter: Reporter) -> Result<(), Failure> {
     };
     let hook =
         debug::hook(&args.breaks, resolver).map_err(|e| Failure::bad_input(BadBreakpoint(e)))?;
+    // A debugged run changes the cluster as `run` does, so it asks before the first change too.
     let policy = RunPolicy {
         engine_hook: Some(hook),
+        changes: Changes::apply(args.yes),
         ..RunPolicy::unattended()
     };
     let (finished, _) = execute(&args.script_args, &script, inventory, policy, &reporter)?;

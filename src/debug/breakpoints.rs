@@ -1,9 +1,9 @@
 //! Breakpoints as operators write them (`12`, `openshift.rhai:20`, `check_health`)
-//! and as Rhai's debugger matches them.
+//! and the statements they stop at.
 
+use super::statements::Statements;
 use crate::script::sources::SourceMap;
 use crate::script::stdlib::ModuleFiles;
-use rhai::debugger::BreakPoint;
 use rhai::Position;
 use std::path::PathBuf;
 
@@ -63,7 +63,31 @@ impl std::fmt::Display for BreakAt {
     }
 }
 
-/// Turns breakpoints into Rhai's, naming files the way the run knows them.
+/// A breakpoint as the debugger matches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Breakpoint {
+    /// The statement that starts on `line` of `source` (its first, when several do).
+    Statement {
+        source: String,
+        line: usize,
+        /// Where the debugger reports that statement.
+        reported_at: Position,
+    },
+    /// Every call of the script function `name`, where it is called.
+    Function(String),
+}
+
+impl std::fmt::Display for Breakpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Breakpoint::Statement { source, line, .. } => write!(f, "{source}:{line}"),
+            Breakpoint::Function(name) => write!(f, "fn {name}"),
+        }
+    }
+}
+
+/// Turns breakpoints as written into the statements they stop at, naming files the
+/// way the run knows them.
 pub struct Resolver {
     /// The runbook's name in the run (its path as given).
     pub script: String,
@@ -71,19 +95,57 @@ pub struct Resolver {
     pub module_path: Vec<PathBuf>,
 }
 
+/// A resolved breakpoint, and a note when it stops somewhere else than asked.
+pub struct Resolved {
+    pub breakpoint: Breakpoint,
+    pub note: Option<String>,
+}
+
 impl Resolver {
-    pub fn resolve(&self, at: &BreakAt) -> Result<BreakPoint, String> {
-        Ok(match at {
-            BreakAt::Line { file, line } => BreakPoint::AtPosition {
-                source: Some(self.source_of(file.as_deref())?.into()),
-                // Column 0: any statement that starts on this line.
-                pos: Position::new(*line, 0),
-                enabled: true,
+    pub fn resolve(&self, at: &BreakAt) -> Result<Resolved, String> {
+        let (file, line) = match at {
+            BreakAt::Function(name) => {
+                return Ok(Resolved {
+                    breakpoint: Breakpoint::Function(name.clone()),
+                    note: None,
+                })
+            }
+            BreakAt::Line { file, line } => (file.as_deref(), usize::from(*line)),
+        };
+        let source = self.source_of(file)?;
+        let text = std::fs::read_to_string(&source)
+            .map_err(|error| format!("cannot read {source}: {error}"))?;
+        // A source that does not parse fails the run before any stop; keep the line as asked.
+        let Some(statements) = Statements::parse(&text) else {
+            return Ok(Resolved {
+                breakpoint: Breakpoint::Statement {
+                    source,
+                    line,
+                    reported_at: Position::new(line as u16, 0),
+                },
+                note: None,
+            });
+        };
+        let Some(statement) = statements.first_from(line) else {
+            return Err(match statements.last_line() {
+                Some(last) => format!(
+                    "{source}:{line} is past the last statement, which starts on line {last}"
+                ),
+                None => format!("{source} has no statements to stop at"),
+            });
+        };
+        let start = statement.start.line().unwrap_or(line);
+        Ok(Resolved {
+            breakpoint: Breakpoint::Statement {
+                source,
+                line: start,
+                reported_at: statement.reported_at,
             },
-            BreakAt::Function(name) => BreakPoint::AtFunctionName {
-                name: name.as_str().into(),
-                enabled: true,
-            },
+            note: (start != line).then(|| {
+                format!(
+                    "line {line} starts no statement; it stops at line {start}, the next that does"
+                )
+            }),
         })
     }
 

@@ -3,6 +3,8 @@
 
 mod breakpoints;
 mod prompt;
+mod statements;
+mod stepping;
 
 pub use breakpoints::{BreakAt, Resolver};
 
@@ -11,24 +13,27 @@ use prompt::Debugger;
 use std::sync::Arc;
 
 /// The hook that attaches the debugger to a run's engine. Without breakpoints the
-/// run stops before its first statement.
+/// run stops before its first statement. A breakpoint that names no statement is
+/// refused here, before anything runs.
 pub fn hook(breaks: &[BreakAt], resolver: Resolver) -> Result<EngineHook, String> {
-    let initial = breaks
-        .iter()
-        .map(|at| resolver.resolve(at))
-        .collect::<Result<Vec<_>, _>>()?;
-    let stop_at_start = initial.is_empty();
+    let mut initial = Vec::new();
+    for (number, at) in breaks.iter().enumerate() {
+        let resolved = resolver.resolve(at)?;
+        if resolved.note.is_some() {
+            println!(
+                "{}",
+                prompt::announce(number + 1, &resolved.breakpoint, resolved.note)
+            );
+        }
+        initial.push(resolved.breakpoint);
+    }
     Ok(Box::new(move |engine, sources| {
-        let debugger = Arc::new(Debugger::new(resolver, sources.clone(), stop_at_start));
-        let on_event = debugger.clone();
+        let debugger = Arc::new(Debugger::new(resolver, sources.clone(), initial));
         #[allow(deprecated)] // Rhai marks its debugger API volatile, not deprecated.
         engine.register_debugger(
-            move |_, mut state| {
-                state.break_points_mut().extend(initial.iter().cloned());
-                state
-            },
+            |_, state| state,
             move |context, event, node, source, position| {
-                on_event.on_event(context, event, node, source, position)
+                debugger.on_event(context, event, node, source, position)
             },
         );
     }))

@@ -1,17 +1,20 @@
 //! What happens when the debugger stops: show where, then read commands until one
 //! resumes the run.
 
-use super::breakpoints::{BreakAt, Resolver};
+use super::breakpoints::{BreakAt, Breakpoint, Resolved, Resolver};
+use super::statements::Statements;
+use super::stepping::{stop_at, stop_at_return, Here, Motion, Stop};
 use crate::script::sources::SourceMap;
-use rhai::debugger::{BreakPoint, DebuggerCommand, DebuggerEvent};
+use rhai::debugger::{DebuggerCommand, DebuggerEvent};
 use rhai::{ASTNode, Dynamic, EvalAltResult, EvalContext, Position};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const HELP: &str = "\
   step, s          run to the next statement, into called functions
-  next, n          run to the next statement here, over calls (Enter repeats the last command)
+  next, n          run to the next statement here, over calls and step closures (Enter repeats)
   finish, f        run until the current function returns
   continue, c      run to the next breakpoint
   backtrace, bt    the calls that led here
@@ -23,6 +26,15 @@ const HELP: &str = "\
   list, l          the source around this line
   quit, q          stop the run here (it fails; nothing after this point runs)";
 
+/// A command that resumes the run (Enter repeats the last one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    Step,
+    Next,
+    Finish,
+    Continue,
+}
+
 /// The debugger's own state, shared by every stop.
 pub struct Debugger {
     resolver: Resolver,
@@ -30,26 +42,41 @@ pub struct Debugger {
     stop_at_start: bool,
     /// Set while an expression typed at the prompt runs: its events are not the run's.
     evaluating: AtomicBool,
-    /// What the operator asked for last: repeated on Enter, and kept while the
-    /// debugger passes over expression nodes it does not stop at.
-    last: Mutex<DebuggerCommand>,
+    last: Mutex<Resume>,
+    motion: Mutex<Motion>,
+    breakpoints: Mutex<Vec<Breakpoint>>,
+    /// Each source's statements, parsed when the run first reaches it.
+    statements: Mutex<HashMap<String, Option<Arc<Statements>>>>,
     started: AtomicBool,
 }
 
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Debugger {
-    pub fn new(resolver: Resolver, sources: SourceMap, stop_at_start: bool) -> Debugger {
+    pub fn new(resolver: Resolver, sources: SourceMap, breakpoints: Vec<Breakpoint>) -> Debugger {
         Debugger {
             resolver,
             sources,
-            stop_at_start,
+            stop_at_start: breakpoints.is_empty(),
             evaluating: AtomicBool::new(false),
-            last: Mutex::new(DebuggerCommand::Next),
+            last: Mutex::new(Resume::Next),
+            motion: Mutex::new(Motion::Continue),
+            breakpoints: Mutex::new(breakpoints),
+            statements: Mutex::new(HashMap::new()),
             started: AtomicBool::new(false),
         }
     }
 
-    fn last(&self) -> DebuggerCommand {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    fn statements_of(&self, source: &str) -> Option<Arc<Statements>> {
+        locked(&self.statements)
+            .entry(source.to_string())
+            .or_insert_with(|| {
+                let text = self.sources.get(source)?;
+                Statements::parse(&text).map(Arc::new)
+            })
+            .clone()
     }
 
     pub fn on_event(
@@ -64,11 +91,16 @@ impl Debugger {
             return Ok(DebuggerCommand::Continue);
         }
         let source = source.unwrap_or(&self.resolver.script).to_string();
+        let depth = context.global_runtime_state().debugger().call_stack().len();
         match event {
             DebuggerEvent::Start => {
                 // Modules imported by the run start their own evaluations: only the first start counts.
-                if self.started.swap(true, Ordering::SeqCst) || !self.stop_at_start {
+                if self.started.swap(true, Ordering::SeqCst) {
                     return Ok(DebuggerCommand::Continue);
+                }
+                if !self.stop_at_start {
+                    // Report every node from here on; stop_at decides where to stop.
+                    return Ok(DebuggerCommand::StepInto);
                 }
                 println!(
                     "debugging {}: stopped before the first statement",
@@ -76,128 +108,171 @@ impl Debugger {
                 );
             }
             DebuggerEvent::End => return Ok(DebuggerCommand::Continue),
-            // Stop at statements; pass over the expressions (and blocks) inside them the same way.
-            DebuggerEvent::Step if !stops_here(&node) => return Ok(self.last()),
-            DebuggerEvent::Step => {}
-            DebuggerEvent::BreakPoint(index) => {
-                let debugger = context.global_runtime_state().debugger();
-                let point = debugger.break_points().get(index).cloned();
-                match point {
-                    Some(BreakPoint::AtPosition { .. }) if !stops_here(&node) => {
-                        return Ok(self.last())
+            DebuggerEvent::Step | DebuggerEvent::BreakPoint(_) => {
+                let statements = self.statements_of(&source);
+                let here = Here {
+                    node: &node,
+                    source: &source,
+                    depth,
+                    statements: statements.as_deref(),
+                };
+                let motion = *locked(&self.motion);
+                let stop = stop_at(&here, motion, &locked(&self.breakpoints));
+                match stop {
+                    None => return Ok(DebuggerCommand::StepInto),
+                    Some(Stop::Breakpoint(index)) => {
+                        let described = locked(&self.breakpoints)[index].to_string();
+                        println!("breakpoint {}: {described}", index + 1);
                     }
-                    Some(point) => println!("breakpoint {}: {}", index + 1, describe(&point)),
-                    None => {}
+                    Some(Stop::Arrived) => {}
                 }
+                let start = statements.map_or(position, |s| s.start_of(&node));
+                self.show_line(&source, start, 0);
+                return self.read_commands(&mut context, &source, start, depth);
+            }
+            // Rhai reports every call's return (native ones too); only a `finish` stops at one.
+            DebuggerEvent::FunctionExitWithValue(_) | DebuggerEvent::FunctionExitWithError(_)
+                if !stop_at_return(*locked(&self.motion), depth) =>
+            {
+                return Ok(DebuggerCommand::StepInto)
             }
             DebuggerEvent::FunctionExitWithValue(value) => {
                 let (name, call) = current_call(&context);
                 println!("{name} returned {}", short(value));
-                // Show where it was called from: that is where the run goes on.
-                self.show_line(&source, call.unwrap_or(position), 0);
-                return self.read_commands(&mut context, &source, call.unwrap_or(position));
+                // Show where it was called from: that is where the run goes on, a call shallower.
+                let call = call.unwrap_or(position);
+                self.show_line(&source, call, 0);
+                return self.read_commands(&mut context, &source, call, depth - 1);
             }
             DebuggerEvent::FunctionExitWithError(error) => {
-                let (name, _) = current_call(&context);
+                let (name, call) = current_call(&context);
                 println!("{name} failed: {error}");
+                let call = call.unwrap_or(position);
+                self.show_line(&source, call, 0);
+                return self.read_commands(&mut context, &source, call, depth - 1);
             }
-            _ => return Ok(self.last()),
+            _ => return Ok(DebuggerCommand::StepInto),
         }
         self.show_line(&source, position, 0);
-        self.read_commands(&mut context, &source, position)
+        self.read_commands(&mut context, &source, position, depth)
     }
 
+    /// Reads commands at a stop `depth` calls deep until one resumes the run.
     fn read_commands(
         &self,
         context: &mut EvalContext,
         source: &str,
         position: Position,
+        depth: usize,
     ) -> Result<DebuggerCommand, Box<EvalAltResult>> {
         let stdin = std::io::stdin();
         loop {
             print!("debug> ");
             let _ = std::io::stdout().flush();
             let mut line = String::new();
-            match stdin.lock().read_line(&mut line) {
+            let resume = match stdin.lock().read_line(&mut line) {
                 // End of input: let the run go on to its end.
-                Ok(0) | Err(_) => return Ok(DebuggerCommand::Continue),
-                Ok(_) => {}
-            }
-            let line = line.trim();
-            let (word, rest) = match line.split_once(char::is_whitespace) {
-                Some((word, rest)) => (word, rest.trim()),
-                None => (line, ""),
+                Ok(0) | Err(_) => Some(Resume::Continue),
+                Ok(_) => self.command(context, source, position, line.trim())?,
             };
-            let resume = match word {
-                "" => Some(self.last()),
-                "step" | "s" => Some(DebuggerCommand::StepInto),
-                "next" | "n" => Some(DebuggerCommand::Next),
-                "finish" | "f" => Some(DebuggerCommand::FunctionExit),
-                "continue" | "c" => Some(DebuggerCommand::Continue),
-                "quit" | "q" => {
-                    return Err(Box::new(EvalAltResult::ErrorTerminated(
-                        Dynamic::from("stopped in the debugger"),
-                        position,
-                    )))
-                }
-                "help" | "h" | "?" => {
-                    println!("{HELP}");
-                    None
-                }
-                "backtrace" | "bt" => {
-                    self.backtrace(context, source, position);
-                    None
-                }
-                "list" | "l" => {
-                    self.show_line(source, position, 3);
-                    None
-                }
-                "break" | "b" => {
-                    self.add_breakpoint(context, rest);
-                    None
-                }
-                "breakpoints" | "info" => {
-                    let points = context.global_runtime_state().debugger().break_points();
-                    if points.is_empty() {
-                        println!("no breakpoints");
-                    }
-                    for (index, point) in points.iter().enumerate() {
-                        println!("{}: {}", index + 1, describe(point));
-                    }
-                    None
-                }
-                "delete" | "d" => {
-                    let points = context
-                        .global_runtime_state_mut()
-                        .debugger_mut()
-                        .break_points_mut();
-                    match rest.parse::<usize>() {
-                        Ok(n) if n >= 1 && n <= points.len() => {
-                            let removed = points.remove(n - 1);
-                            println!("deleted {}", describe(&removed));
-                        }
-                        _ => println!("delete N: N is a number from `breakpoints`"),
-                    }
-                    None
-                }
-                "print" | "p" if rest.is_empty() => {
-                    println!("print EXPR: a variable or an expression");
-                    None
-                }
-                "print" | "p" => {
-                    self.evaluate(context, rest);
-                    None
-                }
-                _ => {
-                    self.evaluate(context, line);
-                    None
-                }
-            };
-            if let Some(command) = resume {
-                *self.last.lock().unwrap_or_else(|e| e.into_inner()) = command;
-                return Ok(command);
+            if let Some(resume) = resume {
+                *locked(&self.last) = resume;
+                self.resume(resume, depth);
+                // Rhai reports every node; stop_at decides where the run stops.
+                return Ok(DebuggerCommand::StepInto);
             }
         }
+    }
+
+    /// Sets the motion for `resume`, given at a stop `depth` calls deep.
+    fn resume(&self, resume: Resume, depth: usize) {
+        let motion = match resume {
+            Resume::Step => Motion::Step,
+            Resume::Next => Motion::Next { depth },
+            Resume::Continue => Motion::Continue,
+            Resume::Finish if depth > 0 => Motion::Finish { depth },
+            Resume::Finish => {
+                println!("not in a function: going on to the next breakpoint");
+                Motion::Continue
+            }
+        };
+        *locked(&self.motion) = motion;
+    }
+
+    /// One command typed at the prompt; Some when it resumes the run.
+    fn command(
+        &self,
+        context: &mut EvalContext,
+        source: &str,
+        position: Position,
+        line: &str,
+    ) -> Result<Option<Resume>, Box<EvalAltResult>> {
+        let (word, rest) = match line.split_once(char::is_whitespace) {
+            Some((word, rest)) => (word, rest.trim()),
+            None => (line, ""),
+        };
+        Ok(match word {
+            "" => Some(*locked(&self.last)),
+            "step" | "s" => Some(Resume::Step),
+            "next" | "n" => Some(Resume::Next),
+            "finish" | "f" => Some(Resume::Finish),
+            "continue" | "c" => Some(Resume::Continue),
+            "quit" | "q" => {
+                return Err(Box::new(EvalAltResult::ErrorTerminated(
+                    Dynamic::from("stopped in the debugger"),
+                    position,
+                )))
+            }
+            "help" | "h" | "?" => {
+                println!("{HELP}");
+                None
+            }
+            "backtrace" | "bt" => {
+                self.backtrace(context, source, position);
+                None
+            }
+            "list" | "l" => {
+                self.show_line(source, position, 3);
+                None
+            }
+            "break" | "b" => {
+                self.add_breakpoint(rest);
+                None
+            }
+            "breakpoints" | "info" => {
+                let points = locked(&self.breakpoints);
+                if points.is_empty() {
+                    println!("no breakpoints");
+                }
+                for (index, point) in points.iter().enumerate() {
+                    println!("{}: {point}", index + 1);
+                }
+                None
+            }
+            "delete" | "d" => {
+                let mut points = locked(&self.breakpoints);
+                match rest.parse::<usize>() {
+                    Ok(n) if n >= 1 && n <= points.len() => {
+                        let removed = points.remove(n - 1);
+                        println!("deleted {removed}");
+                    }
+                    _ => println!("delete N: N is a number from `breakpoints`"),
+                }
+                None
+            }
+            "print" | "p" if rest.is_empty() => {
+                println!("print EXPR: a variable or an expression");
+                None
+            }
+            "print" | "p" => {
+                self.evaluate(context, rest);
+                None
+            }
+            _ => {
+                self.evaluate(context, line);
+                None
+            }
+        })
     }
 
     /// Evaluates an expression in the scope where the run stopped.
@@ -212,21 +287,17 @@ impl Debugger {
         }
     }
 
-    fn add_breakpoint(&self, context: &mut EvalContext, text: &str) {
-        let point = text
+    fn add_breakpoint(&self, text: &str) {
+        let resolved = text
             .parse::<BreakAt>()
             .and_then(|at| self.resolver.resolve(&at));
-        match point {
-            Ok(point) => {
-                let points = context
-                    .global_runtime_state_mut()
-                    .debugger_mut()
-                    .break_points_mut();
-                points.push(point);
+        match resolved {
+            Ok(Resolved { breakpoint, note }) => {
+                let mut points = locked(&self.breakpoints);
+                points.push(breakpoint);
                 println!(
-                    "breakpoint {}: {}",
-                    points.len(),
-                    describe(&points[points.len() - 1])
+                    "{}",
+                    announce(points.len(), &points[points.len() - 1], note)
                 );
             }
             Err(problem) => println!("{problem}"),
@@ -237,21 +308,19 @@ impl Debugger {
         let frames = context.global_runtime_state().debugger().call_stack();
         let here = frames
             .last()
-            .map_or("(top level)".to_string(), |f| format!("{}()", f.fn_name));
+            .map_or("(top level)".to_string(), |f| called(&f.fn_name));
         println!("#0 {here} at {}", place(source, position));
         for (depth, frame) in frames.iter().rev().enumerate() {
             let caller = frames
                 .len()
                 .checked_sub(depth + 2)
-                .map_or("(top level)".to_string(), |i| {
-                    format!("{}()", frames[i].fn_name)
-                });
+                .map_or("(top level)".to_string(), |i| called(&frames[i].fn_name));
             let source = frame.source.as_deref().unwrap_or(&self.resolver.script);
             println!(
                 "#{} {caller} at {} (calls {})",
                 depth + 1,
                 place(source, frame.pos),
-                frame.fn_name
+                called(&frame.fn_name).trim_end_matches("()")
             );
         }
     }
@@ -291,29 +360,33 @@ fn current_call(context: &EvalContext) -> (String, Option<Position>) {
         .call_stack()
         .last()
     {
-        Some(frame) => (format!("{}()", frame.fn_name), Some(frame.pos)),
+        Some(frame) => (called(&frame.fn_name), Some(frame.pos)),
         None => ("the function".to_string(), None),
     }
 }
 
-/// Statements other than bare blocks: where a person expects to stop.
-fn stops_here(node: &ASTNode) -> bool {
-    matches!(node, ASTNode::Stmt(statement)
-        if !matches!(statement, rhai::Stmt::Block(..) | rhai::Stmt::Noop(..)))
+/// A call as the operator wrote it: `name()`, or `the closure` for one Rhai named `anon$…`.
+fn called(fn_name: &str) -> String {
+    if fn_name.starts_with("anon$") {
+        "the closure".to_string()
+    } else {
+        format!("{fn_name}()")
+    }
 }
 
-fn describe(point: &BreakPoint) -> String {
-    match point {
-        BreakPoint::AtPosition { source, pos, .. } => place(source.as_deref().unwrap_or("?"), *pos),
-        BreakPoint::AtFunctionName { name, .. } | BreakPoint::AtFunctionCall { name, .. } => {
-            format!("fn {name}")
-        }
-        other => other.to_string(),
+/// How a new breakpoint is announced: its number, where it stops, and why there.
+pub fn announce(number: usize, breakpoint: &Breakpoint, note: Option<String>) -> String {
+    match note {
+        Some(note) => format!("breakpoint {number}: {breakpoint} ({note})"),
+        None => format!("breakpoint {number}: {breakpoint}"),
     }
 }
 
 /// A value on one line, as the REPL would show it.
 fn short(value: &Dynamic) -> String {
+    if value.is_unit() {
+        return "()".to_string();
+    }
     if value.is_string() {
         return format!("{:?}", value.to_string());
     }
