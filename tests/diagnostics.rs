@@ -195,3 +195,53 @@ fn an_unreadable_runbook_is_bad_input() {
         .code(2)
         .stderr_has("cannot read runbook missing.rhai");
 }
+
+#[test]
+fn an_unknown_or_wrongly_called_function_says_what_was_meant_in_runbook_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "etcd.helth();",
+            "× an etcd has no method `helth` (called as etcd.helth())",
+            "help: did you mean etcd.health() -> health report?",
+        ),
+        (
+            "let h = inventory.hosts()[0];\nh.run(5);",
+            "× `host.run` was called with arguments it does not take: host.run(int)",
+            "host.run(command[, #{timeout, stdin, read_only}]) -> string",
+        ),
+        (
+            "stpe(\"restart\", || 1);",
+            "× no function `stpe` (called as stpe(string, closure))",
+            "help: did you mean step(name[, #{always}], || { ... }) -> value?",
+        ),
+        (
+            "fn check_health(member) { member }\ncheck_helth(1);",
+            "× no function `check_helth` (called as check_helth(int))",
+            "did you mean check_health(member) (the runbook's own)?",
+        ),
+        (
+            "let h = inventory.hosts()[0];\nh.wait_healthy();",
+            "× a host has no method `wait_healthy` (called as host.wait_healthy())",
+            "`wait_healthy` is a method of an etcd: etcd.wait_healthy(host[, #{timeout: \"2m\"}])",
+        ),
+    ];
+    for (script, message, help) in cases {
+        write_file(dir.path(), "typo.rhai", script);
+        let run = Runbook::new()
+            .current_dir(dir.path())
+            .args(["run", "typo.rhai", "--no-journal"])
+            .run()
+            .code(1)
+            .stderr_has("runbook::script::function")
+            .stderr_has(message)
+            .stderr_has(help);
+        for internal in ["ImmutableString", "i64", "&str", "ScriptEtcd", "FnPtr"] {
+            assert!(
+                !run.stderr.contains(internal),
+                "{internal}:\n{}",
+                run.stderr
+            );
+        }
+    }
+}

@@ -67,7 +67,7 @@ fn completion_multiline_input_help_and_recovery_after_an_error() {
     t.wait_for("=> 42");
 
     enter(&t, "etcd.frobnicate()");
-    t.wait_for("no function frobnicate");
+    t.wait_for("an etcd has no method `frobnicate`");
     enter(&t, "double(50)");
     t.wait_for("=> 100");
 

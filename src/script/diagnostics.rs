@@ -214,19 +214,28 @@ fn leaf(error: &EvalAltResult, source: &str, sources: &SourceMap) -> ScriptDiagn
         EvalAltResult::ErrorVariableNotFound(name, _) => (
             format!("variable `{name}` is not defined"),
             "runbook::script::variable".to_string(),
-            Some(format!("define it with `let {name} = ...;` before this line, or check the spelling")),
+            Some(format!(
+                "define it with `let {name} = ...;` before this line, or check the spelling"
+            )),
             "not defined",
         ),
-        EvalAltResult::ErrorFunctionNotFound(signature, _) => (
-            format!("no function {signature}"),
-            "runbook::script::function".to_string(),
-            Some("check the name and the types of the arguments; `import` the module that defines it if it comes from the stdlib".to_string()),
-            "unknown function",
-        ),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => {
+            let text = sources.get(source).unwrap_or_default();
+            let explained =
+                super::suggest::explain(signature, is_method_call(&text, position), &text);
+            (
+                explained.message,
+                "runbook::script::function".to_string(),
+                Some(explained.help),
+                "no such function",
+            )
+        }
         EvalAltResult::ErrorModuleNotFound(name, _) => (
             format!("module `{name}` not found"),
             "runbook::script::module".to_string(),
-            Some(format!("put `{name}.rhai` next to the runbook or in the stdlib directory (see --stdlib)")),
+            Some(format!(
+                "put `{name}.rhai` next to the runbook or in the stdlib directory (see --stdlib)"
+            )),
             "imported here",
         ),
         other => (
@@ -267,6 +276,13 @@ impl ScriptDiagnostic {
         );
         self
     }
+}
+
+/// Whether the call at `position` is written `value.name(...)`.
+fn is_method_call(text: &str, position: Position) -> bool {
+    span_at(text, position)
+        .map(|span| text[..span.offset()].trim_end().ends_with('.'))
+        .unwrap_or(false)
 }
 
 /// The byte span of the token at a Rhai position (1-based line and column, in characters).

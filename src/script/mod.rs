@@ -14,3 +14,4 @@ pub mod sources;
 pub mod stdlib;
 pub mod stdlib_docs;
 pub mod step_prompt;
+pub mod suggest;
