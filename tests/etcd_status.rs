@@ -390,6 +390,35 @@ fn status_fields_match_etcdctl_and_keep_their_shape_with_a_member_stopped() {
     }
     assert!(keys(answering).contains(&"db_size_in_use".to_string()));
 
+    // The rows' fields are fixed: the known ones read and copy as a map's do, and a
+    // misspelt one is an error that names the field meant and the line, not a quiet ().
+    let done = run_script(
+        work.path(),
+        &inventory,
+        "misspelt.rhai",
+        r#"let leaders = etcd.status().members.filter(|m| m.is_leader == true);
+let m = leaders[0].to_map(); m.note = "copied";
+print(`leader: ${leaders.len()} ${m.host} ${m.note} ${"is_leader" in leaders[0]}`);
+let typo = etcd.status().members.filter(|m| m.is_leadr == true);
+print("not reached");
+"#,
+    )
+    .code(1)
+    .stdout_has(&format!("leader: 1 {leader} copied true"))
+    .stderr_has("an etcd.status() member has no field `is_leadr`")
+    .stderr_has("did you mean `is_leader`?")
+    .stderr_has("misspelt.rhai:4:");
+    assert!(!done.stdout.contains("not reached"), "{}", done.stdout);
+    run_script(
+        work.path(),
+        &inventory,
+        "counts.rhai",
+        "print(etcd.key_counts()[0].v4);",
+    )
+    .code(1)
+    .stderr_has("an etcd.key_counts() entry has no field `v4`")
+    .stderr_has("did you mean one of `v2`, `v3`?");
+
     for ours in status.iter().filter(|m| m["host"] != stopped.as_str()) {
         let endpoint = members
             .iter()

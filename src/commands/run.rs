@@ -6,6 +6,7 @@ use crate::inventory::Inventory;
 use crate::journal::{EventKind, Steps};
 use crate::ops::etcd::migrate::facts::RunFacts;
 use crate::report::Reporter;
+use crate::script::api::row;
 use crate::script::api::summary::Summary;
 use crate::script::changes::{Changes, PlanEntry};
 use crate::script::context::RunContext;
@@ -183,13 +184,12 @@ pub fn execute(
 /// gives each its own.
 pub fn report_value(reporter: &Reporter, Finished { value, text }: Finished) {
     if let Some(summary) = value.clone().try_cast::<Summary>() {
-        let machine = rhai::serde::from_dynamic::<serde_json::Value>(&summary.data)
-            .unwrap_or(serde_json::Value::Null);
+        let machine = row::to_json(&summary.data).unwrap_or(serde_json::Value::Null);
         reporter.result(&summary.text, json!({"status": "ok", "value": machine}));
     } else if value.is_unit() {
         reporter.result("", json!({"status": "ok"}));
     } else {
-        let machine = rhai::serde::from_dynamic::<serde_json::Value>(&value).unwrap_or(json!(text));
+        let machine = row::to_json(&value).unwrap_or(json!(text));
         reporter.result(&text, json!({"status": "ok", "value": machine}));
     }
 }

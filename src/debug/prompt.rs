@@ -4,6 +4,7 @@
 use super::breakpoints::{BreakAt, Breakpoint, Resolved, Resolver};
 use super::statements::Statements;
 use super::stepping::{stop_at, stop_at_return, Here, Motion, Stop};
+use crate::script::api::row::{self, Row};
 use crate::script::sources::SourceMap;
 use rhai::debugger::{DebuggerCommand, DebuggerEvent};
 use rhai::{ASTNode, Dynamic, EvalAltResult, EvalContext, Position};
@@ -390,8 +391,8 @@ fn short(value: &Dynamic) -> String {
     if value.is_string() {
         return format!("{:?}", value.to_string());
     }
-    match rhai::serde::from_dynamic::<serde_json::Value>(value) {
-        Ok(json) if value.is_map() || value.is_array() => json.to_string(),
+    match row::to_json(value) {
+        Ok(json) if value.is_map() || value.is_array() || value.is::<Row>() => json.to_string(),
         _ => value.to_string(),
     }
 }

@@ -2,6 +2,7 @@
 //! defined so far, kept from one input to the next.
 
 use crate::script::api::host::ScriptHost;
+use crate::script::api::row::{self, Row};
 use crate::script::api::service::ScriptService;
 use crate::script::context::RunContext;
 use crate::script::diagnostics::{from_eval_error, from_parse_error, ScriptDiagnostic};
@@ -153,10 +154,10 @@ impl Session {
         Ok((!value.is_unit()).then(|| self.show(&value)))
     }
 
-    /// Maps and arrays of plain data pretty-printed as JSON; reports and hosts as their own text.
+    /// Maps, report rows and arrays of plain data pretty-printed as JSON; reports and hosts as their own text.
     pub fn show(&self, value: &Dynamic) -> String {
-        if value.is_map() || value.is_array() {
-            if let Ok(json) = rhai::serde::from_dynamic::<serde_json::Value>(value) {
+        if value.is_map() || value.is_array() || value.is::<Row>() {
+            if let Ok(json) = row::to_json(value) {
                 if let Ok(text) = serde_json::to_string_pretty(&json) {
                     return text;
                 }

@@ -186,6 +186,14 @@ fn article(object: &str) -> String {
     format!("{} {object}", if vowel { "an" } else { "a" })
 }
 
+/// Up to three of `names` close to `name`, closest first.
+pub fn closest_names<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    closest(name, names.map(|n| (n.to_string(), n.to_string())))
+        .into_iter()
+        .map(|(candidate, _)| candidate)
+        .collect()
+}
+
 /// Up to three candidates whose names are close to `name`, closest first.
 fn closest(
     name: &str,
@@ -241,6 +249,7 @@ pub fn runbook_type(rhai: &str) -> String {
         "Map" | "map" => "map".into(),
         "Blob" | "blob" => "blob".into(),
         "Dynamic" => "value".into(),
+        "report row" => "row".into(),
         "()" => "()".into(),
         "Etcd" | "Lease" | "Master" | "Inventory" | "Host" | "Service" | "Error" | "Summary" => {
             rhai.to_ascii_lowercase()
@@ -264,6 +273,7 @@ fn registry_object(receiver: &str) -> Option<&'static str> {
         "service" => "service",
         "error" => "error",
         "array" => "hosts",
+        "row" => "row",
         _ => return None,
     })
 }
@@ -423,6 +433,20 @@ mod tests {
             builtin.help.contains("did you mean map.len() -> int?"),
             "{}",
             builtin.help
+        );
+    }
+
+    #[test]
+    fn a_report_row_is_a_row() {
+        let explained = explain("to_mp (report row)", true, "");
+        assert_eq!(
+            explained.message,
+            "a row has no method `to_mp` (called as row.to_mp())"
+        );
+        assert!(
+            explained.help.contains("did you mean row.to_map() -> map?"),
+            "{}",
+            explained.help
         );
     }
 

@@ -10,6 +10,7 @@ pub mod host_transfer;
 pub mod inventory;
 pub mod master;
 pub mod options;
+pub mod row;
 pub mod service;
 pub mod step;
 pub mod summary;
@@ -58,6 +59,7 @@ pub fn modules() -> Vec<(&'static str, rhai::Module)> {
 /// Registers the types, the `step` function and every module of [`modules`].
 pub fn register(engine: &mut rhai::Engine, ctx: Arc<RunContext>) {
     error::register(engine);
+    row::register(engine);
     engine.register_type_with_name::<etcd::ScriptEtcd>("Etcd");
     engine.register_type_with_name::<etcd::ScriptLease>("Lease");
     step::register(engine, ctx.clone());

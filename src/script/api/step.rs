@@ -88,9 +88,7 @@ fn run_step(
     let seconds = elapsed.as_secs_f64();
     match outcome {
         Ok(value) => {
-            let result = rhai::serde::from_dynamic::<serde_json::Value>(&value)
-                .ok()
-                .filter(|v| !v.is_null());
+            let result = super::row::to_json(&value).ok().filter(|v| !v.is_null());
             let facts = serde_json::to_value(&*ctx.facts.lock().unwrap_or_else(|e| e.into_inner()))
                 .ok()
                 .filter(|facts| facts.as_object().is_none_or(|f| !f.is_empty()));

@@ -77,7 +77,7 @@ fn parse_json(text: &str) -> RhaiResult<Dynamic> {
 
 /// A value as compact JSON (maps with their keys sorted; `()` is null).
 fn to_json(value: Dynamic) -> RhaiResult<String> {
-    let json = rhai::serde::from_dynamic::<serde_json::Value>(&value).map_err(|error| {
+    let json = super::row::to_json(&value).map_err(|error| {
         ScriptError::new(
             format!("a {} cannot be written as JSON: {error}", value.type_name()),
             "runbook::json",

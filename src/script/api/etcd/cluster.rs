@@ -1,7 +1,7 @@
 //! Rhai methods of `etcd` that read the cluster: health, status, convergence, hashkv.
 //!
 //! Reports print as tables (`print(etcd.status())`) and expose their data:
-//! `.members` (an array of maps, one per member, every key present for every member) and a
+//! `.members` (an array of report rows, one per member, every field present for every member) and a
 //! verdict (`.healthy`, `.agree`). They look at the live members: a host whose member this
 //! run removed, or that `member list` does not name, is left out. Under `runbook check`,
 //! after a planned change, each returns a planned report of the same type: every member
@@ -17,6 +17,7 @@ use crate::ops::etcd::{cluster::hashkv, cluster::hashkv::ClusterHashKv};
 use crate::script::api::args;
 use crate::script::api::error::to_rhai;
 use crate::script::api::options::Options;
+use crate::script::api::row::Row;
 use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
@@ -92,17 +93,20 @@ fn health_members(report: &ClusterHealth) -> Result<Array, Box<EvalAltResult>> {
         .members
         .iter()
         .map(|m| {
-            rhai::serde::to_dynamic(MemberHealthView {
-                member: &m.member,
-                host: &m.host,
-                endpoint: &m.endpoint,
-                v2_healthy: m.v2_healthy,
-                v3_healthy: m.v3_healthy,
-                healthy: m.healthy(),
-                took: crate::duration::format_duration(m.took),
-                took_ms: saturating_i64(m.took.as_millis()),
-                error: m.error.as_deref(),
-            })
+            Row::from_view(
+                "an etcd.health() member",
+                MemberHealthView {
+                    member: &m.member,
+                    host: &m.host,
+                    endpoint: &m.endpoint,
+                    v2_healthy: m.v2_healthy,
+                    v3_healthy: m.v3_healthy,
+                    healthy: m.healthy(),
+                    took: crate::duration::format_duration(m.took),
+                    took_ms: saturating_i64(m.took.as_millis()),
+                    error: m.error.as_deref(),
+                },
+            )
         })
         .collect()
 }
@@ -131,23 +135,26 @@ fn status_members(ctx: &RunContext, report: &ClusterStatus) -> Result<Array, Box
         .iter()
         .map(|m| {
             let s = m.status.as_ref().ok();
-            rhai::serde::to_dynamic(MemberStatusView {
-                member: &m.member,
-                host: &m.host,
-                endpoint: &m.endpoint,
-                id: s.map(|s| hex_id(s.id)),
-                version: s.map(|s| s.version.as_str()),
-                db_size: s.map(|s| s.db_size),
-                db_size_in_use: s.map(|s| s.db_size_in_use),
-                is_leader: s.map(|s| s.is_leader()),
-                leader: s.map(|s| hex_id(s.leader)),
-                leader_host: s.and_then(|s| leader_host(ctx, report, s.leader)),
-                raft_term: s.map(|s| saturating_i64(s.raft_term)),
-                raft_index: s.map(|s| saturating_i64(s.raft_index)),
-                raft_applied_index: s.map(|s| saturating_i64(s.raft_applied_index)),
-                revision: s.map(|s| s.revision),
-                error: m.status.as_ref().err().map(String::as_str),
-            })
+            Row::from_view(
+                "an etcd.status() member",
+                MemberStatusView {
+                    member: &m.member,
+                    host: &m.host,
+                    endpoint: &m.endpoint,
+                    id: s.map(|s| hex_id(s.id)),
+                    version: s.map(|s| s.version.as_str()),
+                    db_size: s.map(|s| s.db_size),
+                    db_size_in_use: s.map(|s| s.db_size_in_use),
+                    is_leader: s.map(|s| s.is_leader()),
+                    leader: s.map(|s| hex_id(s.leader)),
+                    leader_host: s.and_then(|s| leader_host(ctx, report, s.leader)),
+                    raft_term: s.map(|s| saturating_i64(s.raft_term)),
+                    raft_index: s.map(|s| saturating_i64(s.raft_index)),
+                    raft_applied_index: s.map(|s| saturating_i64(s.raft_applied_index)),
+                    revision: s.map(|s| s.revision),
+                    error: m.status.as_ref().err().map(String::as_str),
+                },
+            )
         })
         .collect()
 }
@@ -158,15 +165,18 @@ fn hashkv_members(report: &ClusterHashKv) -> Result<Array, Box<EvalAltResult>> {
         .iter()
         .map(|m| {
             let h = m.result.as_ref().ok();
-            rhai::serde::to_dynamic(MemberHashKvView {
-                member: &m.member,
-                host: &m.host,
-                endpoint: &m.endpoint,
-                hash: h.map(|h| i64::from(h.hash)),
-                revision: h.map(|h| h.revision),
-                compact_revision: h.map(|h| h.compact_revision),
-                error: m.result.as_ref().err().map(String::as_str),
-            })
+            Row::from_view(
+                "an etcd.hashkv() member",
+                MemberHashKvView {
+                    member: &m.member,
+                    host: &m.host,
+                    endpoint: &m.endpoint,
+                    hash: h.map(|h| i64::from(h.hash)),
+                    revision: h.map(|h| h.revision),
+                    compact_revision: h.map(|h| h.compact_revision),
+                    error: m.result.as_ref().err().map(String::as_str),
+                },
+            )
         })
         .collect()
 }

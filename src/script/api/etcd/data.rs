@@ -8,6 +8,7 @@ use crate::ops::etcd::data::range::{self, KeyEntry, RangeRequest};
 use crate::ops::etcd::data::{key_counts, v2_read, write};
 use crate::script::api::error::ScriptError;
 use crate::script::api::options::Options;
+use crate::script::api::row::Row;
 use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
@@ -287,7 +288,7 @@ pub mod data_api {
                         map.insert("error".into(), e.into());
                     }
                 }
-                map.into()
+                Row::from_map("an etcd.key_counts() entry", map)
             })
             .collect())
     }

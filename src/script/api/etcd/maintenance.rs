@@ -11,6 +11,7 @@ use crate::ops::etcd::EtcdMember;
 use crate::script::api::args;
 use crate::script::api::error::to_rhai;
 use crate::script::api::options::Options;
+use crate::script::api::row::Row;
 use crate::script::api::views::saturating_i64;
 use crate::script::context::RunContext;
 use rhai::plugin::*;
@@ -32,14 +33,17 @@ fn alarm_views(alarms: &[Alarm]) -> RhaiResult<Array> {
     alarms
         .iter()
         .map(|a| {
-            rhai::serde::to_dynamic(AlarmView {
-                member: a
-                    .member
-                    .clone()
-                    .unwrap_or_else(|| format!("{:x}", a.member_id)),
-                host: a.host.as_deref(),
-                alarm: a.alarm,
-            })
+            Row::from_view(
+                "an etcd.alarms() entry",
+                AlarmView {
+                    member: a
+                        .member
+                        .clone()
+                        .unwrap_or_else(|| format!("{:x}", a.member_id)),
+                    host: a.host.as_deref(),
+                    alarm: a.alarm,
+                },
+            )
         })
         .collect()
 }
